@@ -1,0 +1,257 @@
+"""Verified claims, and the claims policy: a pure function of the claims, the header and a clock.
+
+A configured expectation implies presence: with an issuer configured, ``iss`` must exist and
+match exactly. ``exp`` is always required. Times are NumericDate JSON numbers only (RFC 7519
+§2): never strings, never booleans, always finite and within a sane range.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final
+
+from ..errors import ConfigurationError, Reason, TokenError
+
+__all__ = ["ANY", "ClaimCheck", "Claims", "ClaimsPolicy", "numeric_date", "parse_scope"]
+
+MAX_LEEWAY_SECONDS = 300
+_MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+class _Any:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _Any()
+"""Explicitly waives a check (``audience=ANY``, ``token_type=ANY``); never the silent default."""
+
+AnyValue = _Any
+
+
+class Claims(Mapping[str, Any]):
+    """The claims of a verified token, read-only.
+
+    Besides the mapping of raw claims it exposes the values an authorization decision needs:
+    ``subject``, ``issuer``, ``scopes`` (from ``scope`` or ``scp``), ``roles`` (from the
+    configured roles claim), ``client_id`` and ``expires_at``.
+    """
+
+    __slots__ = ("_raw", "client_id", "expires_at", "issuer", "roles", "scopes", "subject", "token_type")
+
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        *,
+        scopes: frozenset[str],
+        roles: frozenset[str],
+        token_type: str | None,
+    ) -> None:
+        self._raw = raw
+        self.subject: str | None = raw.get("sub")
+        self.issuer: str = raw["iss"]
+        self.expires_at: float = raw["exp"]
+        client_id = raw.get("client_id", raw.get("azp"))
+        self.client_id: str | None = client_id if isinstance(client_id, str) else None
+        self.scopes = scopes
+        self.roles = roles
+        self.token_type = token_type
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """All claims as a read-only mapping."""
+        return MappingProxyType(self._raw)
+
+    @property
+    def audience(self) -> tuple[str, ...]:
+        """The ``aud`` claim as a tuple (empty when absent)."""
+        aud = self._raw.get("aud")
+        if aud is None:
+            return ()
+        return (aud,) if isinstance(aud, str) else tuple(aud)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._raw[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"Claims(subject={self.subject!r}, issuer={self.issuer!r}, scopes={sorted(self.scopes)})"
+
+
+ClaimCheck = Callable[[Mapping[str, Any], "str | None"], None]
+"""An extra rule: called with the verified claims and the header ``typ``; raises TokenError."""
+
+
+def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """The NumericDate claim ``name``, None when absent; raise when it is not a sane JSON number."""
+    value = claims.get(name)
+    if value is None:
+        if name in claims:
+            raise TokenError(Reason.INVALID_CLAIM, claim=name)
+        return None
+    kind = type(value)
+    if (kind is not int and kind is not float) or not (0 <= value <= _MAX_NUMERIC_DATE):
+        raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    if kind is float and not math.isfinite(value):
+        raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    return value  # type: ignore[no-any-return]
+
+
+def parse_scope(claims: Mapping[str, Any]) -> frozenset[str]:
+    """Scopes from ``scope`` (RFC 6749 §3.3 string) or ``scp`` (string or list); strict syntax."""
+    if "scope" in claims:
+        name, value = "scope", claims["scope"]
+    elif "scp" in claims:
+        name, value = "scp", claims["scp"]
+    else:
+        return frozenset()
+    if type(value) is str:
+        if value == "":
+            return frozenset()
+        if _SCOPE.fullmatch(value) is None:
+            raise TokenError(Reason.INVALID_CLAIM, claim=name)
+        items = value.split(" ")
+    elif name == "scp" and type(value) is list:
+        items = value
+        if not all(type(i) is str and _SCOPE_TOKEN.fullmatch(i) for i in items):
+            raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    else:
+        raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    scopes = frozenset(items)
+    if len(scopes) != len(items):
+        raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    return scopes
+
+
+def _roles(claims: Mapping[str, Any], claim: str | None) -> frozenset[str]:
+    if claim is None or claim not in claims:
+        return frozenset()
+    value = claims[claim]
+    if type(value) is str:
+        return frozenset((value,))
+    if type(value) is list and all(type(v) is str for v in value):
+        return frozenset(value)
+    raise TokenError(Reason.INVALID_CLAIM, claim=claim)
+
+
+def _check_audience(audiences: frozenset[str], aud: Any) -> None:
+    if aud is None:
+        raise TokenError(Reason.MISSING_CLAIM, claim="aud")
+    if type(aud) is str:
+        if aud not in audiences:
+            raise TokenError(Reason.WRONG_AUDIENCE)
+        return
+    if type(aud) is not list or not aud or not all(type(a) is str for a in aud):
+        raise TokenError(Reason.INVALID_CLAIM, claim="aud")
+    if audiences.isdisjoint(aud):
+        raise TokenError(Reason.WRONG_AUDIENCE)
+
+
+def _media_type(typ: str) -> str:
+    lowered = typ.lower()
+    return lowered[12:] if lowered.startswith("application/") else lowered
+
+
+class ClaimsPolicy:
+    """What a verified token's claims must satisfy. Build it once; call :meth:`apply` per token."""
+
+    __slots__ = (
+        "audiences",
+        "checks",
+        "issuer",
+        "leeway",
+        "max_age",
+        "required",
+        "roles_claim",
+        "token_type",
+    )
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audiences: frozenset[str] | AnyValue,
+        token_type: str | AnyValue,
+        required: frozenset[str],
+        leeway: int = 60,
+        max_age: int | None = None,
+        roles_claim: str | None = "roles",
+        checks: Sequence[ClaimCheck] = (),
+    ) -> None:
+        if not isinstance(issuer, str) or not issuer:
+            raise ConfigurationError("issuer must be a non-empty string")
+        if isinstance(audiences, frozenset) and (
+            not audiences or not all(isinstance(a, str) and a for a in audiences)
+        ):
+            raise ConfigurationError("audience must be a non-empty string, a list of them, or ANY")
+        if type(leeway) is not int or not 0 <= leeway <= MAX_LEEWAY_SECONDS:
+            raise ConfigurationError(
+                f"leeway must be a whole number of seconds from 0 to {MAX_LEEWAY_SECONDS}"
+            )
+        if max_age is not None and (type(max_age) is not int or max_age <= 0):
+            raise ConfigurationError("max_age must be a positive number of seconds")
+        if not isinstance(token_type, _Any) and (not isinstance(token_type, str) or not token_type):
+            raise ConfigurationError("token_type must be a media type such as 'at+jwt', or ANY")
+        self.issuer = issuer
+        self.audiences = audiences
+        self.token_type = token_type
+        self.required = required
+        self.leeway = leeway
+        self.max_age = max_age
+        self.roles_claim = roles_claim
+        self.checks = tuple(checks)
+
+    def apply(self, claims: dict[str, Any], typ: str | None, now: float) -> Claims:
+        """Check ``claims`` (from a verified token with header ``typ``) at time ``now``."""
+        if not isinstance(self.token_type, _Any) and (
+            typ is None or _media_type(typ) != _media_type(self.token_type)
+        ):
+            raise TokenError(Reason.WRONG_TYPE)
+        iss = claims.get("iss")
+        if iss is None:
+            raise TokenError(Reason.MISSING_CLAIM, claim="iss")
+        if iss != self.issuer:
+            raise TokenError(Reason.WRONG_ISSUER)
+        exp = numeric_date(claims, "exp")
+        if exp is None:
+            raise TokenError(Reason.MISSING_CLAIM, claim="exp")
+        leeway = self.leeway
+        if exp <= now - leeway:
+            raise TokenError(Reason.EXPIRED)
+        nbf = numeric_date(claims, "nbf")
+        if nbf is not None and nbf > now + leeway:
+            raise TokenError(Reason.NOT_YET_VALID)
+        iat = numeric_date(claims, "iat")
+        if iat is not None:
+            if iat > now + leeway:
+                raise TokenError(Reason.ISSUED_IN_FUTURE)
+            if self.max_age is not None and iat < now - self.max_age - leeway:
+                raise TokenError(Reason.TOO_OLD)
+        if isinstance(self.audiences, frozenset):
+            _check_audience(self.audiences, claims.get("aud"))
+        for name in self.required:
+            if name not in claims:
+                raise TokenError(Reason.MISSING_CLAIM, claim=name)
+        sub = claims.get("sub")
+        if sub is not None and (type(sub) is not str or not sub):
+            raise TokenError(Reason.INVALID_CLAIM, claim="sub")
+        for check in self.checks:
+            check(claims, typ)
+        return Claims(
+            claims,
+            scopes=parse_scope(claims),
+            roles=_roles(claims, self.roles_claim),
+            token_type=typ,
+        )
