@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 
 import pytest
@@ -85,12 +84,16 @@ def _public_encodings(key: SigningKey) -> dict[str, bytes]:
     encodings = {
         "spki-pem": spki,
         "spki-pem-no-newline": spki.rstrip(b"\n"),
-        "spki-der": public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "spki-der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "jwk-json": json.dumps(key.public_jwk()).encode(),
         "openssh": public.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
     }
     if key.alg.startswith("RS"):
-        encodings["pkcs1-pem"] = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+        encodings["pkcs1-pem"] = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        )
         encodings["raw-modulus"] = public.public_numbers().n.to_bytes(256, "big")
     return encodings
 
@@ -105,16 +108,24 @@ def test_ver04_ver05_hs256_keyed_with_the_public_key_in_any_encoding_is_rejected
     header = raw_json({"alg": "HS256", "typ": "at+jwt", "kid": issuer.key.kid})
 
     for name, secret in _public_encodings(issuer.key).items():
-        forged = sign_raw(header, payload, lambda data, s=secret: hmac.digest(s, data, "sha256"))
+        forged = sign_raw(header, payload, hmac_signer(secret))
         assert _reason(verifier, forged) is Reason.ALGORITHM_NOT_ALLOWED, name
     assert verifier.verify(_genuine(issuer)).subject == "user-123"
 
 
 def test_ver04_hs_needs_an_explicit_secret_and_a_secret_never_verifies_rs(rsa_issuer: LocalIssuer) -> None:
     with pytest.raises(ConfigurationError):
-        Verifier(issuer=rsa_issuer.issuer, audience="api", token_type="at+jwt", jwks=rsa_issuer.jwks(), algorithms=["HS256"])
+        Verifier(
+            issuer=rsa_issuer.issuer,
+            audience="api",
+            token_type="at+jwt",
+            jwks=rsa_issuer.jwks(),
+            algorithms=["HS256"],
+        )
     secret = b"s" * 32
-    hs_verifier = Verifier(issuer=rsa_issuer.issuer, audience="api", token_type="at+jwt", secret=secret, clock=lambda: NOW)
+    hs_verifier = Verifier(
+        issuer=rsa_issuer.issuer, audience="api", token_type="at+jwt", secret=secret, clock=lambda: NOW
+    )
 
     assert _reason(hs_verifier, _genuine(rsa_issuer)) is Reason.ALGORITHM_NOT_ALLOWED
     header = raw_json({"alg": "HS256", "typ": "at+jwt"})
@@ -136,7 +147,10 @@ def test_ver06_substitution_inside_an_algorithm_family_is_rejected(make_verifier
     ec_issuer = LocalIssuer("ES256", url="https://issuer.test")
     p384 = SigningKey.generate("ES384", kid=ec_issuer.key.kid)
     header = raw_json({"alg": "ES384", "typ": "at+jwt", "kid": ec_issuer.key.kid})
-    assert _reason(make_verifier(ec_issuer), sign_raw(header, payload, p384.sign)) is Reason.ALGORITHM_NOT_ALLOWED
+    assert (
+        _reason(make_verifier(ec_issuer), sign_raw(header, payload, p384.sign))
+        is Reason.ALGORITHM_NOT_ALLOWED
+    )
 
     no_alg_jwks = {"keys": [{k: v for k, v in issuer.key.public_jwk().items() if k != "alg"}]}
     pinned = make_verifier(issuer, jwks=no_alg_jwks, algorithms=["RS256"])
@@ -155,7 +169,9 @@ def test_ver07_malformed_alg_values_are_rejected(
     header_fields: dict[str, object] = {"typ": "at+jwt", "kid": rsa_issuer.key.kid}
     if alg is not None:
         header_fields["alg"] = alg
-    forged = sign_raw(raw_json(header_fields), raw_json(claims_at(rsa_issuer.issuer, NOW)), rsa_issuer.key.sign)
+    forged = sign_raw(
+        raw_json(header_fields), raw_json(claims_at(rsa_issuer.issuer, NOW)), rsa_issuer.key.sign
+    )
 
     assert _reason(verifier, forged) is Reason.ALGORITHM_NOT_ALLOWED
     assert verifier.verify(_genuine(rsa_issuer)).subject == "user-123"
@@ -169,7 +185,9 @@ def test_ver08_short_hmac_secrets_are_refused_at_configuration(secret: bytes) ->
 
 def test_ver08_tokens_signed_with_common_weak_secrets_are_rejected() -> None:
     strong = b"k" * 32
-    verifier = Verifier(issuer="https://issuer.test", audience="api", token_type="at+jwt", secret=strong, clock=lambda: NOW)
+    verifier = Verifier(
+        issuer="https://issuer.test", audience="api", token_type="at+jwt", secret=strong, clock=lambda: NOW
+    )
     header = raw_json({"alg": "HS256", "typ": "at+jwt"})
     payload = raw_json(claims_at("https://issuer.test", NOW))
     for weak in (b"", b"secret", b"password", b"your-256-bit-secret", b"changeme", b"jwt"):
@@ -187,7 +205,9 @@ def _es256_with_signature(issuer: LocalIssuer, signature: bytes) -> str:
     [(0, 0), (P256_ORDER, P256_ORDER), (0, 12345), (P256_ORDER, 1)],
     ids=["r=s=0", "r=s=n", "r=0", "r=n,s=1"],
 )
-def test_ver19_psychic_signatures_are_rejected(ec_issuer: LocalIssuer, make_verifier: MakeVerifier, r: int, s: int) -> None:
+def test_ver19_psychic_signatures_are_rejected(
+    ec_issuer: LocalIssuer, make_verifier: MakeVerifier, r: int, s: int
+) -> None:
     verifier = make_verifier(ec_issuer)
     forged = _es256_with_signature(ec_issuer, r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 

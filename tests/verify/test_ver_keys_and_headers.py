@@ -66,7 +66,10 @@ def test_ver09_embedded_jwk_x5c_x5t_never_select_the_key(
         assert _reason(verifier, forged) is expected
     ec_attacker = SigningKey.generate("ES256")
     header = {"alg": "ES256", "typ": "at+jwt", "kid": ec_attacker.kid, "jwk": ec_attacker.public_jwk()}
-    assert _reason(verifier, sign_raw(raw_json(header), _payload(rsa_issuer), ec_attacker.sign)) is Reason.UNKNOWN_KEY
+    assert (
+        _reason(verifier, sign_raw(raw_json(header), _payload(rsa_issuer), ec_attacker.sign))
+        is Reason.UNKNOWN_KEY
+    )
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
@@ -90,27 +93,37 @@ def test_ver12_ver13_kid_injection_is_an_exact_lookup_miss(
 ) -> None:
     verifier = make_verifier(rsa_issuer)
     hs_forged = sign_raw(raw_json({"alg": "HS256", "kid": kid}), _payload(rsa_issuer), hmac_signer(b""))
-    rs_forged = sign_raw(raw_json({"alg": "RS256", "typ": "at+jwt", "kid": kid}), _payload(rsa_issuer), rsa_issuer.key.sign)
+    rs_forged = sign_raw(
+        raw_json({"alg": "RS256", "typ": "at+jwt", "kid": kid}), _payload(rsa_issuer), rsa_issuer.key.sign
+    )
 
     assert _reason(verifier, hs_forged) is Reason.ALGORITHM_NOT_ALLOWED
     assert _reason(verifier, rs_forged) is Reason.UNKNOWN_KEY
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
-def test_ver14_odd_kid_types_and_values_are_rejected(rsa_issuer: LocalIssuer, make_verifier: MakeVerifier) -> None:
+def test_ver14_odd_kid_types_and_values_are_rejected(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier
+) -> None:
     verifier = make_verifier(rsa_issuer)
     real = rsa_issuer.key.kid
     homoglyph = real.replace("A", "\u0391", 1) if "A" in real else "\u0430" + real[1:]
     malformed: list[object] = [None, "", 123, [], {}, "k" * 10_000]
     unknown: list[object] = ["a\u0000b", homoglyph, real + " "]
     for kid in malformed + unknown:
-        forged = sign_raw(raw_json({"alg": "RS256", "typ": "at+jwt", "kid": kid}), _payload(rsa_issuer), rsa_issuer.key.sign)
+        forged = sign_raw(
+            raw_json({"alg": "RS256", "typ": "at+jwt", "kid": kid}), _payload(rsa_issuer), rsa_issuer.key.sign
+        )
         reason = _reason(verifier, forged)
-        assert reason in ({Reason.MALFORMED, Reason.TOO_LARGE} if kid in malformed else {Reason.UNKNOWN_KEY}), kid
+        assert reason in (
+            {Reason.MALFORMED, Reason.TOO_LARGE} if kid in malformed else {Reason.UNKNOWN_KEY}
+        ), kid
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
-def test_ver15_missing_kid_with_several_keys_is_rejected(rsa_issuer: LocalIssuer, make_verifier: MakeVerifier) -> None:
+def test_ver15_missing_kid_with_several_keys_is_rejected(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier
+) -> None:
     verifier = make_verifier(rsa_issuer)
     no_kid = sign_raw(raw_json({"alg": "RS256", "typ": "at+jwt"}), _payload(rsa_issuer), rsa_issuer.key.sign)
 
@@ -125,7 +138,10 @@ def test_ver15_missing_kid_with_several_keys_is_rejected(rsa_issuer: LocalIssuer
 
 @pytest.mark.parametrize("member", [{"use": "enc"}, {"key_ops": ["encrypt"]}, {"key_ops": "verify"}])
 def test_ver17_keys_not_meant_for_signatures_are_unusable(
-    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier, member: dict[str, object], caplog: pytest.LogCaptureFixture
+    rsa_issuer: LocalIssuer,
+    make_verifier: MakeVerifier,
+    member: dict[str, object],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     enc_key = SigningKey.generate("RS256")
     jwks = {"keys": [{**enc_key.public_jwk(), **member}, rsa_issuer.key.public_jwk()]}
@@ -134,14 +150,18 @@ def test_ver17_keys_not_meant_for_signatures_are_unusable(
         verifier = make_verifier(rsa_issuer, jwks=jwks)
     assert enc_key.kid in caplog.text
 
-    assert _reason(verifier, enc_key.sign_jwt(claims_at(rsa_issuer.issuer, NOW), typ="at+jwt")) is Reason.UNKNOWN_KEY
+    assert (
+        _reason(verifier, enc_key.sign_jwt(claims_at(rsa_issuer.issuer, NOW), typ="at+jwt"))
+        is Reason.UNKNOWN_KEY
+    )
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
 def _weak_jwks() -> dict[str, dict[str, object]]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_numbers()
+    weak_private = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - the weak key under test
+    small = weak_private.public_key().public_numbers()
     good_ec = SigningKey.generate("ES256").public_jwk()
     good_p384 = SigningKey.generate("ES384").public_jwk()
     strong = SigningKey.generate("RS256").public_jwk()
@@ -150,7 +170,12 @@ def _weak_jwks() -> dict[str, dict[str, object]]:
         "e-is-1": {**strong, "kid": "e-is-1", "e": b64url_uint(1), "alg": "RS256"},
         "ec-short-x": {**good_ec, "kid": "ec-short-x", "x": good_ec["x"][:-2]},
         "ec-no-crv": {k: v for k, v in {**good_ec, "kid": "ec-no-crv"}.items() if k != "crv"},
-        "p256-with-p384-coords": {**good_p384, "kid": "p256-with-p384-coords", "crv": "P-256", "alg": "ES256"},
+        "p256-with-p384-coords": {
+            **good_p384,
+            "kid": "p256-with-p384-coords",
+            "crv": "P-256",
+            "alg": "ES256",
+        },
         "ec-off-curve": {**good_ec, "kid": "ec-off-curve", "y": b64url_uint(1, 32)},
         "ec-infinity": {**good_ec, "kid": "ec-infinity", "x": b64url_uint(0, 32), "y": b64url_uint(0, 32)},
         "kty-unknown": {"kty": "XYZ", "kid": "kty-unknown"},
@@ -171,18 +196,30 @@ def test_ver18_ver21_ver62_weak_invalid_or_private_keys_are_refused_on_load(
     assert name in caplog.text
 
 
-def test_ver18_a_token_naming_a_refused_key_is_rejected(rsa_issuer: LocalIssuer, make_verifier: MakeVerifier) -> None:
+def test_ver18_a_token_naming_a_refused_key_is_rejected(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier
+) -> None:
     weak = _weak_jwks()["rsa-1024"]
     verifier = make_verifier(rsa_issuer, jwks={"keys": [weak, rsa_issuer.key.public_jwk()]})
-    forged = sign_raw(raw_json({"alg": "RS256", "typ": "at+jwt", "kid": "rsa-1024"}), _payload(rsa_issuer), rsa_issuer.key.sign)
+    forged = sign_raw(
+        raw_json({"alg": "RS256", "typ": "at+jwt", "kid": "rsa-1024"}),
+        _payload(rsa_issuer),
+        rsa_issuer.key.sign,
+    )
     assert _reason(verifier, forged) is Reason.UNKNOWN_KEY
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
 def test_a_jwks_with_only_unusable_keys_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
-        Verifier(issuer="https://issuer.test", audience="api", token_type="at+jwt", jwks={"keys": [_weak_jwks()["oct"]]})
-    for document in ({"keys": {}}, {"keys": "x"}, [], {"keys": [{}] * 33}):
+        Verifier(
+            issuer="https://issuer.test",
+            audience="api",
+            token_type="at+jwt",
+            jwks={"keys": [_weak_jwks()["oct"]]},
+        )
+    documents: list[object] = [{"keys": {}}, {"keys": "x"}, [], {"keys": [{}] * 33}]
+    for document in documents:
         with pytest.raises(JWKSError):
             parse_jwks(document)
 
@@ -213,10 +250,20 @@ def test_ver22_ver23_ver26_crit_b64_and_zip_headers_are_rejected(
     assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
-def test_ver26_a_five_segment_jwe_is_rejected_before_anything_else(rsa_issuer: LocalIssuer, make_verifier: MakeVerifier) -> None:
+def test_ver26_a_five_segment_jwe_is_rejected_before_anything_else(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier
+) -> None:
     verifier = make_verifier(rsa_issuer)
     jwe_header = b64url_encode(raw_json({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": rsa_issuer.key.kid}))
-    jwe = ".".join([jwe_header, b64url_encode(b"k" * 256), b64url_encode(b"iv" * 6), b64url_encode(b"ct"), b64url_encode(b"t" * 16)])
+    jwe = ".".join(
+        [
+            jwe_header,
+            b64url_encode(b"k" * 256),
+            b64url_encode(b"iv" * 6),
+            b64url_encode(b"ct"),
+            b64url_encode(b"t" * 16),
+        ]
+    )
     assert _reason(verifier, jwe) is Reason.MALFORMED
 
 
@@ -242,7 +289,9 @@ def test_ver24_duplicate_header_members_are_rejected(
     "duplicate",
     [b'"sub":"alice","sub":"admin"', b'"aud":"other","aud":"api"', b'"exp":1,"exp":9999999999'],
 )
-def test_ver25_duplicate_claims_are_rejected(rsa_issuer: LocalIssuer, make_verifier: MakeVerifier, duplicate: bytes) -> None:
+def test_ver25_duplicate_claims_are_rejected(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier, duplicate: bytes
+) -> None:
     verifier = make_verifier(rsa_issuer)
     header = raw_json({"alg": "RS256", "typ": "at+jwt", "kid": rsa_issuer.key.kid})
     genuine_payload = _payload(rsa_issuer)
