@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: dev test lint bench clean
 
-$(STAMP): pyproject.toml scripts/bootstrap
+$(STAMP): pyproject.toml scripts/bootstrap node/package-lock.json
 	bash scripts/bootstrap
 	@touch $(STAMP)
 
