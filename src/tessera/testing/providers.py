@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ..keys import SigningKey
 from ..verify.presets.cognito import cognito_issuer
@@ -146,11 +146,16 @@ def auth0_access_claims(
     sub: str = "auth0|5f7c8ec7c33c6c004bbafe82",
     permissions: Iterable[str] = ("read:orders",),
     scope: str = "openid profile read:orders",
+    profile: Literal["auth0", "rfc9068"] = "auth0",
     now: float | None = None,
     lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """An Auth0 access token for the API ``audience`` (RBAC on: ``permissions`` present)."""
+    """An Auth0 access token for the API ``audience`` (RBAC on: ``permissions`` present).
+
+    ``profile="rfc9068"`` gives the RFC 9068 token profile's claims (``client_id`` and
+    ``jti`` instead of ``azp``); mint it with ``typ="at+jwt"`` as Auth0 does.
+    """
     iat, exp = _times(now, lifetime_seconds)
     claims: dict[str, Any] = {
         "iss": f"https://{domain}/",
@@ -158,10 +163,13 @@ def auth0_access_claims(
         "aud": [audience, f"https://{domain}/userinfo"],
         "iat": iat,
         "exp": exp,
-        "azp": client_id,
         "scope": scope,
         "permissions": list(permissions),
     }
+    if profile == "rfc9068":
+        claims.update(client_id=client_id, jti=uuid.uuid4().hex)
+    else:
+        claims["azp"] = client_id
     return _finish(claims, overrides)
 
 
