@@ -207,17 +207,19 @@ def firebase_id_claims(
     uid: str = "kRp3lYzq8uX0yOq2bD6Hn1fTqWc2",
     email: str = "alice@example.com",
     sign_in_provider: str = "password",
-    auth_time: float | None = None,
     now: float | None = None,
     lifetime_seconds: int = DEFAULT_LIFETIME_SECONDS,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A Firebase Authentication ID token, with its ``firebase`` claim object and ``auth_time``."""
+    """A Firebase Authentication ID token, with its ``firebase`` claim object.
+
+    ``auth_time`` is 30 seconds before ``now`` unless overridden.
+    """
     iat, exp = _times(now, lifetime_seconds)
     claims: dict[str, Any] = {
         "iss": f"https://securetoken.google.com/{project_id}",
         "aud": project_id,
-        "auth_time": int(iat - 30 if auth_time is None else auth_time),
+        "auth_time": iat - 30,
         "user_id": uid,
         "sub": uid,
         "iat": iat,
@@ -352,7 +354,7 @@ def x509_certificates(
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + timedelta(seconds=valid_seconds))
-            .sign(private, hashes.SHA256())  # type: ignore[arg-type]
+            .sign(private, None if key.alg == "EdDSA" else hashes.SHA256())  # type: ignore[arg-type]
         )
         document[key.kid] = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     return document
