@@ -214,11 +214,3 @@ def test_user_pool_id_is_validated_at_construction(region: str, user_pool_id: st
 def test_token_use_and_client_id_are_validated_at_construction(token_use: str, client_id: Any) -> None:
     with pytest.raises(ConfigurationError):
         cognito(region=REGION, user_pool_id=POOL_ID, token_use=token_use, client_id=client_id)  # type: ignore[arg-type]
-
-
-def test_keys_default_to_the_pool_jwks_location() -> None:
-    from tessera.verify.presets._common import key_location
-
-    assert key_location(None, None, f"{ISSUER}/.well-known/jwks.json") == {
-        "jwks_uri": f"{ISSUER}/.well-known/jwks.json"
-    }

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from tessera.encoding import json_dumps
 from tessera.errors import ConfigurationError, Reason
+from tessera.keys.signing import sign_compact
 from tessera.testing import LocalIssuer
 from tessera.testing.providers import EXAMPLE, firebase_id_claims, x509_certificates
 from tessera.verify import KeySet, Verifier
@@ -106,6 +108,16 @@ def test_ver46_key_of_another_issuer_is_rejected(firebase_project: LocalIssuer) 
 
     rejected(verifier, sign_as(other, id_claims()), Reason.UNKNOWN_KEY)
     rejected(verifier, sign_as(other, id_claims(), kid=firebase_project.key.kid), Reason.BAD_SIGNATURE)
+    assert verifier.verify(sign_as(firebase_project, id_claims())).subject
+
+
+def test_token_without_kid_is_rejected(firebase_project: LocalIssuer) -> None:
+    verifier = verifier_for(firebase_project)
+
+    no_kid = sign_compact({"alg": "RS256", "typ": "JWT"}, json_dumps(id_claims()), firebase_project.key.sign)
+
+    rejected(verifier, no_kid, Reason.UNKNOWN_KEY)
+    rejected(verifier, sign_as(firebase_project, id_claims(), kid=None), Reason.MALFORMED)
     assert verifier.verify(sign_as(firebase_project, id_claims())).subject
 
 

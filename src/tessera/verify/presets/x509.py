@@ -11,7 +11,6 @@ key cache refetches on an unknown ``kid``, which picks up a key once its window 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +26,8 @@ _MAX_PEM_CHARS = 8192
 
 
 def _skip(kid: str, why: str) -> None:
+    import logging  # on first use only: logging costs a cold start several milliseconds
+
     logging.getLogger("tessera.verify").warning("ignoring certificate %r: %s", kid, why)
 
 
