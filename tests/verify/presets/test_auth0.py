@@ -153,7 +153,7 @@ def test_domain_must_be_a_bare_host(domain: str) -> None:
         auth0(domain=domain, audience=API)
 
 
-@pytest.mark.parametrize("audience", ["", [], [""]])
+@pytest.mark.parametrize("audience", ["", [], [""], None, 42, [b"api"]])
 def test_audience_must_be_given(audience: Any) -> None:
     with pytest.raises(ConfigurationError):
         auth0(domain=DOMAIN, audience=audience)

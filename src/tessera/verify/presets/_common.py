@@ -36,7 +36,10 @@ def allow_list(value: str | Iterable[str] | AnyValue, name: str) -> frozenset[st
     """A non-empty set of non-empty strings from a string or a list of them, or :data:`ANY`."""
     if isinstance(value, AnyValue):
         return ANY
-    items = (value,) if isinstance(value, str) else tuple(value)
+    try:
+        items = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        items = ()
     if not items or not all(isinstance(item, str) and item for item in items):
         raise ConfigurationError(f"{name} must be a non-empty string, a non-empty list of them, or ANY")
     return frozenset(items)
