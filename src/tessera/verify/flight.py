@@ -24,6 +24,11 @@ class SingleFlight:
         self._lock = threading.Lock()
         self._current: Future[None] | None = None
 
+    @property
+    def busy(self) -> bool:
+        """True while a run is in progress."""
+        return self._current is not None
+
     def run(self, work: Callable[[], None]) -> None:
         """Run ``work``, or wait for the run in progress."""
         flight, leader = self._join()

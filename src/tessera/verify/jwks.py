@@ -206,7 +206,8 @@ class RemoteKeySet:
                 return key
         with self._lock:
             cached = self._cached
-            may_refresh = not refreshed and not self._cooling(now)
+            # A fetch in flight is joined even inside the cooldown: that is the single-flight.
+            may_refresh = not refreshed and (self._flight.busy or not self._cooling(now))
             if cached is None:
                 return _Refresh(self._generation) if may_refresh else TokenError(Reason.KEYS_UNAVAILABLE)
             if now < cached.expires_at:
