@@ -1,4 +1,4 @@
-"""The ``tessera`` pytest plugin: a local issuer served on 127.0.0.1, and provider-shaped issuers.
+"""The ``tessera`` pytest plugin: a local issuer, a clean JWKS registry, provider-shaped issuers.
 
 The provider fixtures are offline :class:`LocalIssuer` objects whose ``iss`` is the provider's
 real issuer string for the identifiers in :data:`tessera.testing.providers.EXAMPLE`; mint
@@ -30,6 +30,16 @@ def local_issuer() -> Iterator[LocalIssuer]:
     """A running RS256 :class:`LocalIssuer`: discovery, JWKS and a token minter."""
     with LocalIssuer() as issuer:
         yield issuer
+
+
+@pytest.fixture
+def fresh_jwks_registry() -> Iterator[None]:
+    """An empty process-wide remote JWKS registry for the test, emptied again afterwards."""
+    from ..verify.jwks import _reset_registry
+
+    _reset_registry()
+    yield
+    _reset_registry()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -73,22 +72,8 @@ def key_location(keys: KeySource | None, jwks_uri: str | None, default_uri: str)
     return {"jwks_uri": jwks_uri if jwks_uri is not None else default_uri}
 
 
-_REMOTE_KEY_SETS: dict[tuple[str, KeyDocumentParser], KeySource] = {}
-_REMOTE_KEY_SETS_LOCK = threading.Lock()
+def remote_key_set(*, issuer: str, jwks_uri: str, parse: KeyDocumentParser) -> KeySource:
+    """The process-wide cached key source at ``jwks_uri`` for a key document that is not a JWKS."""
+    from ..jwks import remote_jwks
 
-
-def remote_key_set(jwks_uri: str, parse: KeyDocumentParser) -> KeySource:
-    """The process-wide cached key source for a key document that is not a JWKS (Google's x509 map).
-
-    One instance per (location, format), so verifiers built on every request still share keys.
-    """
-    with _REMOTE_KEY_SETS_LOCK:
-        source = _REMOTE_KEY_SETS.get((jwks_uri, parse))
-        if source is None:
-            from .. import jwks
-
-            factory = getattr(jwks, "RemoteKeySet", None)
-            if factory is None:
-                raise ConfigurationError("remote key sets are not available in this build; pass keys=")
-            source = _REMOTE_KEY_SETS[(jwks_uri, parse)] = factory(jwks_uri, parse=parse)
-        return source
+    return remote_jwks(issuer=issuer, jwks_uri=jwks_uri, parse=parse)

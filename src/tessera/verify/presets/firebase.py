@@ -64,9 +64,11 @@ def firebase(
     )
     if keys is not None and jwks_uri is not None:
         raise ConfigurationError("give keys or jwks_uri, not both")
-    source = keys or remote_key_set(jwks_uri or FIREBASE_CERTIFICATES_URI, parse_x509_certificates)
+    issuer = f"https://securetoken.google.com/{project}"
+    location = jwks_uri or FIREBASE_CERTIFICATES_URI
+    source = keys or remote_key_set(issuer=issuer, jwks_uri=location, parse=parse_x509_certificates)
     return Verifier(
-        issuer=f"https://securetoken.google.com/{project}",
+        issuer=issuer,
         audience=project,
         token_type=ANY,  # Firebase sends typ "JWT"; only ID tokens come from this issuer
         keys=source,
