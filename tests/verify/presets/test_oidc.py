@@ -58,3 +58,26 @@ def test_plain_http_is_allowed_on_loopback_only(issuer: str) -> None:
     verifier = oidc(issuer=issuer, audience=ANY, token_type=ANY, jwks=LocalIssuer(url=issuer).jwks())
 
     assert verifier.issuer == issuer
+
+
+@pytest.mark.usefixtures("fresh_jwks_registry")
+def test_keys_found_by_discovery_over_http(local_issuer: LocalIssuer) -> None:
+    verifier = oidc(issuer=local_issuer.issuer, audience="api", token_type="at+jwt")
+
+    assert verifier.verify(local_issuer.mint()).issuer == local_issuer.issuer
+    assert verifier.verify(local_issuer.mint()).subject
+    assert local_issuer.server is not None
+    assert local_issuer.server.count("/.well-known/openid-configuration") == 1
+    assert local_issuer.server.count("/jwks") == 1
+    stranger = LocalIssuer(url=local_issuer.issuer)
+    rejected(verifier, stranger.mint(), Reason.UNKNOWN_KEY)
+
+
+@pytest.mark.usefixtures("fresh_jwks_registry")
+def test_discovery_document_for_another_issuer_is_refused(local_issuer: LocalIssuer) -> None:
+    claimed = local_issuer.issuer + "/"
+    verifier = oidc(issuer=claimed, audience="api", token_type="at+jwt")
+
+    rejected(verifier, local_issuer.mint(iss=claimed), Reason.KEYS_UNAVAILABLE)
+    genuine = oidc(issuer=local_issuer.issuer, audience="api", token_type="at+jwt")
+    assert genuine.verify(local_issuer.mint()).subject

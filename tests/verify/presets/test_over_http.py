@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tessera.errors import Reason
+from tessera.errors import Reason, TokenError
 from tessera.testing import LocalHTTPServer, LocalIssuer, Response
 from tessera.testing.providers import (
     EXAMPLE,
@@ -266,3 +266,16 @@ def test_ver46_presets_combined_keep_each_issuers_keys(
     rejected(verifier, forged, Reason.BAD_SIGNATURE)
     assert verifier.verify(sign_as(auth0_tenant, auth0_claims)).issuer == f"https://{EXAMPLE.auth0_domain}/"
     assert verifier.verify(sign_as(cognito_user_pool, cognito_claims)).roles == {"admins"}
+
+
+async def test_presets_verify_without_blocking_the_event_loop(
+    http_server: LocalHTTPServer, google_accounts: LocalIssuer
+) -> None:
+    uri = serve(http_server, "/oauth2/v3/certs", google_accounts.jwks())
+    verifier = google(client_id=EXAMPLE.google_client_id, jwks_uri=uri, clock=clock)
+    claims = google_id_claims(client_id=EXAMPLE.google_client_id, now=NOW)
+
+    assert (await verifier.averify(sign_as(google_accounts, claims))).subject
+    with pytest.raises(TokenError) as caught:
+        await verifier.averify(sign_as(LocalIssuer(url="https://accounts.google.com"), claims))
+    assert caught.value.reason is Reason.UNKNOWN_KEY
