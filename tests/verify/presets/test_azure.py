@@ -201,3 +201,12 @@ def test_entra_settings_are_validated_at_construction(settings: dict[str, Any]) 
     arguments: dict[str, Any] = {"tenant_id": ENTRA_TENANT, "client_id": API}
     with pytest.raises(ConfigurationError):
         entra_external_id(**{**arguments, **settings})
+
+
+def test_ver36_entra_id_token_for_the_spa_is_rejected_by_the_api(entra_tenant: LocalIssuer) -> None:
+    verifier = entra_verifier(entra_tenant)
+
+    id_token = entra_token_claims(client_id="spa-client-id", scp=None, azp=None, azpacr=None, nonce="n-1")
+
+    rejected(verifier, sign_as(entra_tenant, id_token), Reason.WRONG_AUDIENCE)
+    assert verifier.verify(sign_as(entra_tenant, entra_token_claims())).subject
