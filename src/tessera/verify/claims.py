@@ -8,7 +8,6 @@ match exactly. ``exp`` is always required. Times are NumericDate JSON numbers on
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
@@ -19,8 +18,11 @@ __all__ = ["ANY", "ClaimCheck", "Claims", "ClaimsPolicy", "numeric_date", "parse
 
 MAX_LEEWAY_SECONDS = 300
 _MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
-_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
-_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+_EMPTY: frozenset[str] = frozenset()
+_STR_ONLY = frozenset((str,))
+# Scope strings repeat from token to token; each distinct valid one is parsed once.
+_scope_sets: dict[str, frozenset[str]] = {}
+_SCOPE_CACHE_SIZE = 256
 
 
 class _Any:
@@ -109,6 +111,29 @@ def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     return value  # type: ignore[no-any-return]
 
 
+def _all_str(items: list[Any]) -> bool:
+    return set(map(type, items)) <= _STR_ONLY
+
+
+def _scope_text_ok(text: str) -> bool:
+    """RFC 6749 §3.3 scope-token characters (%x21 / %x23-5B / %x5D-7E), and spaces between."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
+def _scope_set(value: str, name: str) -> frozenset[str]:
+    scopes = _scope_sets.get(value)
+    if scopes is not None:
+        return scopes
+    items = value.split(" ")
+    scopes = frozenset(items)
+    if not _scope_text_ok(value) or "" in scopes or len(scopes) != len(items):
+        raise TokenError(Reason.INVALID_CLAIM, claim=name)
+    if len(_scope_sets) >= _SCOPE_CACHE_SIZE:
+        _scope_sets.clear()
+    _scope_sets[value] = scopes
+    return scopes
+
+
 def parse_scope(claims: Mapping[str, Any]) -> frozenset[str]:
     """Scopes from ``scope`` (RFC 6749 §3.3 string) or ``scp`` (string or list); strict syntax."""
     if "scope" in claims:
@@ -116,32 +141,26 @@ def parse_scope(claims: Mapping[str, Any]) -> frozenset[str]:
     elif "scp" in claims:
         name, value = "scp", claims["scp"]
     else:
-        return frozenset()
+        return _EMPTY
     if type(value) is str:
-        if value == "":
-            return frozenset()
-        if _SCOPE.fullmatch(value) is None:
+        return _scope_set(value, name) if value else _EMPTY
+    if name == "scp" and type(value) is list:
+        if not _all_str(value) or not all(v and " " not in v and _scope_text_ok(v) for v in value):
             raise TokenError(Reason.INVALID_CLAIM, claim=name)
-        items = value.split(" ")
-    elif name == "scp" and type(value) is list:
-        items = value
-        if not all(type(i) is str and _SCOPE_TOKEN.fullmatch(i) for i in items):
+        scopes = frozenset(value)
+        if len(scopes) != len(value):
             raise TokenError(Reason.INVALID_CLAIM, claim=name)
-    else:
-        raise TokenError(Reason.INVALID_CLAIM, claim=name)
-    scopes = frozenset(items)
-    if len(scopes) != len(items):
-        raise TokenError(Reason.INVALID_CLAIM, claim=name)
-    return scopes
+        return scopes
+    raise TokenError(Reason.INVALID_CLAIM, claim=name)
 
 
 def _roles(claims: Mapping[str, Any], claim: str | None) -> frozenset[str]:
     if claim is None or claim not in claims:
-        return frozenset()
+        return _EMPTY
     value = claims[claim]
     if type(value) is str:
         return frozenset((value,))
-    if type(value) is list and all(type(v) is str for v in value):
+    if type(value) is list and _all_str(value):
         return frozenset(value)
     raise TokenError(Reason.INVALID_CLAIM, claim=claim)
 
@@ -153,7 +172,7 @@ def _check_audience(audiences: frozenset[str], aud: Any) -> None:
         if aud not in audiences:
             raise TokenError(Reason.WRONG_AUDIENCE)
         return
-    if type(aud) is not list or not aud or not all(type(a) is str for a in aud):
+    if type(aud) is not list or not aud or not _all_str(aud):
         raise TokenError(Reason.INVALID_CLAIM, claim="aud")
     if audiences.isdisjoint(aud):
         raise TokenError(Reason.WRONG_AUDIENCE)
@@ -168,6 +187,8 @@ class ClaimsPolicy:
     """What a verified token's claims must satisfy. Build it once; call :meth:`apply` per token."""
 
     __slots__ = (
+        "_audience_set",
+        "_media_type",
         "audiences",
         "checks",
         "issuer",
@@ -212,38 +233,58 @@ class ClaimsPolicy:
         self.max_age = max_age
         self.roles_claim = roles_claim
         self.checks = tuple(checks)
+        self._audience_set = audiences if isinstance(audiences, frozenset) else None
+        self._media_type = None if isinstance(token_type, _Any) else _media_type(token_type)
 
     def apply(self, claims: dict[str, Any], typ: str | None, now: float) -> Claims:
         """Check ``claims`` (from a verified token with header ``typ``) at time ``now``."""
-        if not isinstance(self.token_type, _Any) and (
-            typ is None or _media_type(typ) != _media_type(self.token_type)
+        # Each check takes the common case first (a typ spelled as configured, NumericDates as
+        # in-range integers, a single string aud) and hands anything else to the full rule.
+        expected_type = self._media_type
+        if (
+            expected_type is not None
+            and typ != self.token_type
+            and (typ is None or _media_type(typ) != expected_type)
         ):
             raise TokenError(Reason.WRONG_TYPE)
         iss = claims.get("iss")
-        if iss is None:
-            raise TokenError(Reason.MISSING_CLAIM, claim="iss")
         if iss != self.issuer:
+            if iss is None:
+                raise TokenError(Reason.MISSING_CLAIM, claim="iss")
             raise TokenError(Reason.WRONG_ISSUER)
-        exp = numeric_date(claims, "exp")
-        if exp is None:
-            raise TokenError(Reason.MISSING_CLAIM, claim="exp")
+        exp: Any = claims.get("exp")
+        if type(exp) is not int or not 0 <= exp <= _MAX_NUMERIC_DATE:
+            exp = numeric_date(claims, "exp")
+            if exp is None:
+                raise TokenError(Reason.MISSING_CLAIM, claim="exp")
         leeway = self.leeway
         if exp <= now - leeway:
             raise TokenError(Reason.EXPIRED)
-        nbf = numeric_date(claims, "nbf")
-        if nbf is not None and nbf > now + leeway:
-            raise TokenError(Reason.NOT_YET_VALID)
-        iat = numeric_date(claims, "iat")
-        if iat is not None:
+        nbf: Any = claims.get("nbf")
+        if nbf is not None or "nbf" in claims:
+            if type(nbf) is not int or not 0 <= nbf <= _MAX_NUMERIC_DATE:
+                nbf = numeric_date(claims, "nbf")
+            if nbf > now + leeway:
+                raise TokenError(Reason.NOT_YET_VALID)
+        iat: Any = claims.get("iat")
+        if iat is not None or "iat" in claims:
+            if type(iat) is not int or not 0 <= iat <= _MAX_NUMERIC_DATE:
+                iat = numeric_date(claims, "iat")
             if iat > now + leeway:
                 raise TokenError(Reason.ISSUED_IN_FUTURE)
             if self.max_age is not None and iat < now - self.max_age - leeway:
                 raise TokenError(Reason.TOO_OLD)
-        if isinstance(self.audiences, frozenset):
-            _check_audience(self.audiences, claims.get("aud"))
-        for name in self.required:
-            if name not in claims:
-                raise TokenError(Reason.MISSING_CLAIM, claim=name)
+        audiences = self._audience_set
+        if audiences is not None:
+            aud = claims.get("aud")
+            if type(aud) is not str:
+                _check_audience(audiences, aud)
+            elif aud not in audiences:
+                raise TokenError(Reason.WRONG_AUDIENCE)
+        if not claims.keys() >= self.required:
+            for name in self.required:
+                if name not in claims:
+                    raise TokenError(Reason.MISSING_CLAIM, claim=name)
         sub = claims.get("sub")
         if sub is not None and (type(sub) is not str or not sub):
             raise TokenError(Reason.INVALID_CLAIM, claim="sub")

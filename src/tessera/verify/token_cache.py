@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 __all__ = ["TokenCache"]
 
 T = TypeVar("T")
+_sha256 = hashlib.sha256
 
 
 class TokenCache(Generic[T]):
@@ -27,7 +28,7 @@ class TokenCache(Generic[T]):
     @staticmethod
     def digest(token: bytes) -> bytes:
         """The cache key for a token."""
-        return hashlib.sha256(token).digest()
+        return _sha256(token).digest()
 
     def get(self, digest: bytes, now: float) -> T | None:
         """The cached result for ``digest``, or None when absent or expired."""

@@ -7,10 +7,10 @@ and only then the payload and the claims policy.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, Reason, TokenError
 from . import jws
@@ -18,7 +18,9 @@ from .algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SYMMETRIC
 from .claims import ANY, AnyValue, ClaimCheck, Claims, ClaimsPolicy
 from .keys import VerificationKey
 from .keyset import KeySet, KeySource
-from .token_cache import TokenCache
+
+if TYPE_CHECKING:
+    from .token_cache import TokenCache
 
 __all__ = ["DEFAULT_CACHE_SIZE", "Verifier"]
 
@@ -57,7 +59,7 @@ class Verifier:
         audience: str | Iterable[str] | AnyValue,
         token_type: str | AnyValue,
         keys: KeySource | None = None,
-        jwks: Mapping[str, Any] | str | Path | None = None,
+        jwks: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         jwks_uri: str | None = None,
         secret: bytes | None = None,
         algorithms: Iterable[str] | None = None,
@@ -116,32 +118,46 @@ class Verifier:
             checks=tuple(checks),
         )
         self.max_token_bytes = max_token_bytes
-        self._cache: TokenCache[Claims] | None = TokenCache(cache_size) if cache_size else None
+        self._cache: TokenCache[Claims] | None = None
+        if cache_size:
+            from .token_cache import TokenCache  # hashlib is paid for only with the cache on
+
+            self._cache = TokenCache(cache_size)
         self._clock = clock
 
     def verify(self, token: str | bytes) -> Claims:
         """Verify ``token`` and return its claims; raise :class:`~tessera.errors.TokenError`."""
         now = self._clock()
-        raw, digest = self._prepare(token)
-        if digest is not None:
-            hit = self._cache.get(digest, now)  # type: ignore[union-attr]
+        raw = self._bytes(token)
+        cache = self._cache
+        digest = None
+        if cache is not None:
+            digest = cache.digest(raw)
+            hit = cache.get(digest, now)
             if hit is not None:
                 return hit
-        parsed = self._parse(raw)
-        key = self.keys.get_key(parsed.header.kid)
-        return self._finish(parsed, key, now, digest)
+        header, signing_input, payload_segment, signature = jws.split(raw)
+        if header.alg not in self.algorithms:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        key = self.keys.get_key(header.kid)
+        return self._finish(header, signing_input, payload_segment, signature, key, now, digest)
 
     async def averify(self, token: str | bytes) -> Claims:
         """The async twin of :meth:`verify`: key fetches, if any, do not block the event loop."""
         now = self._clock()
-        raw, digest = self._prepare(token)
-        if digest is not None:
-            hit = self._cache.get(digest, now)  # type: ignore[union-attr]
+        raw = self._bytes(token)
+        cache = self._cache
+        digest = None
+        if cache is not None:
+            digest = cache.digest(raw)
+            hit = cache.get(digest, now)
             if hit is not None:
                 return hit
-        parsed = self._parse(raw)
-        key = await self.keys.aget_key(parsed.header.kid)
-        return self._finish(parsed, key, now, digest)
+        header, signing_input, payload_segment, signature = jws.split(raw)
+        if header.alg not in self.algorithms:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        key = await self.keys.aget_key(header.kid)
+        return self._finish(header, signing_input, payload_segment, signature, key, now, digest)
 
     def hydrate(self) -> None:
         """Load the keys now (at import time, say) instead of on the first verification."""
@@ -154,35 +170,37 @@ class Verifier:
         if self._cache is not None:
             self._cache.clear()
 
-    def _prepare(self, token: str | bytes) -> tuple[bytes, bytes | None]:
+    def _bytes(self, token: str | bytes) -> bytes:
+        """The token as ASCII bytes within the size limit, before any decoding."""
         if type(token) is str:
             if len(token) > self.max_token_bytes:
                 raise TokenError(Reason.TOO_LARGE)
             try:
-                raw = token.encode("ascii")
+                return token.encode("ascii")
             except UnicodeEncodeError:
                 raise TokenError(Reason.MALFORMED) from None
-        elif type(token) is bytes:
-            raw = token
-        else:
-            raise TokenError(Reason.MALFORMED)
-        if len(raw) > self.max_token_bytes:
-            raise TokenError(Reason.TOO_LARGE)
-        return raw, (TokenCache.digest(raw) if self._cache is not None else None)
+        if type(token) is bytes:
+            if len(token) > self.max_token_bytes:
+                raise TokenError(Reason.TOO_LARGE)
+            return token
+        raise TokenError(Reason.MALFORMED)
 
-    def _parse(self, raw: bytes) -> jws.Parsed:
-        parsed = jws.parse(raw, self.max_token_bytes)
-        if parsed.header.alg not in self.algorithms:
-            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
-        return parsed
-
-    def _finish(self, parsed: jws.Parsed, key: VerificationKey, now: float, digest: bytes | None) -> Claims:
-        check = key.check(parsed.header.alg)
+    def _finish(  # noqa: PLR0917 - the parts of one token, unpacked once
+        self,
+        header: jws.Header,
+        signing_input: bytes,
+        payload_segment: bytes,
+        signature: bytes,
+        key: VerificationKey,
+        now: float,
+        digest: bytes | None,
+    ) -> Claims:
+        check = key.checks.get(header.alg)
         if check is None:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
-        if not check(parsed.signature, parsed.signing_input):
+        if not check(signature, signing_input):
             raise TokenError(Reason.BAD_SIGNATURE)
-        claims = self.policy.apply(jws.decode_payload(parsed), parsed.header.typ, now)
+        claims = self.policy.apply(jws.decode_payload(payload_segment), header.typ, now)
         if digest is not None:
             self._cache.put(digest, claims, claims.expires_at)  # type: ignore[union-attr]
         return claims
