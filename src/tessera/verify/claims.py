@@ -19,7 +19,7 @@ __all__ = ["ANY", "ClaimCheck", "Claims", "ClaimsPolicy", "numeric_date", "parse
 MAX_LEEWAY_SECONDS = 300
 _MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 _EMPTY: frozenset[str] = frozenset()
-_STR_ONLY = frozenset((str,))
+_ABSENT: Final = object()
 # Scope strings repeat from token to token; each distinct valid one is parsed once.
 _scope_sets: dict[str, frozenset[str]] = {}
 _SCOPE_CACHE_SIZE = 256
@@ -46,7 +46,7 @@ class Claims(Mapping[str, Any]):
     configured roles claim), ``client_id`` and ``expires_at``.
     """
 
-    __slots__ = ("_raw", "client_id", "expires_at", "issuer", "roles", "scopes", "subject", "token_type")
+    __slots__ = ("_raw", "roles", "scopes", "token_type")
 
     def __init__(
         self,
@@ -57,14 +57,30 @@ class Claims(Mapping[str, Any]):
         token_type: str | None,
     ) -> None:
         self._raw = raw
-        self.subject: str | None = raw.get("sub")
-        self.issuer: str = raw["iss"]
-        self.expires_at: float = raw["exp"]
-        client_id = raw.get("client_id", raw.get("azp"))
-        self.client_id: str | None = client_id if isinstance(client_id, str) else None
         self.scopes = scopes
         self.roles = roles
         self.token_type = token_type
+
+    @property
+    def subject(self) -> str | None:
+        """The ``sub`` claim, None when absent."""
+        return self._raw.get("sub")
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` claim."""
+        return self._raw["iss"]  # type: ignore[no-any-return]
+
+    @property
+    def expires_at(self) -> float:
+        """The ``exp`` claim, seconds since the epoch."""
+        return self._raw["exp"]  # type: ignore[no-any-return]
+
+    @property
+    def client_id(self) -> str | None:
+        """``client_id`` (RFC 9068), else ``azp`` (OpenID Connect), when it is a string."""
+        client_id = self._raw.get("client_id", self._raw.get("azp"))
+        return client_id if isinstance(client_id, str) else None
 
     @property
     def raw(self) -> Mapping[str, Any]:
@@ -112,7 +128,11 @@ def numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
 
 
 def _all_str(items: list[Any]) -> bool:
-    return set(map(type, items)) <= _STR_ONLY
+    try:
+        "".join(items)  # the quickest check: join refuses anything but str
+    except TypeError:
+        return False
+    return True
 
 
 def _scope_text_ok(text: str) -> bool:
@@ -163,6 +183,18 @@ def _roles(claims: Mapping[str, Any], claim: str | None) -> frozenset[str]:
     if type(value) is list and _all_str(value):
         return frozenset(value)
     raise TokenError(Reason.INVALID_CLAIM, claim=claim)
+
+
+def _verified(claims: dict[str, Any], typ: str | None, roles_claim: str | None) -> Claims:
+    """Claims with scopes and roles parsed; the common shapes (a known scope string, a list of
+    role names) without further calls."""
+    scope = claims.get("scope")
+    scopes = _scope_sets.get(scope) if type(scope) is str else None
+    if scopes is None:
+        scopes = parse_scope(claims)
+    roles = claims.get(roles_claim) if roles_claim is not None else None
+    roles = frozenset(roles) if type(roles) is list and _all_str(roles) else _roles(claims, roles_claim)
+    return Claims(claims, scopes=scopes, roles=roles, token_type=typ)
 
 
 def _check_audience(audiences: frozenset[str], aud: Any) -> None:
@@ -260,14 +292,14 @@ class ClaimsPolicy:
         leeway = self.leeway
         if exp <= now - leeway:
             raise TokenError(Reason.EXPIRED)
-        nbf: Any = claims.get("nbf")
-        if nbf is not None or "nbf" in claims:
+        nbf: Any = claims.get("nbf", _ABSENT)
+        if nbf is not _ABSENT:
             if type(nbf) is not int or not 0 <= nbf <= _MAX_NUMERIC_DATE:
                 nbf = numeric_date(claims, "nbf")
             if nbf > now + leeway:
                 raise TokenError(Reason.NOT_YET_VALID)
-        iat: Any = claims.get("iat")
-        if iat is not None or "iat" in claims:
+        iat: Any = claims.get("iat", _ABSENT)
+        if iat is not _ABSENT:
             if type(iat) is not int or not 0 <= iat <= _MAX_NUMERIC_DATE:
                 iat = numeric_date(claims, "iat")
             if iat > now + leeway:
@@ -290,9 +322,4 @@ class ClaimsPolicy:
             raise TokenError(Reason.INVALID_CLAIM, claim="sub")
         for check in self.checks:
             check(claims, typ)
-        return Claims(
-            claims,
-            scopes=parse_scope(claims),
-            roles=_roles(claims, self.roles_claim),
-            token_type=typ,
-        )
+        return _verified(claims, typ, self.roles_claim)

@@ -14,11 +14,10 @@ from ..encoding import ALPHABET, EncodingError, decode_checked_alphabet, json_ob
 from ..errors import Reason, TokenError
 from .algorithms import ALGORITHMS
 
-__all__ = ["DEFAULT_MAX_TOKEN_BYTES", "Header", "Parsed", "decode_payload", "parse", "split"]
+__all__ = ["DEFAULT_MAX_TOKEN_BYTES", "Header", "Parsed", "decode_payload", "is_base64url", "parse", "split"]
 
 DEFAULT_MAX_TOKEN_BYTES = 8192
 MAX_KID_LENGTH = 256
-_COMPACT_ALPHABET = ALPHABET + b"."
 # Header members that are understood, or harmless to ignore. Key-selecting members (jwk, jku,
 # x5u, x5c, x5t) are ignored: keys come from configuration only (RFC 8725 §3.10).
 _FORBIDDEN = frozenset({"crit", "b64", "zip", "enc", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"})
@@ -78,19 +77,20 @@ def _header_from(segment: bytes) -> Header:
 
 
 def split(raw: bytes) -> tuple[Header, bytes, bytes, bytes]:
-    """(header, signing input, payload segment, signature) of a compact JWS, checked strictly.
+    """(header, signing input, payload segment, signature) of a compact JWS.
 
     ``raw`` must already be within the size limit. Raises :class:`TokenError`: MALFORMED for
-    anything but three non-empty base64url segments, then the header's own reasons, then
-    MALFORMED for a non-canonical signature.
+    anything but three non-empty segments, the header's own reasons, MALFORMED for a
+    signature that is not canonical base64url. The payload segment is returned unchecked:
+    the caller decodes it strictly after the signature verifies, and calls
+    :func:`is_base64url` on it when the signature fails, so that a mangled payload is
+    reported as MALFORMED either way.
     """
-    if raw.translate(None, _COMPACT_ALPHABET):
-        raise TokenError(Reason.MALFORMED)
     parts = raw.split(b".")
     if len(parts) != 3:
         raise TokenError(Reason.MALFORMED)
     header_segment, payload_segment, signature_segment = parts
-    if not (header_segment and payload_segment and signature_segment):
+    if not (payload_segment and signature_segment):
         raise TokenError(Reason.MALFORMED)
     header = _headers.get(header_segment)
     if header is None:
@@ -103,6 +103,11 @@ def split(raw: bytes) -> tuple[Header, bytes, bytes, bytes]:
     except EncodingError:
         raise TokenError(Reason.MALFORMED) from None
     return header, raw[: len(header_segment) + 1 + len(payload_segment)], payload_segment, signature
+
+
+def is_base64url(segment: bytes) -> bool:
+    """Whether ``segment`` holds only base64url characters (canonical form is not checked)."""
+    return not segment.translate(None, ALPHABET)
 
 
 def parse(token: str | bytes, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> Parsed:
@@ -118,7 +123,10 @@ def parse(token: str | bytes, max_bytes: int = DEFAULT_MAX_TOKEN_BYTES) -> Parse
         raw = token
     else:
         raise TokenError(Reason.MALFORMED)
-    return Parsed(*split(raw))
+    parsed = Parsed(*split(raw))
+    if not is_base64url(parsed.payload_segment):
+        raise TokenError(Reason.MALFORMED)
+    return parsed
 
 
 def decode_payload(payload_segment: bytes | Parsed) -> dict[str, Any]:

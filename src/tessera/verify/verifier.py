@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..encoding import EncodingError, decode_checked_alphabet, json_object
 from ..errors import ConfigurationError, Reason, TokenError
 from . import jws
 from .algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SYMMETRIC
@@ -128,7 +129,10 @@ class Verifier:
     def verify(self, token: str | bytes) -> Claims:
         """Verify ``token`` and return its claims; raise :class:`~tessera.errors.TokenError`."""
         now = self._clock()
-        raw = self._bytes(token)
+        if type(token) is str and len(token) <= self.max_token_bytes and token.isascii():
+            raw = token.encode("ascii")
+        else:
+            raw = self._bytes(token)
         cache = self._cache
         digest = None
         if cache is not None:
@@ -139,8 +143,20 @@ class Verifier:
         header, signing_input, payload_segment, signature = jws.split(raw)
         if header.alg not in self.algorithms:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
-        key = self.keys.get_key(header.kid)
-        return self._finish(header, signing_input, payload_segment, signature, key, now, digest)
+        check = self.keys.get_key(header.kid).checks.get(header.alg)
+        # From here on this is _finish, inlined on the hot path.
+        if check is None:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        if not check(signature, signing_input):
+            raise TokenError(Reason.BAD_SIGNATURE if jws.is_base64url(payload_segment) else Reason.MALFORMED)
+        try:
+            payload = json_object(decode_checked_alphabet(payload_segment))
+        except EncodingError:
+            raise TokenError(Reason.MALFORMED) from None
+        claims = self.policy.apply(payload, header.typ, now)
+        if cache is not None:
+            cache.put(digest, claims, claims.expires_at)  # type: ignore[arg-type]
+        return claims
 
     async def averify(self, token: str | bytes) -> Claims:
         """The async twin of :meth:`verify`: key fetches, if any, do not block the event loop."""
@@ -199,8 +215,13 @@ class Verifier:
         if check is None:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
         if not check(signature, signing_input):
-            raise TokenError(Reason.BAD_SIGNATURE)
-        claims = self.policy.apply(jws.decode_payload(payload_segment), header.typ, now)
+            # A payload outside the alphabet is malformed whatever its signature (see jws.split).
+            raise TokenError(Reason.BAD_SIGNATURE if jws.is_base64url(payload_segment) else Reason.MALFORMED)
+        try:
+            payload = json_object(decode_checked_alphabet(payload_segment))
+        except EncodingError:
+            raise TokenError(Reason.MALFORMED) from None
+        claims = self.policy.apply(payload, header.typ, now)
         if digest is not None:
             self._cache.put(digest, claims, claims.expires_at)  # type: ignore[union-attr]
         return claims
