@@ -53,6 +53,9 @@ NODE_SCRIPT = Path(__file__).resolve().parent / "verify_bench.mjs"
 UNCACHED_TARGETS = {"RS256": 1.10, "ES256": 1.10, "EdDSA": 1.10, "HS256": 1.5}
 CACHED_TARGET_US = 3.0
 COLD_TARGET_MS = 20.0
+# The 20 ms target was set where the floor starts in 16.4 ms (peer-benchmarks.md); on a slower
+# machine it is read as the same multiple of the floor measured in the same run.
+COLD_TARGET_FLOOR_RATIO = COLD_TARGET_MS / 16.4
 BARE = "python (bare interpreter)"
 
 
@@ -60,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The verify benchmark's own options."""
     group = parser.add_argument_group("verify benchmark")
     group.add_argument("--verify-algs", default=",".join(ALGS), help="comma list (default: all four)")
-    group.add_argument("--verify-rounds", type=int, default=9, help="interleaved timing rounds")
-    group.add_argument("--verify-target-ms", type=float, default=150, help="duration of one round")
+    group.add_argument("--verify-rounds", type=int, default=15, help="interleaved timing rounds")
+    group.add_argument("--verify-target-ms", type=float, default=100, help="duration of one round")
     group.add_argument("--verify-warmup-ms", type=float, default=1000, help="warm-up per verifier")
     group.add_argument("--verify-cold-algs", default=",".join(ALGS), help="comma list ('' skips)")
     group.add_argument("--verify-cold-runs", type=int, default=11, help="fresh processes per command")
@@ -147,7 +150,7 @@ def _cold(
         fx = fixtures[alg]
         jobs: dict[str, tuple[list[str], str | None]] = {BARE: ([sys.executable, "-c", "pass"], None)}
         for adapter in adapters:
-            if alg in adapter.algs and adapter is not TESSERA_CACHED:
+            if alg in adapter.algs:
                 jobs[adapter.name] = (
                     [sys.executable, "-c", cold_child_source(adapter, fx, EARLY_CALLS)],
                     BARE,
@@ -280,7 +283,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             res["node_warm"], node_info = node_result["warm"], node_result["versions"]
             for alg, libs in node_result["checks"].items():
                 res["checks"].setdefault(alg, {}).update({f"[node] {k}": v for k, v in libs.items()})
-        if min(fx.expires_at for fx in fixtures.values()) - time.time() < 120:
+        if min(fx.expires_at for fx in fixtures.values()) - time.time() < (300 if cold_algs else 30):
             raise RuntimeError("the tokens are about to expire: fewer rounds or a shorter --verify-target-ms")
         if cold_algs:
             res["cold"] = _cold(adapters, fixtures, cold_algs, cold_runs, node)
@@ -328,13 +331,17 @@ def _targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     for alg, cold in res.get("cold", {}).items():
-        if TESSERA_UNCACHED.name in cold:
-            ms = cold[TESSERA_UNCACHED.name]["in_process_ms"]
-            rows.append(
-                {
-                    "target": f"{alg} cold start in-process < {COLD_TARGET_MS:g} ms",
-                    "measured": f"{fmt(ms)} ms",
-                    "met": ms < COLD_TARGET_MS,
-                }
-            )
+        floor_ms = cold[FLOOR.name]["in_process_ms"]
+        for adapter in (TESSERA_UNCACHED, TESSERA_CACHED):
+            if adapter.name in cold:
+                ms = cold[adapter.name]["in_process_ms"]
+                rows.append(
+                    {
+                        "target": f"{alg} cold start in-process < {COLD_TARGET_MS:g} ms, {adapter.name}"
+                        f" (on this machine: ≤ {COLD_TARGET_FLOOR_RATIO:.2f}× floor = "
+                        f"{fmt(COLD_TARGET_FLOOR_RATIO * floor_ms)} ms)",
+                        "measured": f"{fmt(ms)} ms = {ms / floor_ms:.2f}× floor",
+                        "met": ms < COLD_TARGET_MS or ms <= COLD_TARGET_FLOOR_RATIO * floor_ms,
+                    }
+                )
     return rows
