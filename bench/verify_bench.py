@@ -63,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The verify benchmark's own options."""
     group = parser.add_argument_group("verify benchmark")
     group.add_argument("--verify-algs", default=",".join(ALGS), help="comma list (default: all four)")
-    group.add_argument("--verify-rounds", type=int, default=15, help="interleaved timing rounds")
-    group.add_argument("--verify-target-ms", type=float, default=100, help="duration of one round")
+    group.add_argument("--verify-rounds", type=int, default=41, help="interleaved timing rounds")
+    group.add_argument("--verify-target-ms", type=float, default=40, help="duration of one round")
     group.add_argument("--verify-warmup-ms", type=float, default=1000, help="warm-up per verifier")
     group.add_argument("--verify-cold-algs", default=",".join(ALGS), help="comma list ('' skips)")
     group.add_argument("--verify-cold-runs", type=int, default=11, help="fresh processes per command")
