@@ -229,6 +229,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         cold_runs, importtime_runs = args.verify_cold_runs, args.verify_importtime_runs
         cold_algs = [a for a in args.verify_cold_algs.split(",") if a]
     algs = [a for a in args.verify_algs.split(",") if a]
+    cold_algs = [a for a in cold_algs if a in algs]
     warnings.simplefilter("ignore")  # peers' deprecation warnings would print once per library
     adapters = [a for a in ADAPTERS if installed(a)]
     started = time.time()
