@@ -1,8 +1,9 @@
 """The verifier: one issuer, its keys, its algorithms and its claims policy, composed.
 
-Order of work for every token: size limit, structure and canonical encoding, header, the
-algorithm allowlist, the key named by ``kid`` (and the algorithms bound to it), the signature,
-and only then the payload and the claims policy.
+Order of work for every token: size limit, structure, header, canonical signature encoding,
+the algorithm allowlist, the key named by ``kid`` (and the algorithms bound to it), the
+signature, and only then the payload (strict base64url, strict JSON) and the claims policy. A
+payload outside the base64url alphabet is reported as MALFORMED even when the signature fails.
 """
 
 from __future__ import annotations
