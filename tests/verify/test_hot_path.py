@@ -8,6 +8,7 @@ reference: the standard library, ``cryptography`` itself, or the rule as the cat
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ from tessera.testing.forge import claims_at, raw_json, sign_raw
 from tessera.verify import jws
 from tessera.verify.claims import parse_scope
 from tessera.verify.keys import der_signature
+from tessera.verify.token_cache import sha256_function
 
 from .conftest import NOW, MakeVerifier
 
@@ -311,13 +313,14 @@ import json, sys
 import tessera
 after_import = set(sys.modules)
 from tessera import Verifier
-Verifier(issuer="https://issuer.test", audience="api", token_type="at+jwt", jwks=json.loads(sys.argv[1]),
-         cache_size=0)
+Verifier(issuer="https://issuer.test", audience="api", token_type="at+jwt", jwks=json.loads(sys.argv[1]))
 print(json.dumps([sorted(after_import), sorted(sys.modules)]))
 """
 
 
-def test_the_verify_path_imports_nothing_it_does_not_use(rsa_issuer: LocalIssuer) -> None:
+def test_the_verify_path_with_its_default_cache_imports_nothing_it_does_not_use(
+    rsa_issuer: LocalIssuer,
+) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(rsa_issuer.jwks())],
         capture_output=True,
@@ -331,3 +334,14 @@ def test_the_verify_path_imports_nothing_it_does_not_use(rsa_issuer: LocalIssuer
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in after_key_load
     loaded_crypto = {m for m in after_key_load if m.startswith("cryptography")}
     assert not any(m.endswith((".ec", ".ed25519", ".x509")) or ".x509." in m for m in loaded_crypto)
+
+
+def test_the_cache_key_is_sha256_whichever_library_computes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = os.urandom(900)
+    assert "cryptography.hazmat.primitives.hashes" in sys.modules
+    from_cryptography = sha256_function()
+    monkeypatch.delitem(sys.modules, "cryptography.hazmat.primitives.hashes")
+    from_hashlib = sha256_function()
+    assert (from_cryptography.__name__, from_hashlib.__name__) == ("cryptography_digest", "hashlib_digest")
+    assert from_cryptography(token) == from_hashlib(token) == hashlib.sha256(token).digest()
+    assert from_cryptography(token[:-1]) != from_cryptography(token)

@@ -122,7 +122,7 @@ class Verifier:
         self.max_token_bytes = max_token_bytes
         self._cache: TokenCache[Claims] | None = None
         if cache_size:
-            from .token_cache import TokenCache  # hashlib is paid for only with the cache on
+            from .token_cache import TokenCache
 
             self._cache = TokenCache(cache_size)
         self._clock = clock
