@@ -54,8 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         help="folder whose node_modules holds the Node.js peers (default: node/)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
-    for module_name, _ in BENCHMARKS.values():
-        add_arguments = getattr(_module(module_name), "add_arguments", None)
+    for name, (module_name, _) in BENCHMARKS.items():
+        try:
+            module = _module(module_name)
+        except ImportError as exc:  # reported again, as a failure, when the benchmark runs
+            _log(f"benchmark {name!r} cannot be imported: {exc}")
+            continue
+        add_arguments = getattr(module, "add_arguments", None)
         if add_arguments is not None:
             add_arguments(parser)
     return parser
