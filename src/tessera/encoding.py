@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import binascii
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "ALPHABET",
     "EncodingError",
     "b64url_decode",
     "b64url_encode",
@@ -24,8 +24,10 @@ __all__ = [
     "json_object",
 ]
 
-_ALPHABET = re.compile(rb"[A-Za-z0-9_-]*")
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# URL-safe to standard alphabet in one pass; "+", "/" and "=" become "!", which strict
+# a2b_base64 rejects like every other byte outside the alphabet.
+_TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _FROM_STANDARD = bytes.maketrans(b"+/", b"-_")
 # The last character of a segment whose length is 2 or 3 (mod 4) may only carry zero bits
 # beyond the decoded bytes: these are the characters whose unused low bits are zero.
@@ -48,19 +50,21 @@ def b64url_encode(data: bytes) -> str:
 def b64url_decode(segment: bytes | str) -> bytes:
     """Decode canonical, unpadded base64url; raise :class:`EncodingError` on anything else."""
     raw = segment.encode("ascii", "replace") if isinstance(segment, str) else segment
-    if _ALPHABET.fullmatch(raw) is None:
-        raise EncodingError("not base64url")
     return decode_checked_alphabet(raw)
 
 
 def decode_checked_alphabet(raw: bytes) -> bytes:
-    """Decode a segment already known to hold only base64url characters."""
+    """Decode canonical, unpadded base64url bytes; raise :class:`EncodingError` on anything else.
+
+    The alphabet is checked here too (by strict decoding after translation), so this is
+    :func:`b64url_decode` for ``bytes`` without the type dispatch.
+    """
     rem = len(raw) % 4
     if rem and (rem == 1 or raw[-1] not in _CANONICAL_LAST[rem]):
         raise EncodingError("non-canonical base64url")
     try:
         return binascii.a2b_base64(raw.translate(_TO_STANDARD) + _PAD[rem], strict_mode=True)
-    except binascii.Error as exc:  # unreachable after the checks above; kept as a guard
+    except binascii.Error as exc:  # a byte outside the alphabet, or padding
         raise EncodingError("not base64url") from exc
 
 
@@ -82,12 +86,21 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_object_without_duplicates, parse_constant=_reject_constant)
+_scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def json_object(data: bytes) -> dict[str, Any]:
     """Parse UTF-8 JSON text that must be an object; raise :class:`EncodingError` otherwise."""
     try:
-        value = _DECODER.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        # The scanner alone parses text without surrounding whitespace, which is every token
+        # in practice; anything else takes the full decoder, which skips whitespace or raises.
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except EncodingError:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int-size limits

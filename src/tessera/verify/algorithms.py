@@ -1,4 +1,4 @@
-"""The JWS algorithms Tessera verifies, as frozen data: each one names the key it needs.
+"""The JWS algorithms Tessera verifies, as fixed data: each one names the key it needs.
 
 An algorithm is bound to a key by its key type, curve and minimum size (RFC 7518 §3, RFC 8725
 §3.1). Symmetric algorithms exist only for an explicitly configured shared secret; a key from a
@@ -7,20 +7,33 @@ JWKS can never verify them.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 __all__ = ["ALGORITHMS", "ASYMMETRIC", "DEFAULT_ALGORITHMS", "SYMMETRIC", "Algorithm"]
 
 
-class Algorithm(NamedTuple):
+class Algorithm:
     """What an ``alg`` value requires of its key."""
 
-    name: str
-    kty: str
-    hash_name: str
-    crv: str | None = None
-    coordinate_bytes: int = 0  # EC: size of r and s in the signature
-    pss: bool = False
+    __slots__ = ("coordinate_bytes", "crv", "hash_name", "kty", "name", "pss")
+
+    def __init__(
+        self,
+        name: str,
+        kty: str,
+        hash_name: str,
+        *,
+        crv: str | None = None,
+        coordinate_bytes: int = 0,  # EC: size of r and s in the signature
+        pss: bool = False,
+    ) -> None:
+        self.name = name
+        self.kty = kty
+        self.hash_name = hash_name
+        self.crv = crv
+        self.coordinate_bytes = coordinate_bytes
+        self.pss = pss
+
+    def __repr__(self) -> str:
+        return f"Algorithm({self.name!r})"
 
 
 ALGORITHMS: dict[str, Algorithm] = {

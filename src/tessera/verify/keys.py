@@ -8,7 +8,6 @@ token's header can only choose among them (RFC 8725 §3.1).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,7 +15,14 @@ from ..encoding import EncodingError, b64url_decode
 from ..errors import ConfigurationError, KeyRejected
 from .algorithms import ALGORITHMS, ASYMMETRIC, SYMMETRIC, Algorithm
 
-__all__ = ["MIN_RSA_BITS", "VerificationKey", "key_from_jwk", "key_from_public_key", "key_from_secret"]
+__all__ = [
+    "MIN_RSA_BITS",
+    "VerificationKey",
+    "der_signature",
+    "key_from_jwk",
+    "key_from_public_key",
+    "key_from_secret",
+]
 
 MIN_RSA_BITS = 2048
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -28,17 +34,18 @@ SignatureCheck = Callable[[bytes, bytes], bool]
 class VerificationKey:
     """A public key (or shared secret) and the algorithms it may verify."""
 
-    __slots__ = ("_checks", "algorithms", "kid", "kty")
+    __slots__ = ("algorithms", "checks", "kid", "kty")
 
     def __init__(self, kid: str | None, kty: str, checks: Mapping[str, SignatureCheck]) -> None:
         self.kid = kid
         self.kty = kty
-        self._checks = dict(checks)
-        self.algorithms = frozenset(self._checks)
+        self.checks: Mapping[str, SignatureCheck] = dict(checks)
+        """The verify function of each algorithm this key may verify: ``check(signature, data)``."""
+        self.algorithms = frozenset(self.checks)
 
     def check(self, alg: str) -> SignatureCheck | None:
         """The verify function for ``alg``, or None when this key may not verify it."""
-        return self._checks.get(alg)
+        return self.checks.get(alg)
 
     def __repr__(self) -> str:
         return f"VerificationKey(kid={self.kid!r}, kty={self.kty!r}, algorithms={sorted(self.algorithms)})"
@@ -95,10 +102,32 @@ def _rsa_check(public_key: Any, alg: Algorithm) -> SignatureCheck:
     return check
 
 
+def _der_integer(big_endian: bytes) -> bytes | None:
+    """The DER INTEGER content of an unsigned big-endian number; None for zero."""
+    digits = big_endian.lstrip(b"\0")
+    if not digits:
+        return None
+    return b"\0" + digits if digits[0] & 0x80 else digits
+
+
+def der_signature(signature: bytes, size: int) -> bytes | None:
+    """JWS's fixed-width ``r || s`` as the DER ``SEQUENCE { INTEGER r, INTEGER s }`` OpenSSL takes.
+
+    None when r or s is zero (a signature that can never be valid). ``size`` is the width of
+    one coordinate, so the integers stay under 128 bytes and only the sequence may need the
+    long length form (P-521).
+    """
+    r = _der_integer(signature[:size])
+    s = _der_integer(signature[size:])
+    if r is None or s is None:
+        return None
+    body = b"\x02%c%s\x02%c%s" % (len(r), r, len(s), s)
+    return (b"\x30%c" % len(body) if len(body) < 128 else b"\x30\x81%c" % len(body)) + body
+
+
 def _ec_check(public_key: Any, alg: Algorithm) -> SignatureCheck:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
     digest = hash_algorithm(alg.hash_name)
     ecdsa = ec.ECDSA(digest)
@@ -109,12 +138,11 @@ def _ec_check(public_key: Any, alg: Algorithm) -> SignatureCheck:
         # JWS carries the fixed-width r || s pair; DER is never accepted here (RFC 7518 §3.4).
         if len(signature) != 2 * size:
             return False
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        if r == 0 or s == 0:
+        der = der_signature(signature, size)
+        if der is None:
             return False
         try:
-            verify(encode_dss_signature(r, s), data, ecdsa)
+            verify(der, data, ecdsa)
         except InvalidSignature:
             return False
         return True
@@ -140,6 +168,8 @@ def _ed25519_check(public_key: Any) -> SignatureCheck:
 
 
 def _hmac_check(secret: bytes, alg: Algorithm) -> SignatureCheck:
+    import hmac
+
     digest, compare, name = hmac.digest, hmac.compare_digest, alg.hash_name
 
     def check(signature: bytes, data: bytes) -> bool:

@@ -8,9 +8,9 @@ secret. The remote, cached source lives in :mod:`tessera.verify.jwks`.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigurationError, KeyRejected, Reason, TesseraError, TokenError
@@ -93,11 +93,12 @@ class KeySet:
         self._keys = dict(keys)
 
     @classmethod
-    def from_jwks(cls, document: Mapping[str, Any] | str | Path) -> KeySet:
+    def from_jwks(cls, document: Mapping[str, Any] | str | os.PathLike[str]) -> KeySet:
         """Keys from a JWKS mapping, or from a JSON file bundled with the function."""
-        if isinstance(document, (str, Path)):
+        if isinstance(document, (str, os.PathLike)):
             try:
-                document = json.loads(Path(document).read_text(encoding="utf-8"))
+                with open(document, encoding="utf-8") as file:
+                    document = json.load(file)
             except (OSError, ValueError) as exc:
                 raise ConfigurationError(f"cannot read a JWKS from {str(document)!r}") from exc
         keys = parse_jwks(document)

@@ -1,24 +1,28 @@
 """The verifier: one issuer, its keys, its algorithms and its claims policy, composed.
 
-Order of work for every token: size limit, structure and canonical encoding, header, the
-algorithm allowlist, the key named by ``kid`` (and the algorithms bound to it), the signature,
-and only then the payload and the claims policy.
+Order of work for every token: size limit, structure, header, canonical signature encoding,
+the algorithm allowlist, the key named by ``kid`` (and the algorithms bound to it), the
+signature, and only then the payload (strict base64url, strict JSON) and the claims policy. A
+payload outside the base64url alphabet is reported as MALFORMED even when the signature fails.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..encoding import EncodingError, decode_checked_alphabet, json_object
 from ..errors import ConfigurationError, Reason, TokenError
 from . import jws
 from .algorithms import ALGORITHMS, DEFAULT_ALGORITHMS, SYMMETRIC
 from .claims import ANY, AnyValue, ClaimCheck, Claims, ClaimsPolicy
 from .keys import VerificationKey
 from .keyset import KeySet, KeySource
-from .token_cache import TokenCache
+
+if TYPE_CHECKING:
+    from .token_cache import TokenCache
 
 __all__ = ["DEFAULT_CACHE_SIZE", "Verifier"]
 
@@ -57,7 +61,7 @@ class Verifier:
         audience: str | Iterable[str] | AnyValue,
         token_type: str | AnyValue,
         keys: KeySource | None = None,
-        jwks: Mapping[str, Any] | str | Path | None = None,
+        jwks: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         jwks_uri: str | None = None,
         secret: bytes | None = None,
         algorithms: Iterable[str] | None = None,
@@ -116,32 +120,61 @@ class Verifier:
             checks=tuple(checks),
         )
         self.max_token_bytes = max_token_bytes
-        self._cache: TokenCache[Claims] | None = TokenCache(cache_size) if cache_size else None
+        self._cache: TokenCache[Claims] | None = None
+        if cache_size:
+            from .token_cache import TokenCache
+
+            self._cache = TokenCache(cache_size)
         self._clock = clock
 
     def verify(self, token: str | bytes) -> Claims:
         """Verify ``token`` and return its claims; raise :class:`~tessera.errors.TokenError`."""
         now = self._clock()
-        raw, digest = self._prepare(token)
-        if digest is not None:
-            hit = self._cache.get(digest, now)  # type: ignore[union-attr]
+        if type(token) is str and len(token) <= self.max_token_bytes and token.isascii():
+            raw = token.encode("ascii")
+        else:
+            raw = self._bytes(token)
+        cache = self._cache
+        digest = None
+        if cache is not None:
+            digest = cache.digest(raw)
+            hit = cache.get(digest, now)
             if hit is not None:
                 return hit
-        parsed = self._parse(raw)
-        key = self.keys.get_key(parsed.header.kid)
-        return self._finish(parsed, key, now, digest)
+        header, signing_input, payload_segment, signature = jws.split(raw)
+        if header.alg not in self.algorithms:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        check = self.keys.get_key(header.kid).checks.get(header.alg)
+        # From here on this is _finish, inlined on the hot path.
+        if check is None:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        if not check(signature, signing_input):
+            raise TokenError(Reason.BAD_SIGNATURE if jws.is_base64url(payload_segment) else Reason.MALFORMED)
+        try:
+            payload = json_object(decode_checked_alphabet(payload_segment))
+        except EncodingError:
+            raise TokenError(Reason.MALFORMED) from None
+        claims = self.policy.apply(payload, header.typ, now)
+        if cache is not None:
+            cache.put(digest, claims, claims.expires_at)  # type: ignore[arg-type]
+        return claims
 
     async def averify(self, token: str | bytes) -> Claims:
         """The async twin of :meth:`verify`: key fetches, if any, do not block the event loop."""
         now = self._clock()
-        raw, digest = self._prepare(token)
-        if digest is not None:
-            hit = self._cache.get(digest, now)  # type: ignore[union-attr]
+        raw = self._bytes(token)
+        cache = self._cache
+        digest = None
+        if cache is not None:
+            digest = cache.digest(raw)
+            hit = cache.get(digest, now)
             if hit is not None:
                 return hit
-        parsed = self._parse(raw)
-        key = await self.keys.aget_key(parsed.header.kid)
-        return self._finish(parsed, key, now, digest)
+        header, signing_input, payload_segment, signature = jws.split(raw)
+        if header.alg not in self.algorithms:
+            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
+        key = await self.keys.aget_key(header.kid)
+        return self._finish(header, signing_input, payload_segment, signature, key, now, digest)
 
     def hydrate(self) -> None:
         """Load the keys now (at import time, say) instead of on the first verification."""
@@ -154,35 +187,42 @@ class Verifier:
         if self._cache is not None:
             self._cache.clear()
 
-    def _prepare(self, token: str | bytes) -> tuple[bytes, bytes | None]:
+    def _bytes(self, token: str | bytes) -> bytes:
+        """The token as ASCII bytes within the size limit, before any decoding."""
         if type(token) is str:
             if len(token) > self.max_token_bytes:
                 raise TokenError(Reason.TOO_LARGE)
             try:
-                raw = token.encode("ascii")
+                return token.encode("ascii")
             except UnicodeEncodeError:
                 raise TokenError(Reason.MALFORMED) from None
-        elif type(token) is bytes:
-            raw = token
-        else:
-            raise TokenError(Reason.MALFORMED)
-        if len(raw) > self.max_token_bytes:
-            raise TokenError(Reason.TOO_LARGE)
-        return raw, (TokenCache.digest(raw) if self._cache is not None else None)
+        if type(token) is bytes:
+            if len(token) > self.max_token_bytes:
+                raise TokenError(Reason.TOO_LARGE)
+            return token
+        raise TokenError(Reason.MALFORMED)
 
-    def _parse(self, raw: bytes) -> jws.Parsed:
-        parsed = jws.parse(raw, self.max_token_bytes)
-        if parsed.header.alg not in self.algorithms:
-            raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
-        return parsed
-
-    def _finish(self, parsed: jws.Parsed, key: VerificationKey, now: float, digest: bytes | None) -> Claims:
-        check = key.check(parsed.header.alg)
+    def _finish(  # noqa: PLR0917 - the parts of one token, unpacked once
+        self,
+        header: jws.Header,
+        signing_input: bytes,
+        payload_segment: bytes,
+        signature: bytes,
+        key: VerificationKey,
+        now: float,
+        digest: bytes | None,
+    ) -> Claims:
+        check = key.checks.get(header.alg)
         if check is None:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
-        if not check(parsed.signature, parsed.signing_input):
-            raise TokenError(Reason.BAD_SIGNATURE)
-        claims = self.policy.apply(jws.decode_payload(parsed), parsed.header.typ, now)
+        if not check(signature, signing_input):
+            # A payload outside the alphabet is malformed whatever its signature (see jws.split).
+            raise TokenError(Reason.BAD_SIGNATURE if jws.is_base64url(payload_segment) else Reason.MALFORMED)
+        try:
+            payload = json_object(decode_checked_alphabet(payload_segment))
+        except EncodingError:
+            raise TokenError(Reason.MALFORMED) from None
+        claims = self.policy.apply(payload, header.typ, now)
         if digest is not None:
             self._cache.put(digest, claims, claims.expires_at)  # type: ignore[union-attr]
         return claims
