@@ -22,7 +22,9 @@ def tessera_op() -> Iterator[OP]:
 
         def sign_in(authorization_url: str) -> str:
             with httpx.Client(timeout=10) as browser:
-                return sign_in_via_outbox(browser, authorization_url, "alice@example.com", issuer=server.issuer)
+                return sign_in_via_outbox(
+                    browser, authorization_url, "alice@example.com", issuer=server.issuer
+                )
 
         yield OP(
             name="tessera",

@@ -55,10 +55,11 @@ class DevServer:
 
     def start(self) -> DevServer:
         """Start the process and wait until discovery answers."""
-        args = [sys.executable, "-m", "tessera.cli", "dev", "--port", str(self.port), "--data", str(self.data)]
+        args = [sys.executable, "-m", "tessera.cli", "dev", "--port", str(self.port)]
+        args += ["--data", str(self.data)]
         for user in self.users:
             args += ["--user", user]
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
             args, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
         )
