@@ -144,7 +144,7 @@ class ProviderHarness:
         self.store.put_user(User("usr_bob", "bob@example.com", True, "Bob", ()))
 
     # flows
-    def authorize_params(self, client_id: str = "spa", **overrides: str | None) -> dict[str, str]:
+    def authorize_params(self, client_id: str | None = "spa", **overrides: str | None) -> dict[str, str]:
         """A valid authorization request; ``overrides`` replace (None removes) parameters."""
         verifier, challenge = pkce_pair()
         self.last_verifier = verifier
