@@ -136,6 +136,7 @@ def test_as19_code_expires_after_60_seconds(idp: ProviderHarness) -> None:
 
 def test_as20_injected_code_fails_against_attackers_verifier(idp: ProviderHarness) -> None:
     victim_code, _victim_verifier, _ = idp.code()
+    idp.browser = idp.new_browser()
     _attacker_code, attacker_verifier, _ = idp.code(email="bob@example.com")
     _error(idp.exchange(victim_code, attacker_verifier), 400, "invalid_grant")
     fresh, fresh_verifier, _ = idp.code()
