@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from typing import NoReturn
 
 from ..store import ClientRecord, RefreshState, User, secret_hash
 from .provider import IssuedTokens, Provider
@@ -55,12 +56,12 @@ def authorization_code_grant(
     record = provider.store.get_code(secret_hash(code), now)
     if record is None or record.client_id != client.client_id:
         raise GrantError("invalid_grant", "the code is invalid, expired or was issued to another client")
+    if record.consumed:
+        _code_reused(provider, client, record.grant_id)
     if form.get("redirect_uri") != record.redirect_uri:
         raise GrantError("invalid_grant", "redirect_uri does not match the authorization request")
     if not provider.store.consume_code(record.code_hash, now):
-        provider.store.revoke_grant(record.grant_id)
-        provider.audit.event("code_reuse_detected", client_id=client.client_id, grant_id=record.grant_id)
-        raise GrantError("invalid_grant", "the code is invalid, expired or was issued to another client")
+        _code_reused(provider, client, record.grant_id)
     verifier = form.get("code_verifier")
     if record.code_challenge is None:
         if verifier is not None:
@@ -95,6 +96,12 @@ def authorization_code_grant(
         nonce=record.nonce,
         id_token="openid" in scopes,
     )
+
+
+def _code_reused(provider: Provider, client: ClientRecord, grant_id: str) -> NoReturn:
+    provider.store.revoke_grant(grant_id)
+    provider.audit.event("code_reuse_detected", client_id=client.client_id, grant_id=grant_id)
+    raise GrantError("invalid_grant", "the code is invalid, expired or was issued to another client")
 
 
 def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[str, str]) -> IssuedTokens:
@@ -144,7 +151,7 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
 
 def _replayed(
     provider: Provider, client: ClientRecord, grant_id: str, rotated_at: float | None, now: float
-) -> None:
+) -> NoReturn:
     if rotated_at is not None and now - rotated_at <= provider.settings.refresh_grace_seconds:
         raise GrantError("invalid_grant", "the refresh token was just rotated; use its successor")
     provider.store.revoke_grant(grant_id)
