@@ -7,7 +7,6 @@ from urllib.parse import parse_qs
 
 import pytest
 from fastapi import FastAPI
-from protect_support import Api, bearer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -18,6 +17,8 @@ from starlette.websockets import WebSocket
 from tessera import ConfigurationError
 from tessera.protect import CORS, Guard, Principal
 from tessera.protect.asgi import AuthorizeMiddleware, authorize, get_principal
+
+from .support import Api, bearer
 
 API = Api()
 TOKEN_CASES = [

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from protect_support import Api, bearer, load_event
 
 from tessera.protect import CORS, Principal
 from tessera.protect.aws_lambda import EventShape, authorize, event_shape, request_from_event
+
+from .support import Api, bearer, load_event
 
 API = Api()
 SHAPES = ["rest_v1", "http_v2", "function_url", "alb_single", "alb_multi"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from protect_support import Api, bearer
 
 from tessera.protect import CORS, Guard, Headers, HttpRequest, HttpResponse, Principal, authorize
+
+from .support import Api, bearer
 
 API = Api()
 APP = "https://app.example"

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from protect_support import Api, bearer
 
 from tessera import ConfigurationError, TokenError
 from tessera.errors import Reason
 from tessera.protect import CORS, Guard, Headers, HttpRequest, HttpResponse, MultiMap, Principal, authorize
+
+from .support import Api, bearer
 
 API = Api()
 

@@ -174,8 +174,8 @@ def authorize(
                 return _starlette_response(outcome)
             if request_name is None:
                 bound.arguments.pop("request")
-            args, kwargs = _split(bound)
-            result = await call(*args, **kwargs, principal=outcome)
+            positional, named = _split(bound)
+            result = await call(*positional, **named, principal=outcome)
             return _with_cors(result, guard.cors_headers(request_from_scope(request.scope)))
 
         if request_name is None:
