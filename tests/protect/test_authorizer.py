@@ -539,3 +539,20 @@ def test_policy_evaluation_deny_wins() -> None:
     assert not policy_allows(document, f"{PREFIX}/GET/items/1/admin")
     assert not policy_allows(document, f"{PREFIX}/POST/items/1")
     assert not policy_allows({"Statement": "x"}, f"{PREFIX}/GET/items/1")
+
+
+def test_lam07_backend_reads_identity_from_the_authorizer_context_only() -> None:
+    from tessera.protect.aws_lambda import authorizer_context
+
+    result = AUTHORIZER.request(request_event(bearer(READER)))
+    rest = load_event("rest_v1")
+    rest["headers"]["X-User-Id"] = "admin"
+    rest["requestContext"]["authorizer"] = {**result["context"], "principalId": result["principalId"]}
+    http = load_event("http_v2")
+    http["headers"]["x-user-id"] = "admin"
+    http["requestContext"]["authorizer"] = {"lambda": result["context"]}
+
+    assert authorizer_context(rest)["principal_id"] == "alice"
+    assert authorizer_context(http)["principal_id"] == "alice"
+    assert authorizer_context(load_event("rest_v1")) == {}
+    assert authorizer_context({"requestContext": "x"}) == {}

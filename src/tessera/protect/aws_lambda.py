@@ -34,7 +34,14 @@ from .guard import ClaimPredicate, Guard, TokenVerifier
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
 from .principal import Principal
 
-__all__ = ["EventShape", "authorize", "event_shape", "request_from_event", "to_lambda_response"]
+__all__ = [
+    "EventShape",
+    "authorize",
+    "authorizer_context",
+    "event_shape",
+    "request_from_event",
+    "to_lambda_response",
+]
 
 LambdaHandler = Callable[[Any, Any, Principal], Any]
 """``handler(event, context, principal)``; an ``async def`` one is accepted too."""
@@ -135,6 +142,24 @@ def request_from_event(event: Any) -> HttpRequest:
         method = _string(event.get("httpMethod"))
         path = _string(event.get("path"))
     return HttpRequest(method, path, Headers(headers), MultiMap(query), _body(event))
+
+
+def authorizer_context(event: Any) -> Mapping[str, Any]:
+    """What a Lambda authorizer put in ``context``, as API Gateway hands it to the backend.
+
+    REST (payload 1.0) puts it in ``requestContext.authorizer`` (with ``principalId``); HTTP API
+    payload 2.0 in ``requestContext.authorizer.lambda``. Read identity from here only, never
+    from client-supplied headers such as ``X-User-Id`` (LAM-07). Empty when there is none.
+    """
+    if not isinstance(event, Mapping):
+        return {}
+    authorizer = event.get("requestContext", {}) if isinstance(event.get("requestContext"), Mapping) else {}
+    found = authorizer.get("authorizer")
+    if not isinstance(found, Mapping):
+        return {}
+    if event.get("version") == "2.0":
+        found = found.get("lambda")
+    return found if isinstance(found, Mapping) else {}
 
 
 def to_lambda_response(response: HttpResponse, event: Any) -> dict[str, Any]:
