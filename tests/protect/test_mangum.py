@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from types import SimpleNamespace
 from typing import Any
@@ -43,6 +44,18 @@ def lambda_app() -> Mangum:
     return Mangum(protected, lifespan="off")
 
 
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    """Run the Mangum handler as the Lambda runtime would, on an event loop closed afterwards."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        result: dict[str, Any] = lambda_app()(event, CONTEXT)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return result
+
+
 @pytest.mark.parametrize("shape", ["http_v2", "rest_v1", "alb_multi"])
 @pytest.mark.parametrize(
     ("kind", "status"),
@@ -65,7 +78,7 @@ def test_fastapi_on_mangum(shape: str, kind: str, status: int) -> None:
             if "headers" in event:
                 event["headers"]["Authorization"] = value
 
-    result = lambda_app()(event, CONTEXT)
+    result = invoke(event)
 
     assert result["statusCode"] == status
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
@@ -82,7 +95,7 @@ def test_endpoint_decorator_through_mangum() -> None:
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/decorated/42"
     event["headers"]["authorization"] = bearer(API.token())
 
-    result = lambda_app()(event, CONTEXT)
+    result = invoke(event)
 
     assert result["statusCode"] == 200
     assert json.loads(result["body"]) == {"item": 42, "by": "alice"}
