@@ -556,3 +556,21 @@ def test_lam07_backend_reads_identity_from_the_authorizer_context_only() -> None
     assert authorizer_context(http)["principal_id"] == "alice"
     assert authorizer_context(load_event("rest_v1")) == {}
     assert authorizer_context({"requestContext": "x"}) == {}
+
+
+def test_lam05_failures_log_no_token(caplog: pytest.LogCaptureFixture) -> None:
+    token = API.token(scope="items:read", sub="sentinel-subject-0x5eed")
+
+    class Leaky:
+        def verify(self, presented: str) -> Any:
+            raise RuntimeError(f"could not verify {presented}")
+
+        async def averify(self, presented: str) -> Any:
+            return self.verify(presented)
+
+    with caplog.at_level("DEBUG"), pytest.raises(Unauthorized) as caught:
+        LambdaAuthorizer(Leaky(), RULES).token(token_event(bearer(token)))
+
+    assert "RuntimeError" in caplog.text
+    assert token not in caplog.text and token.split(".")[1] not in caplog.text
+    assert token not in str(caught.value) and caught.value.__cause__ is None
