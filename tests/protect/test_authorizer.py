@@ -347,11 +347,12 @@ def test_lam05_no_path_returns_allow_on_an_internal_error(
         raise RuntimeError("injected")
 
     monkeypatch.setattr(authorizer_module, target, explode)
+    fresh = LambdaAuthorizer(API.verifier, RULES)
 
     calls: list[Callable[[], dict[str, Any]]] = [
-        lambda: AUTHORIZER.token(token_event(bearer(READER))),
-        lambda: AUTHORIZER.request(request_event(bearer(READER))),
-        lambda: AUTHORIZER.http_api(v2_event(bearer(READER))),
+        lambda: fresh.token(token_event(bearer(READER))),
+        lambda: fresh.request(request_event(bearer(READER))),
+        lambda: fresh.http_api(v2_event(bearer(READER))),
     ]
     for call in calls:
         with pytest.raises(Unauthorized):
@@ -364,11 +365,11 @@ def test_lam05_failing_rules_and_principal_fail_closed(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(RouteRules, "allowed", explode)
     with pytest.raises(Unauthorized):
-        AUTHORIZER.token(token_event(bearer(READER)))
+        LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))
     monkeypatch.undo()
     monkeypatch.setattr(Principal, "from_claims", explode)
     with pytest.raises(Unauthorized):
-        AUTHORIZER.token(token_event(bearer(READER)))
+        LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))
 
 
 def test_lam05_verifier_returning_garbage_fails_closed() -> None:
@@ -530,6 +531,20 @@ def test_http_api_iam_policy_and_dispatch() -> None:
     )
     assert AUTHORIZER(request_event(bearer(READER)), None)["principalId"] == "alice"
     assert AUTHORIZER(token_event(bearer(READER)), None)["principalId"] == "alice"
+
+
+def test_memoised_policies_are_copies_and_keyed_by_api_and_stage() -> None:
+    authorizer = LambdaAuthorizer(API.verifier, RULES)
+    first = authorizer.token(token_event(bearer(READER)))
+    first["policyDocument"]["Statement"][0]["Resource"].append("*")
+    dev = token_event(bearer(READER))
+    dev["methodArn"] = dev["methodArn"].replace("/prod/", "/dev/")
+
+    again = authorizer.token(token_event(bearer(READER)))
+    other_stage = authorizer.token(dev)
+
+    assert "*" not in again["policyDocument"]["Statement"][0]["Resource"]
+    assert all("/dev/" in r for s in other_stage["policyDocument"]["Statement"] for r in s["Resource"])
 
 
 def test_policy_evaluation_deny_wins() -> None:
