@@ -589,3 +589,22 @@ def test_lam05_failures_log_no_token(caplog: pytest.LogCaptureFixture) -> None:
     assert "RuntimeError" in caplog.text
     assert token not in caplog.text and token.split(".")[1] not in caplog.text
     assert token not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_lam01_depth_guard_is_kept_when_only_unrelated_routes_go_deeper() -> None:
+    rules = parse_routes(
+        {
+            "routes": [
+                {"method": "GET", "path": "/items/{id}", "scopes": ["items:read"]},
+                {"method": "ANY", "path": "/files/{proxy+}", "scopes": ["items:read"]},
+                {"method": "GET", "path": "/users/{id}", "scopes": ["items:read"]},
+                {"method": "GET", "path": "/users/{id}/posts", "scopes": ["items:read"]},
+            ]
+        }
+    )
+    gateway = CachingGateway(LambdaAuthorizer(API.verifier, rules).token)
+
+    assert gateway.call(READER, "GET", "/items/1") == 200
+    assert gateway.call(READER, "GET", "/items/1/undeclared") == 403
+    assert gateway.call(READER, "POST", "/files/a/b/c") == 200
+    assert gateway.call(READER, "GET", "/users/1/posts") == 200

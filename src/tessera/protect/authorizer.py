@@ -261,15 +261,14 @@ def _compatible(method_a: str, method_b: str) -> bool:
 
 
 def _extends(shorter: Route, longer: Route) -> bool:
-    """True when some path of ``longer`` could start with a path of ``shorter``."""
+    """True when some path of ``longer`` could have a path of ``shorter`` as a strict prefix."""
     if not _compatible(shorter.method, longer.method):
         return False
-    if longer.ranks and longer.ranks[-1] == 2 and len(longer.segments) - 1 <= len(shorter.segments):
-        return True
-    if len(longer.segments) <= len(shorter.segments):
+    greedy = bool(longer.ranks) and longer.ranks[-1] == 2
+    fixed = longer.segments[:-1] if greedy else longer.segments
+    if not greedy and len(fixed) <= len(shorter.segments):
         return False
-    pairs = zip(shorter.segments, longer.segments, strict=False)
-    return all(a == b or "{" in a or "{" in b for a, b in pairs)
+    return all(a == b or "{" in a or "{" in b for a, b in zip(shorter.segments, fixed, strict=False))
 
 
 def _needs_depth_guard(route: Route, allowed: Sequence[Route]) -> bool:
