@@ -16,7 +16,6 @@ runtime calls handlers synchronously).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -248,6 +247,8 @@ def authorize(
 
 def _in_event_loop(handler: Callable[..., Any]) -> LambdaHandler:
     def run(event: Any, context: Any, principal: Principal) -> Any:
+        import asyncio  # only for async handlers: keeps it off the cold-start path
+
         return asyncio.run(handler(event, context, principal))
 
     return run
