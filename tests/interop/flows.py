@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from providers import OP
+
+from .providers import OP
 
 
 def s256(verifier: str) -> str:

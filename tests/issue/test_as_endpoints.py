@@ -15,7 +15,8 @@ SVC_SECRET = "svc-secret-" + "y" * 40
 
 
 def _revoke(idp: ProviderHarness, token: str, auth: tuple[str, str] | None = None, **form: str) -> Any:
-    return idp.new_browser().post("/revoke", data={"token": token, **form}, auth=auth)
+    extra: dict[str, Any] = {"auth": auth} if auth is not None else {}
+    return idp.new_browser().post("/revoke", data={"token": token, **form}, **extra)
 
 
 def test_as53_revoking_a_refresh_token_revokes_the_grant(idp: ProviderHarness) -> None:

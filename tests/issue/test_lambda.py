@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tessera.issue.lambda_handler import make_handler
 from tessera.testing.idp import ISSUER, ProviderHarness
@@ -43,6 +47,16 @@ def _event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+@pytest.fixture(autouse=True)
+def lambda_event_loop() -> Iterator[None]:
+    """The loop Mangum runs on, as a Lambda container keeps one; closed after the test."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def test_discovery_through_mangum_api_gateway_v2(idp: ProviderHarness) -> None:

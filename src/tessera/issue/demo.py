@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import Reason, TokenError
+from ..protect.asgi import authorize
+from ..protect.principal import Principal
 from ..verify import Verifier
-from ._protect_shim import authorize, get_principal
 from .provider import Provider
 
 __all__ = ["demo_routes"]
@@ -45,13 +46,11 @@ def demo_routes(provider: Provider) -> list[Route]:
     )
 
     @authorize(verifier, scopes=["demo:read"])
-    async def hello(request: Request) -> Response:
-        principal = get_principal(request)
+    async def hello(request: Request, principal: Principal) -> Response:
         return JSONResponse({"message": "hello", "subject": principal.subject})
 
     @authorize(verifier, roles=["admin"])
-    async def admin(request: Request) -> Response:
-        principal = get_principal(request)
+    async def admin(request: Request, principal: Principal) -> Response:
         return JSONResponse({"message": "hello, admin", "subject": principal.subject})
 
     async def outbox(request: Request) -> Response:

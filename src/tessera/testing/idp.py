@@ -1,6 +1,6 @@
 """An in-process provider for tests: SQLite, a frozen clock, sample clients and users, flow shortcuts.
 
-Needs the ``idp`` extra and httpx (Starlette's ``TestClient``).
+Needs the ``idp`` extra and httpx2 (Starlette's ``TestClient``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
+import httpx2 as httpx
 from starlette.testclient import TestClient
 
 from tessera.issue.app import create_app
@@ -188,7 +188,9 @@ class ProviderHarness:
         self, data: dict[str, str], auth: tuple[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
         """POST /token."""
-        response: httpx.Response = self.new_browser().post("/token", data=data, auth=auth, **kwargs)
+        if auth is not None:
+            kwargs["auth"] = auth
+        response: httpx.Response = self.new_browser().post("/token", data=data, **kwargs)
         return response
 
     def exchange(
