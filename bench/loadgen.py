@@ -28,7 +28,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 @dataclass
 class Stats:
-    """What the virtual clients measured after the warm-up."""
+    """Latencies measured after the warm-up; errors counted from the first request."""
 
     latencies_ns: list[int] = field(default_factory=list)
     errors: int = 0
@@ -145,7 +145,12 @@ class Run:
 async def _client(index: int, run: Run) -> None:
     reader, writer = await asyncio.open_connection(run.host, run.port)
     try:
-        while time.perf_counter() < run.deadline and run.budget > 0:
+        while (now := time.perf_counter()) < run.deadline:
+            recorded = now >= run.start_recording
+            if recorded:
+                if run.budget <= 0:
+                    return
+                run.budget -= 1
             request = run.job.next_request(index)
             if request is None:
                 return
@@ -154,11 +159,10 @@ async def _client(index: int, run: Run) -> None:
             status, body, keep_alive = await _read_response(reader)
             elapsed = time.perf_counter_ns() - began
             failure = run.job.check(index, status, body)
-            if time.perf_counter() >= run.start_recording:
-                run.budget -= 1
+            if recorded:
                 run.stats.latencies_ns.append(elapsed)
-                if failure is not None:
-                    run.stats.error(failure)
+            if failure is not None:
+                run.stats.error(failure)
             if not keep_alive:
                 writer.close()
                 reader, writer = await asyncio.open_connection(run.host, run.port)
