@@ -2,7 +2,7 @@
 """The token endpoint under load: client_credentials and refresh_token grants, beside oidc-provider.
 
 For each provider (panva's oidc-provider in dev mode, every other provider registered in
-``tests/interop/providers.py``, and ``--issuer URL`` for an already running one such as
+``tests/interop/conftest.py``, and ``--issuer URL`` for an already running one such as
 ``tessera dev``) and each concurrency level (1, 8, 32 clients), a separate load-generator process
 (``loadgen.py``: closed loop, raw keep-alive asyncio connections) drives the token endpoint on
 127.0.0.1 and reports requests/s and p50/p99 latency. For refresh_token each virtual client
@@ -17,6 +17,7 @@ Standalone: ``python bench/token_endpoint_bench.py [--issuer URL] [--quick]``; f
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -24,10 +25,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 HERE = Path(__file__).resolve().parent
 INTEROP = HERE.parent / "tests" / "interop"
@@ -35,8 +38,9 @@ for folder in (HERE, INTEROP):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+from conftest import PROVIDERS  # noqa: E402  (the interop tests' provider registry)
 from flows import signed_in_tokens  # noqa: E402
-from providers import OP, PROVIDERS, SIGN_IN_DRIVERS, free_port, node_server, require_node  # noqa: E402
+from providers import OP, free_port, node_server, oidc_provider_sign_in, require_node  # noqa: E402
 
 from loadgen import basic_auth  # noqa: E402
 
@@ -67,17 +71,23 @@ def add_arguments(parser: argparse.ArgumentParser, *, standalone: bool = False) 
     parser.add_argument("--token-max-requests", type=int, default=60_000, help="cap per cell")
 
 
+def _external_sign_in(args: argparse.Namespace, redirect_uri: str) -> Callable[[str], str]:
+    if args.token_name == REFERENCE:
+        return lambda url: oidc_provider_sign_in(url, redirect_uri=redirect_uri)
+
+    def via_outbox(url: str) -> str:
+        # tessera dev's scripted browser (email, then the code read from GET /dev/outbox).
+        signin = importlib.import_module("tessera.testing.signin")
+        with httpx.Client(timeout=10) as browser:
+            return str(signin.sign_in_via_outbox(browser, url, args.token_email, issuer=args.token_issuer))
+
+    return via_outbox
+
+
 def _external_op(args: argparse.Namespace) -> OP:
-    driver = SIGN_IN_DRIVERS.get(args.token_name)
-    redirect_uri = args.token_redirect_uri
-
-    def sign_in(url: str) -> str:
-        if driver is None:
-            raise LookupError(f"no sign-in driver named {args.token_name!r} in tests/interop/providers.py")
-        return str(driver(url, redirect_uri=redirect_uri))
-
     if not args.token_service_secret:
         raise SystemExit("--token-service-secret (or TESSERA_DEV_SERVICE_SECRET) is needed with --issuer")
+    redirect_uri = args.token_redirect_uri
     return OP(
         name=args.token_name,
         issuer=args.token_issuer.rstrip("/"),
@@ -87,7 +97,7 @@ def _external_op(args: argparse.Namespace) -> OP:
         service_client_secret=args.token_service_secret,
         audience=args.token_resource or "",
         resource=args.token_resource,
-        sign_in=sign_in,
+        sign_in=_external_sign_in(args, redirect_uri),
     )
 
 
@@ -219,7 +229,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         for op in targets:
             try:
                 chains[op.name] = _seed_chains(op, max(levels))
-            except (LookupError, AssertionError, KeyError) as exc:
+            except (ImportError, AssertionError, KeyError, httpx.HTTPError) as exc:
                 data["problems"].append(f"{op.name}: refresh chains not seeded ({exc})")
         for grant in GRANTS:
             for clients in levels:
@@ -309,7 +319,7 @@ def report(data: dict[str, Any]) -> str:
     else:
         lines += [
             "",
-            f"Only {REFERENCE} was measured: register Tessera in tests/interop/providers.py, or --issuer.",
+            f"Only {REFERENCE} was measured: register Tessera in tests/interop/conftest.py, or --issuer.",
         ]
     if data["problems"]:
         lines += ["", "### Problems", "", *[f"- {problem}" for problem in data["problems"]]]

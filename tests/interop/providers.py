@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -273,17 +273,6 @@ def run_rp_flow(op: OP, timeout_seconds: float = 60) -> dict[str, Any]:
     result = json.loads(stdout.strip().splitlines()[-1])
     assert isinstance(result, dict)
     return result
-
-
-PROVIDERS: dict[str, Callable[[], AbstractContextManager[OP]]] = {
-    "oidc-provider": reference_op,
-}
-"""Every provider the interop tests (the ``op`` fixture) and the token-endpoint benchmark run against."""
-
-SIGN_IN_DRIVERS: dict[str, Callable[..., str]] = {
-    "oidc-provider": oidc_provider_sign_in,
-}
-"""Sign-in drivers by provider name: ``driver(authorization_url, *, redirect_uri) -> callback URL``."""
 
 
 def run_node_json(script: str, *args: str, stdin: str = "", timeout_seconds: float = 60) -> Any:
