@@ -54,8 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, standalone: bool = False) 
     parser.add_argument(
         *issuer, dest="token_issuer", help="an already running OP to measure (e.g. tessera dev)"
     )
+    parser.add_argument("--token-name", default="tessera", help="label of --token-issuer in the tables")
     parser.add_argument(
-        "--token-name", default="tessera", help="label (and sign-in driver) of --token-issuer"
+        "--token-email",
+        default="alice@example.com",
+        help="user that signs in to --token-issuer through its dev outbox (seeds the refresh chains)",
     )
     parser.add_argument("--token-service-client", default="dev-service")
     parser.add_argument(
@@ -75,11 +78,14 @@ def _external_sign_in(args: argparse.Namespace, redirect_uri: str) -> Callable[[
     if args.token_name == REFERENCE:
         return lambda url: oidc_provider_sign_in(url, redirect_uri=redirect_uri)
 
+    # One browser session for every seed: after the first sign-in (email, then the code read from
+    # GET /dev/outbox) the session cookie lets the next authorizations through without another
+    # mail, so the per-address resend throttle is not hit.
+    browser = httpx.Client(timeout=10)
+
     def via_outbox(url: str) -> str:
-        # tessera dev's scripted browser (email, then the code read from GET /dev/outbox).
         signin = importlib.import_module("tessera.testing.signin")
-        with httpx.Client(timeout=10) as browser:
-            return str(signin.sign_in_via_outbox(browser, url, args.token_email, issuer=args.token_issuer))
+        return str(signin.sign_in_via_outbox(browser, url, args.token_email, issuer=args.token_issuer))
 
     return via_outbox
 
