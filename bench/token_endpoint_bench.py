@@ -70,7 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, standalone: bool = False) 
     parser.add_argument("--token-redirect-uri", default="http://127.0.0.1:8765/callback")
     parser.add_argument("--token-resource", default=None, help="RFC 8707 resource to ask tokens for")
     parser.add_argument("--token-clients", default="1,8,32", help="concurrency levels, comma-separated")
-    parser.add_argument("--token-seconds", type=float, default=4.0, help="measured seconds per cell")
+    parser.add_argument("--token-seconds", type=float, default=2.0, help="measured seconds per round")
+    parser.add_argument(
+        "--token-rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds per cell; the median round is reported",
+    )
     parser.add_argument("--token-max-requests", type=int, default=60_000, help="cap per cell")
 
 
@@ -205,11 +211,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Run every cell and return the raw results."""
     require_node()
     levels = [int(level) for level in args.token_clients.split(",")]
-    seconds = 0.5 if getattr(args, "quick", False) else args.token_seconds
+    quick = getattr(args, "quick", False)
+    seconds = 0.5 if quick else args.token_seconds
+    rounds = 1 if quick else args.token_rounds
     cap = args.token_max_requests
     data: dict[str, Any] = {
         "levels": levels,
         "seconds": seconds,
+        "rounds": rounds,
         "calibration": [],
         "cells": [],
         "problems": [],
@@ -239,22 +248,33 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 data["problems"].append(f"{op.name}: refresh chains not seeded ({exc})")
         for grant in GRANTS:
             for clients in levels:
-                for op in targets:
-                    if grant == "client_credentials":
-                        result = _loadgen(_cc_job(op, clients, seconds, cap))
-                    elif op.name in chains:
-                        own = chains[op.name]
-                        result = _loadgen(_refresh_job(op, own[:clients], seconds, cap))
-                        own[:clients] = result.pop("refresh_tokens")
-                    else:
-                        continue
-                    data["cells"].append({"op": op.name, "grant": grant, **result})
-                    if result["errors"]:
-                        sample = result["error_samples"][:1]
-                        data["problems"].append(
-                            f"{op.name} {grant} x{clients}: {result['errors']} errors, {sample}"
-                        )
+                runs: dict[str, list[dict[str, Any]]] = {op.name: [] for op in targets}
+                for _ in range(rounds):
+                    for op in targets:
+                        if grant == "client_credentials":
+                            runs[op.name].append(_loadgen(_cc_job(op, clients, seconds, cap)))
+                        elif op.name in chains:
+                            own = chains[op.name]
+                            result = _loadgen(_refresh_job(op, own[:clients], seconds, cap))
+                            own[:clients] = result.pop("refresh_tokens")
+                            runs[op.name].append(result)
+                for name, results in runs.items():
+                    if results:
+                        data["cells"].append({"op": name, "grant": grant, **_median_round(results)})
+                        errors = sum(result["errors"] for result in results)
+                        if errors:
+                            sample = next(r["error_samples"][:1] for r in results if r["errors"])
+                            data["problems"].append(f"{name} {grant} x{clients}: {errors} errors, {sample}")
     return data
+
+
+def _median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median throughput, with the spread of all rounds and their total errors."""
+    ordered = sorted(results, key=lambda result: result["rps"])
+    median = dict(ordered[len(ordered) // 2])
+    median["rps_min"], median["rps_max"] = ordered[0]["rps"], ordered[-1]["rps"]
+    median["errors"] = sum(result["errors"] for result in results)
+    return median
 
 
 def _row(cells: list[str]) -> str:
@@ -266,7 +286,8 @@ def report(data: dict[str, Any]) -> str:
     lines = [
         "## Token endpoint under load",
         "",
-        f"Closed loop, keep-alive, {data['seconds']} s measured per cell after a 0.5 s warm-up; "
+        f"Closed loop, keep-alive; per cell {data['rounds']} interleaved rounds of {data['seconds']} s "
+        "(after a 0.5 s warm-up each), the median round shown with the req/s range of all rounds; "
         f"{os.cpu_count()} CPUs shared by the OP and the generator; load average at the end "
         f"{os.getloadavg()[0]:.2f}.",
         "",
@@ -289,8 +310,13 @@ def report(data: dict[str, Any]) -> str:
         )
     ops = list(dict.fromkeys(cell["op"] for cell in data["cells"]))
     for grant in GRANTS:
-        lines += ["", f"### {grant}", "", _row(["OP", "clients", "req/s", "p50 ms", "p99 ms", "errors"])]
-        lines.append(_row(["---", "---:", "---:", "---:", "---:", "---:"]))
+        lines += [
+            "",
+            f"### {grant}",
+            "",
+            _row(["OP", "clients", "req/s", "range", "p50 ms", "p99 ms", "errors"]),
+        ]
+        lines.append(_row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]))
         for cell in data["cells"]:
             if cell["grant"] == grant:
                 lines.append(
@@ -299,6 +325,7 @@ def report(data: dict[str, Any]) -> str:
                             cell["op"],
                             str(cell["clients"]),
                             f"{cell['rps']:.0f}",
+                            f"{cell['rps_min']:.0f}-{cell['rps_max']:.0f}",
                             f"{cell['p50_ms']:.2f}",
                             f"{cell['p99_ms']:.2f}",
                             str(cell["errors"]),

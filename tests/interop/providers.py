@@ -56,15 +56,15 @@ class OP:
     public_client_id: str
     redirect_uri: str
     service_client_id: str
-    service_client_secret: str
+    service_client_secret: str = field(repr=False)
     audience: str
     sign_in: SignIn = field(repr=False)
-    _discovered: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     resource: str | None = None
     authorization_params: dict[str, str] = field(default_factory=dict)
     issues_at_hash: bool = True
     scope: str = "openid offline_access demo:read"
     service_scope: str = "demo:read"
+    _discovered: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def discovery(self) -> dict[str, Any]:
         """The provider's OpenID discovery document (fetched once)."""

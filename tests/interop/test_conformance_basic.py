@@ -32,6 +32,16 @@ from tessera.errors import Reason
 from tessera.testing import LocalHTTPServer
 
 CLOCK_SKEW_SECONDS = 300
+# OIDC Core §3.1.3.6: the hash of the ID token's alg; SHA-512 for Ed25519.
+AT_HASH_DIGESTS = {
+    **{
+        f"{family}{bits}": getattr(hashlib, f"sha{bits}")
+        for family in ("RS", "PS", "ES")
+        for bits in (256, 384, 512)
+    },
+    "EdDSA": hashlib.sha512,
+    "Ed25519": hashlib.sha512,
+}
 PROMPT_NONE_ERRORS = {
     "login_required",
     "interaction_required",
@@ -141,12 +151,7 @@ def test_validate_at_hash(op: OP, code_flow: dict[str, Any]) -> None:
         assert "at_hash" in claims
     if "at_hash" not in claims:
         pytest.skip(f"{op.name} leaves the optional at_hash out of code-flow ID tokens")
-    alg = _header(code_flow["tokens"]["id_token"])["alg"]
-    digest = (
-        {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}[alg[-3:]]
-        if alg != "EdDSA"
-        else hashlib.sha512
-    )
+    digest = AT_HASH_DIGESTS[_header(code_flow["tokens"]["id_token"])["alg"]]
     full = digest(code_flow["tokens"]["access_token"].encode("ascii")).digest()
     expected = base64.urlsafe_b64encode(full[: len(full) // 2]).rstrip(b"=").decode()
     assert claims["at_hash"] == expected
