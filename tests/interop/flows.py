@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-
-from .providers import OP
+from providers import API, OP, browser
 
 
 def s256(verifier: str) -> str:
@@ -39,7 +39,9 @@ class Callback:
     fragment: str
 
 
-def authorization_request(op: OP, *, nonce: bool = True, **extra: str) -> AuthorizationRequest:
+def authorization_request(
+    op: OP, *, nonce: bool = True, extra: Mapping[str, str] | None = None
+) -> AuthorizationRequest:
     """An authorization request for the public client; ``extra`` overrides or adds parameters."""
     state = secrets.token_urlsafe(16)
     nonce_value = secrets.token_urlsafe(16) if nonce else None
@@ -55,7 +57,7 @@ def authorization_request(op: OP, *, nonce: bool = True, **extra: str) -> Author
         **op.resource_params(),
         **op.authorization_params,
         **({"nonce": nonce_value} if nonce_value else {}),
-        **extra,
+        **(extra or {}),
     }
     endpoint = op.discovery()["authorization_endpoint"]
     return AuthorizationRequest(f"{endpoint}?{urlencode(params)}", state, nonce_value, verifier)
@@ -76,7 +78,7 @@ def sign_in(op: OP, request: AuthorizationRequest) -> Callback:
 
 def redeem_code(op: OP, code: str, code_verifier: str, **extra: str) -> httpx.Response:
     """POST the authorization code grant for the public client."""
-    return httpx.post(
+    return API.post(
         op.discovery()["token_endpoint"],
         data={
             "grant_type": "authorization_code",
@@ -86,13 +88,12 @@ def redeem_code(op: OP, code: str, code_verifier: str, **extra: str) -> httpx.Re
             "code_verifier": code_verifier,
             **extra,
         },
-        timeout=10,
     )
 
 
 def refresh(op: OP, refresh_token: str, **extra: str) -> httpx.Response:
     """POST the refresh_token grant for the public client."""
-    return httpx.post(
+    return API.post(
         op.discovery()["token_endpoint"],
         data={
             "grant_type": "refresh_token",
@@ -100,7 +101,6 @@ def refresh(op: OP, refresh_token: str, **extra: str) -> httpx.Response:
             "client_id": op.public_client_id,
             **extra,
         },
-        timeout=10,
     )
 
 
@@ -113,3 +113,21 @@ def signed_in_tokens(op: OP) -> tuple[AuthorizationRequest, dict[str, Any]]:
     tokens = response.json()
     assert isinstance(tokens, dict)
     return request, tokens
+
+
+def follow_without_signing_in(url: str, redirect_uri: str) -> Callback | httpx.Response:
+    """Follow redirects from ``url`` without submitting any form.
+
+    Returns the parsed callback if the chain reaches ``redirect_uri``, else the last response
+    (an error or sign-in page).
+    """
+    with browser() as session:
+        response = session.get(url)
+        for _ in range(10):
+            if not response.is_redirect:
+                return response
+            location = str(response.url.join(response.headers["location"]))
+            if location.startswith(redirect_uri):
+                return parse_callback(location)
+            response = session.get(location)
+    raise AssertionError("too many redirects")

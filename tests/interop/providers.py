@@ -13,6 +13,7 @@ import os
 import secrets
 import selectors
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -33,6 +34,18 @@ NODE_MODULES = REPO / "node" / "node_modules"
 
 SignIn = Callable[[str], str]
 
+# One TLS context for every client: building one per request dominates a loopback round trip.
+_TLS = ssl.create_default_context()
+
+
+def browser() -> httpx.Client:
+    """A fresh HTTP client with its own cookie jar, like a new browser profile."""
+    return httpx.Client(timeout=10, verify=_TLS)
+
+
+API = browser()
+"""The shared client for cookie-less endpoint calls (discovery, JWKS, token, userinfo)."""
+
 
 @dataclass(frozen=True)
 class OP:
@@ -43,7 +56,7 @@ class OP:
     public_client_id: str
     redirect_uri: str
     service_client_id: str
-    service_client_secret: str
+    service_client_secret: str = field(repr=False)
     audience: str
     sign_in: SignIn = field(repr=False)
     resource: str | None = None
@@ -51,18 +64,21 @@ class OP:
     issues_at_hash: bool = True
     scope: str = "openid offline_access demo:read"
     service_scope: str = "demo:read"
+    _discovered: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def discovery(self) -> dict[str, Any]:
-        """The provider's OpenID discovery document."""
-        response = httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10)
-        response.raise_for_status()
-        document = response.json()
-        assert isinstance(document, dict)
-        return document
+        """The provider's OpenID discovery document (fetched once)."""
+        if not self._discovered:
+            response = API.get(f"{self.issuer}/.well-known/openid-configuration")
+            response.raise_for_status()
+            document = response.json()
+            assert isinstance(document, dict)
+            self._discovered.update(document)
+        return dict(self._discovered)
 
     def jwks(self) -> dict[str, Any]:
         """The provider's published JWKS."""
-        response = httpx.get(self.discovery()["jwks_uri"], timeout=10)
+        response = API.get(self.discovery()["jwks_uri"])
         response.raise_for_status()
         document = response.json()
         assert isinstance(document, dict)
@@ -74,11 +90,10 @@ class OP:
 
     def client_credentials_token(self) -> str:
         """A fresh access token for the confidential client (client_secret_basic)."""
-        response = httpx.post(
+        response = API.post(
             self.discovery()["token_endpoint"],
             data={"grant_type": "client_credentials", "scope": self.service_scope, **self.resource_params()},
             auth=(self.service_client_id, self.service_client_secret),
-            timeout=10,
         )
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
@@ -115,9 +130,12 @@ def _has_node() -> bool:
 
 @contextmanager
 def node_server(
-    script: str, *args: str, env: dict[str, str], ready_timeout_seconds: float = 30
+    script: str | Path, *args: str, env: dict[str, str], ready_timeout_seconds: float = 30
 ) -> Iterator[dict[str, Any]]:
-    """Run ``node script args`` until the block ends; yields the JSON line it prints once listening."""
+    """Run ``node script args`` until the block ends; yields the JSON line it prints once listening.
+
+    ``script`` is relative to ``tests/interop/node/`` unless it is an absolute path.
+    """
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             ["node", str(NODE_SCRIPTS / script), *args],
@@ -176,14 +194,14 @@ def oidc_provider_sign_in(authorization_url: str, *, redirect_uri: str, login: s
 
     Follows redirects by hand until one leaves for ``redirect_uri`` and returns that URL.
     """
-    with httpx.Client(timeout=10) as browser:
-        response = browser.get(authorization_url)
+    with browser() as session:
+        response = session.get(authorization_url)
         for _ in range(12):
             if response.is_redirect:
                 location = urljoin(str(response.url), response.headers["location"])
                 if location.startswith(redirect_uri):
                     return location
-                response = browser.get(location)
+                response = session.get(location)
                 continue
             parser = _Forms()
             parser.feed(response.text)
@@ -193,7 +211,7 @@ def oidc_provider_sign_in(authorization_url: str, *, redirect_uri: str, login: s
             form = dict(hidden)
             if form.get("prompt") == "login":
                 form.update(login=login, password="any")
-            response = browser.post(urljoin(str(response.url), action), data=form)
+            response = session.post(urljoin(str(response.url), action), data=form)
     raise AssertionError("sign-in did not reach the redirect URI")
 
 

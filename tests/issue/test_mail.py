@@ -380,3 +380,19 @@ def test_dev_outbox_is_thread_safe() -> None:
 def test_dev_outbox_refuses_unsafe_mail_like_any_mailer() -> None:
     with pytest.raises(MailRejected):
         DevOutbox(stream=io.StringIO()).send(MailMessage("a@example.test\nBcc: b@evil.test", "s", "t"))
+
+
+def test_credentials_smtp_cannot_encode_are_a_typed_error(tls_sink: TLSSink) -> None:
+    mailer = SMTPMailer(
+        "127.0.0.1",
+        tls_sink.port,
+        SENDER,
+        starttls=True,
+        username="relay",
+        password="pässwörd-✓",
+        tls_context=tls_sink.client_context,
+    )
+    with pytest.raises(MailDeliveryFailed) as caught:
+        mailer.send(MailMessage("alice@example.test", "Over TLS", "hello"))
+    assert "pässwörd" not in str(caught.value)
+    assert tls_sink.sink.received == []

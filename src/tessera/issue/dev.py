@@ -25,6 +25,7 @@ __all__ = ["DEV_SERVICE_SECRET_ENV", "DevSetup", "dev_provider", "parse_user"]
 DEV_SERVICE_SECRET_ENV = "TESSERA_DEV_SERVICE_SECRET"
 DEV_SCOPES = ("openid", "profile", "email", "offline_access", "demo:read")
 _CONFIG = "config.json"
+DEV_RESEND_SECONDS = 5  # scripts sign in often; production keeps the 30 s default
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def dev_provider(
     config_path = root / _CONFIG
     config = json.loads(config_path.read_text()) if config_path.exists() else {"signing_alg": "RS256"}
     store = SQLiteStore(root / "tessera.db")
-    settings = ProviderSettings(issuer=issuer, dev_mode=True)
+    settings = ProviderSettings(issuer=issuer, dev_mode=True, sign_in_resend_seconds=DEV_RESEND_SECONDS)
     mail = outbox or DevOutbox()
     provider = Provider(
         settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail

@@ -180,7 +180,7 @@ class SMTPMailer:
                 if self._username is not None and self._password is not None:
                     smtp.login(self._username, self._password)
                 smtp.send_message(mail, from_addr=self.sender, to_addrs=[message.to])
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             raise MailDeliveryFailed(f"SMTP delivery failed: {type(exc).__name__}") from None
 
 

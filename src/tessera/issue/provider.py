@@ -75,7 +75,13 @@ class Provider:
         self.outbox = outbox if settings.dev_mode else None
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
-        self.codes = EmailCodes(store, master_key.derive("otp-pepper"), mailer, clock=clock)
+        self.codes = EmailCodes(
+            store,
+            master_key.derive("otp-pepper"),
+            mailer,
+            resend_interval_seconds=settings.sign_in_resend_seconds,
+            clock=clock,
+        )
         self.cookies = CookieJar(
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")
         )

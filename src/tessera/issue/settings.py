@@ -34,6 +34,7 @@ class ProviderSettings:
     session_seconds: int = 12 * 3600
     pending_request_seconds: int = 600
     client_assertion_max_seconds: int = 300
+    sign_in_resend_seconds: int = 30
     dev_mode: bool = False
 
     def __post_init__(self) -> None:

@@ -8,6 +8,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { importPeer } from './peers.mjs';
 
 const { default: Provider } = await importPeer('oidc-provider');
+const { default: MemoryAdapter } = await importPeer('oidc-provider/lib/adapters/memory_adapter.js');
+const { default: LRU } = await importPeer('oidc-provider/lib/helpers/lru.js');
+
+// The dev adapter keeps 1000 entries and evicts the least recent: under load it drops idle
+// refresh tokens and grants (invalid_grant). A store as large as a real database has no such limit.
+const store = new LRU({ maxSize: 10_000_000 });
 
 const [port, callbackPort] = process.argv.slice(2).map(Number);
 const serviceSecret = process.env.REFERENCE_OP_SERVICE_SECRET;
@@ -21,6 +27,7 @@ const resource = 'urn:tessera:demo';
 const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
 const provider = new Provider(issuer, {
+  adapter: (model) => new MemoryAdapter(model, store),
   clients: [
     {
       client_id: 'dev-spa',
