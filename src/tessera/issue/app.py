@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import authorize, endpoints, metadata, signin, token_endpoint
+from .cors import EndpointCORS
 from .demo import demo_routes
 from .provider import Provider
 
@@ -46,8 +48,16 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if demo:
         routes.extend(demo_routes(provider))
     base = provider.settings.base_path
+    cors = Middleware(
+        EndpointCORS,
+        base_path=base,
+        origins=provider.settings.cors_origins,
+        allow_loopback=provider.settings.dev_mode,
+    )
     app = Starlette(
-        routes=[Mount(base, routes=routes)] if base else routes, exception_handlers={Exception: _unexpected}
+        routes=[Mount(base, routes=routes)] if base else routes,
+        middleware=[cors],
+        exception_handlers={Exception: _unexpected},
     )
     app.state.provider = provider
     return app

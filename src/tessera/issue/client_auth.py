@@ -33,27 +33,37 @@ MAX_ASSERTION = 8192
 
 
 class ClientAuthError(Exception):
-    """Client authentication failed: ``error`` is ``invalid_client`` (401) or ``invalid_request`` (400)."""
+    """Client authentication failed: ``invalid_client`` (401), ``invalid_request`` (400), or 429."""
 
-    def __init__(self, error: str, *, used_header: bool = False, description: str | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        *,
+        used_header: bool = False,
+        description: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.used_header = used_header
         self.description = description
+        self.retry_after = retry_after
 
     @property
     def status(self) -> int:
-        """401 for ``invalid_client``, else 400."""
+        """429 when rate-limited, 401 for ``invalid_client``, else 400."""
+        if self.retry_after is not None:
+            return 429
         return 401 if self.error == "invalid_client" else 400
 
     @property
     def headers(self) -> dict[str, str]:
         """``WWW-Authenticate`` when the client tried the Authorization header (RFC 6749 §5.2)."""
-        return (
-            {"WWW-Authenticate": 'Basic realm="tessera"'}
-            if self.error == "invalid_client" and self.used_header
-            else {}
-        )
+        if self.retry_after is not None:
+            return {"Retry-After": str(self.retry_after)}
+        if self.error == "invalid_client" and self.used_header:
+            return {"WWW-Authenticate": 'Basic realm="tessera"'}
+        return {}
 
 
 def hash_client_secret(secret: str) -> str:
@@ -80,8 +90,22 @@ def _secret_matches(client: ClientRecord | None, secret: str) -> bool:
     return hmac.compare_digest(hash_client_secret(secret), expected) and client is not None
 
 
+def _limited(provider: Provider, client_id: str) -> None:
+    wait = provider.limits.over(f"client-auth:{client_id}", provider.settings.client_auth_failures_per_minute)
+    if wait is not None:
+        raise ClientAuthError("invalid_request", description="too many failed attempts", retry_after=wait)
+
+
+def _failed(provider: Provider, client_id: str) -> None:
+    provider.limits.hit(f"client-auth:{client_id}", provider.settings.client_auth_failures_per_minute)
+
+
 def authenticate_client(provider: Provider, request: Request, form: Mapping[str, str]) -> ClientRecord:
-    """The authenticated client of a back-channel request; raise :class:`ClientAuthError`."""
+    """The authenticated client of a back-channel request; raise :class:`ClientAuthError`.
+
+    Failed attempts are counted per ``client_id``; past the limit even a right secret waits
+    (AS-57), while other clients are unaffected.
+    """
     header = request.headers.get("authorization")
     used_header = header is not None
     methods = [
@@ -116,7 +140,9 @@ def authenticate_client(provider: Provider, request: Request, form: Mapping[str,
         if client is None or not client.public:
             raise ClientAuthError("invalid_client")
         return client
+    _limited(provider, client_id)
     if not _secret_matches(client, secret) or client is None or method not in client.auth_methods:
+        _failed(provider, client_id)
         provider.audit.event("client_auth_failed", client_id=client.client_id if client else None)
         raise ClientAuthError("invalid_client", used_header=used_header)
     return client
@@ -135,8 +161,10 @@ def _assertion_client(provider: Provider, form: Mapping[str, str]) -> ClientReco
         raise ClientAuthError("invalid_client")
     if "client_id" in form and form["client_id"] != client_id:
         raise ClientAuthError("invalid_client")
+    _limited(provider, client_id)
     client = provider.store.get_client(client_id)
     if client is None or client.jwks is None or "private_key_jwt" not in client.auth_methods:
+        _failed(provider, client_id)
         raise ClientAuthError("invalid_client")
     issuer = provider.settings.issuer
 
@@ -164,6 +192,7 @@ def _assertion_client(provider: Provider, form: Mapping[str, str]) -> ClientReco
         )
         claims = verifier.verify(assertion)
     except TesseraError:
+        _failed(provider, client_id)
         provider.audit.event("client_auth_failed", client_id=client_id)
         raise ClientAuthError("invalid_client") from None
     if not provider.store.remember_jti(

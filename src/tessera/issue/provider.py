@@ -22,6 +22,7 @@ from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
 from .mail import Mailer
+from .ratelimit import RateLimiter
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
 
@@ -86,6 +87,7 @@ class Provider:
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")
         )
         self.audit = AuditLog(clock)
+        self.limits = RateLimiter(store, clock)
         self.verifier = Verifier(
             issuer=settings.issuer,
             audience=settings.token_audience,

@@ -16,7 +16,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 class ProviderSettings:
     """How the provider behaves. Every duration is in seconds.
 
-    ``issuer`` is the exact ``iss`` and the base of every endpoint. ``audience`` is the ``aud`` of
+    ``issuer`` is the exact ``iss`` and the base of every endpoint. ``cors_origins`` are the
+    browser-app origins allowed to call the token, userinfo and revocation endpoints (in dev
+    mode, loopback origins are allowed too). ``audience`` is the ``aud`` of
     access tokens (by default the issuer itself, which hosts userinfo and the demo API).
     ``refresh_grace_seconds`` is the refresh concurrency window: a rotated refresh token that
     comes back within it is refused without revoking its family (a second tab racing the
@@ -35,6 +37,9 @@ class ProviderSettings:
     pending_request_seconds: int = 600
     client_assertion_max_seconds: int = 300
     sign_in_resend_seconds: int = 30
+    cors_origins: frozenset[str] = frozenset()
+    client_auth_failures_per_minute: int = 50
+    token_requests_per_minute_per_address: int = 1000
     dev_mode: bool = False
 
     def __post_init__(self) -> None:

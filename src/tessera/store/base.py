@@ -316,6 +316,15 @@ class Store(Protocol):
         """Record a one-time ``jti`` for ``issuer``; False when it was already seen and alive."""
         ...
 
+    # rate limits
+    def count_hits(self, key: str, window: int) -> int:
+        """How many hits ``key`` has in fixed window number ``window``."""
+        ...
+
+    def add_hit(self, key: str, window: int) -> int:
+        """Count one hit for ``key`` in ``window`` atomically; the new count."""
+        ...
+
     # signing keys
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
         """Every stored signing key."""

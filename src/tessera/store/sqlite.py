@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS one_time_codes (
 CREATE INDEX IF NOT EXISTS otc_by_email ON one_time_codes (email, created_at);
 CREATE TABLE IF NOT EXISTS seen_jti (
     issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (issuer, jti));
+CREATE TABLE IF NOT EXISTS rate_hits (
+    key TEXT NOT NULL, window INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window));
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
     sealed_private BLOB NOT NULL, created_at REAL NOT NULL);
@@ -436,6 +438,22 @@ class SQLiteStore:
             )
             return cursor.rowcount == 1
 
+    # rate limits
+    def count_hits(self, key: str, window: int) -> int:
+        """How many hits ``key`` has in window ``window``."""
+        row = self._one("SELECT hits FROM rate_hits WHERE key = ? AND window = ?", key, window)
+        return int(row["hits"]) if row else 0
+
+    def add_hit(self, key: str, window: int) -> int:
+        """Count one hit atomically; the new count."""
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO rate_hits VALUES (?, ?, 1) ON CONFLICT (key, window) "
+                "DO UPDATE SET hits = hits + 1 RETURNING hits",
+                (key, window),
+            ).fetchone()
+        return int(row["hits"])
+
     # signing keys
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
         """Every stored signing key, oldest first."""
@@ -484,6 +502,7 @@ class SQLiteStore:
             ("DELETE FROM pending WHERE expires_at <= ?", (now,)),
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
         )
         removed = 0
         with self._transaction() as db:

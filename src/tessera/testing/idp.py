@@ -79,6 +79,7 @@ class ProviderHarness:
     def __init__(self, tmp_path: Path, *, issuer: str = ISSUER, **settings: Any) -> None:
         self.clock = FakeClock()
         self.issuer = issuer
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.store = SQLiteStore(tmp_path / "tessera.db")
         self.mail_stream = io.StringIO()
         self.outbox = DevOutbox(stream=self.mail_stream, clock=self.clock)
