@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 from starlette.requests import Request
 
 from ..encoding import EncodingError, b64url_decode, json_object
-from ..errors import TesseraError
+from ..errors import Reason, TesseraError, TokenError
 from ..store import ClientRecord
 from ..verify import ANY, Verifier
 from .provider import Provider
@@ -169,8 +169,6 @@ def _assertion_client(provider: Provider, form: Mapping[str, str]) -> ClientReco
     issuer = provider.settings.issuer
 
     def audience_is_issuer(claims: Mapping[str, Any], typ: str | None) -> None:
-        from ..errors import Reason, TokenError
-
         if claims.get("aud") != issuer or claims.get("sub") != client_id:
             raise TokenError(Reason.WRONG_AUDIENCE)
         if claims["exp"] - provider.now() > provider.settings.client_assertion_max_seconds:

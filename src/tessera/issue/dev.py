@@ -67,7 +67,12 @@ def dev_provider(
     config_path = root / _CONFIG
     config = json.loads(config_path.read_text()) if config_path.exists() else {"signing_alg": "RS256"}
     store = SQLiteStore(root / "tessera.db")
-    settings = ProviderSettings(issuer=issuer, dev_mode=True, sign_in_resend_seconds=DEV_RESEND_SECONDS)
+    settings = ProviderSettings(
+        issuer=issuer,
+        dev_mode=True,
+        sign_in_resend_seconds=DEV_RESEND_SECONDS,
+        token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
+    )
     mail = outbox or DevOutbox()
     provider = Provider(
         settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail

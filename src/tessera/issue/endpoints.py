@@ -13,7 +13,7 @@ from ..verify import ANY, Verifier
 from .client_auth import ClientAuthError, authenticate_client
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
-from .tokens import user_claims
+from .tokens import new_secret, user_claims
 from .web import (
     NO_STORE,
     BadParameters,
@@ -195,8 +195,6 @@ async def logout(request: Request) -> Response:
         csrf_cookie = cookies.read(request, cookies.csrf_name)
     except BadParameters:
         csrf_cookie = None
-    from .tokens import new_secret
-
     value = csrf_cookie or new_secret()
     kept = {k: params[k] for k in _LOGOUT_PARAMS if k in params}
     response = page(

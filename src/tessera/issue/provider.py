@@ -21,7 +21,7 @@ from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Sessio
 from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
-from .mail import Mailer
+from .mail import DevOutbox, Mailer
 from .ratelimit import RateLimiter
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
@@ -67,7 +67,7 @@ class Provider:
         *,
         signing_alg: str = "RS256",
         clock: Callable[[], float] = time.time,
-        outbox: Any = None,
+        outbox: DevOutbox | None = None,
     ) -> None:
         self.settings = settings
         self.store = store

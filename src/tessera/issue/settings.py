@@ -39,7 +39,7 @@ class ProviderSettings:
     sign_in_resend_seconds: int = 30
     cors_origins: frozenset[str] = frozenset()
     client_auth_failures_per_minute: int = 50
-    token_requests_per_minute_per_address: int = 1000
+    token_requests_per_minute_per_address: int | None = 1000
     dev_mode: bool = False
 
     def __post_init__(self) -> None:

@@ -23,12 +23,12 @@ GRANT_TYPES = tuple(GRANTS)
 async def token(request: Request) -> Response:
     """POST ``/token``."""
     provider: Provider = request.app.state.provider
-    address = request.client.host if request.client is not None else "unknown"
-    wait = provider.limits.hit(
-        f"token-address:{address}", provider.settings.token_requests_per_minute_per_address
-    )
-    if wait is not None:
-        return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})
+    per_address = provider.settings.token_requests_per_minute_per_address
+    if per_address is not None:
+        address = request.client.host if request.client is not None else "unknown"
+        wait = provider.limits.hit(f"token-address:{address}", per_address)
+        if wait is not None:
+            return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})
     try:
         form = await read_form(request)
     except BadParameters as exc:
