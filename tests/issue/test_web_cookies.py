@@ -44,7 +44,18 @@ def test_web01_web02_web04_https_issuer_cookies(tmp_path: Path) -> None:
         assert not any(a.lower().startswith("domain") for a in attributes)
         assert any(a.startswith("Max-Age=") and int(a.split("=")[1]) <= 12 * 3600 for a in attributes)
     assert idp.browser.cookies.get("__Host-tessera-session")
+    assert page.headers["strict-transport-security"].startswith("max-age=")
     idp.store.close()
+
+
+def test_web16_security_headers_on_auth_pages(idp: ProviderHarness) -> None:
+    start = idp.authorize(idp.authorize_params())
+    page = idp.browser.get(start.headers["location"])
+    for response in (page, idp.browser.get("/logout")):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "strict-transport-security" not in page.headers  # plain-http loopback issuer only
 
 
 def test_web01_loopback_http_issuer_cookies_drop_secure_only(idp: ProviderHarness) -> None:

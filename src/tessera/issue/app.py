@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import authorize, endpoints, metadata, signin, token_endpoint
-from .cors import EndpointCORS
+from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .provider import Provider
 
@@ -56,7 +56,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     )
     app = Starlette(
         routes=[Mount(base, routes=routes)] if base else routes,
-        middleware=[cors],
+        middleware=[cors, Middleware(StrictTransport)] if provider.settings.secure_cookies else [cors],
         exception_handlers={Exception: _unexpected},
     )
     app.state.provider = provider

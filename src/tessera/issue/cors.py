@@ -1,4 +1,6 @@
-"""CORS for the provider, per endpoint (WEB-14): what a browser app may call, and from where.
+"""Cross-origin and transport headers: CORS per endpoint (WEB-14) and HSTS (WEB-16).
+
+CORS: what a browser app may call, and from where.
 
 Discovery and JWKS are open to every origin (their responses set ``*`` themselves). The token,
 userinfo and revocation endpoints answer only origins on the allow-list (exact match; in dev
@@ -12,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["EndpointCORS"]
+__all__ = ["EndpointCORS", "StrictTransport"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,3 +95,28 @@ class EndpointCORS:
         ]
         await send({"type": "http.response.start", "status": 204, "headers": allow})
         await send({"type": "http.response.body", "body": b""})
+
+
+class StrictTransport:
+    """ASGI middleware: ``Strict-Transport-Security`` on every response of an https issuer (WEB-16)."""
+
+    def __init__(self, app: ASGIApp, *, max_age_seconds: int = 31_536_000) -> None:
+        self.app = app
+        self.header = (b"strict-transport-security", f"max-age={max_age_seconds}".encode())
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)
