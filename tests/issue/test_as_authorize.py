@@ -317,3 +317,17 @@ def test_pkce_pair_helper_is_s256() -> None:
     verifier, challenge = pkce_pair()
     assert len(challenge) == 43
     assert verifier != challenge
+
+
+def test_third_party_clients_get_consent_required_until_a_consent_screen_exists(idp: ProviderHarness) -> None:
+    from tessera.issue.clients import register_client
+    from tessera.store import ClientRecord
+
+    register_client(
+        idp.store,
+        ClientRecord(client_id="third", redirect_uris=(WEB_REDIRECT,), first_party=False, scopes=("openid",)),
+    )
+    _signed_in(idp)
+    refused = idp.authorize(idp.authorize_params("third", scope="openid"))
+    assert query_of(refused.headers["location"])["error"] == "consent_required"
+    assert _genuine_code(idp)["code"]

@@ -171,3 +171,21 @@ def test_unknown_address_gets_a_challenge_but_no_mail(rig: Rig) -> None:
     challenge = rig.codes.start("nobody@example.com")
     assert challenge.challenge_id
     assert len(rig.outbox.messages()) == before
+
+
+def test_pwl15_sign_in_requests_limited_per_address(tmp_path: Path) -> None:
+    from tessera.testing.idp import ProviderHarness
+
+    idp = ProviderHarness(tmp_path, sign_in_requests_per_minute_per_address=3)
+    start = idp.authorize(idp.authorize_params())
+    page = idp.browser.get(start.headers["location"])
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    statuses = []
+    for i in range(4):
+        idp.clock.advance(6)
+        response = idp.browser.post("/signin", data={"csrf": csrf, "email": f"user{i}@example.com"})
+        statuses.append(response.status_code)
+    assert statuses == [303, 303, 303, 429]
+    idp.clock.advance(60)
+    assert idp.browser.post("/signin", data={"csrf": csrf, "email": "alice@example.com"}).status_code == 303
+    idp.store.close()

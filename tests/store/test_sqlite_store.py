@@ -151,3 +151,19 @@ def test_sto01_sto05_sto06_no_secret_in_tables_or_logs(
 
 def test_secret_hash_is_sha256_hex() -> None:
     assert secret_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_provider_housekeeping_purges_at_most_every_interval(tmp_path: Path) -> None:
+    idp = ProviderHarness(tmp_path)
+    code, _, _ = idp.code()
+    secret = ("svc", "svc-secret-" + "y" * 40)
+    idp.token({"grant_type": "client_credentials"}, auth=secret)
+    with sqlite3.connect(idp.store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM codes").fetchone()[0] == 1
+    idp.clock.advance(2 * 3600)
+    idp.token({"grant_type": "client_credentials"}, auth=secret)
+    with sqlite3.connect(idp.store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM codes").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM access_tokens").fetchone()[0] == 1
+    assert code
+    idp.store.close()

@@ -198,6 +198,11 @@ def _authorize(provider: Provider, http: Request, query: str, pending: PendingRe
         return _to_sign_in(
             provider, params, force=found is not None or "login" in prompts or max_age is not None
         )
+    if not verified.client.first_party:
+        # No consent screen yet: only first-party clients, whose consent is implied, get codes.
+        return _redirect(
+            provider, verified, {"error": "consent_required", "error_description": "consent required"}
+        )
     session, user = found
     if pending is not None:
         provider.store.delete_pending(pending.request_hash)

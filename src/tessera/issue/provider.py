@@ -88,6 +88,7 @@ class Provider:
         )
         self.audit = AuditLog(clock)
         self.limits = RateLimiter(store, clock)
+        self._last_purge = float("-inf")
         self.verifier = Verifier(
             issuer=settings.issuer,
             audience=settings.token_audience,
@@ -102,6 +103,17 @@ class Provider:
     def now(self) -> float:
         """The provider's clock."""
         return self.clock()
+
+    def housekeeping(self) -> None:
+        """Purge expired rows, at most once per ``purge_interval_seconds`` per instance.
+
+        Called from busy endpoints; expiry is enforced on every read anyway (STO-09), so this
+        only keeps the store small.
+        """
+        now = self.now()
+        if now - self._last_purge >= self.settings.purge_interval_seconds:
+            self._last_purge = now
+            self.store.purge_expired(now)
 
     # sessions
     def start_session(self, user: User) -> str:

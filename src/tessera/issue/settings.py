@@ -39,6 +39,8 @@ class ProviderSettings:
     sign_in_resend_seconds: int = 30
     cors_origins: frozenset[str] = frozenset()
     client_auth_failures_per_minute: int = 50
+    sign_in_requests_per_minute_per_address: int = 30
+    purge_interval_seconds: int = 900
     token_requests_per_minute_per_address: int | None = 1000
     dev_mode: bool = False
 

@@ -84,7 +84,13 @@ async def submit_email(request: Request) -> Response:
             request_id=request_id,
             error="Enter a valid email address.",
         )
+    address = request.client.host if request.client is not None else "unknown"
     try:
+        wait = provider.limits.hit(
+            f"sign-in-address:{address}", provider.settings.sign_in_requests_per_minute_per_address
+        )
+        if wait is not None:
+            raise SignInThrottled(wait)
         challenge = provider.codes.start(email)
     except SignInThrottled as exc:
         response = _with_csrf(

@@ -43,6 +43,7 @@ async def token(request: Request) -> Response:
     grant = GRANTS.get(grant_type)
     if grant is None:
         return oauth_error("unsupported_grant_type", "the grant type is not supported")
+    provider.housekeeping()
     try:
         issued = grant(provider, client, form)
     except GrantError as exc:
