@@ -11,7 +11,8 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from providers import OP, reference_op, run_rp_flow
+
+from .providers import OP, reference_op, run_rp_flow
 
 PROVIDERS: dict[str, Callable[[], AbstractContextManager[OP]]] = {
     "oidc-provider": reference_op,

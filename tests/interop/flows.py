@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from providers import API, OP, browser
+
+from .providers import API, OP, browser
 
 
 def s256(verifier: str) -> str:
