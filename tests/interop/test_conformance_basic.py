@@ -282,15 +282,7 @@ def test_pkce_wrong_or_missing_verifier_is_rejected_as12_as13(op: OP) -> None:
 
     request = authorization_request(op)
     code = sign_in(op, request).params["code"]
-    response = API.post(
-        op.discovery()["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": op.redirect_uri,
-            "client_id": op.public_client_id,
-        },
-    )
+    response = redeem_code(op, code, None)
     assert response.status_code == 400
     assert response.json()["error"] in {"invalid_grant", "invalid_request"}
 
