@@ -33,14 +33,19 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-INTEROP = HERE.parent / "tests" / "interop"
-for folder in (HERE, INTEROP):
+for folder in (HERE, HERE.parent):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from conftest import PROVIDERS  # noqa: E402  (the interop tests' provider registry)
-from flows import signed_in_tokens  # noqa: E402
-from providers import NODE_MODULES, OP, free_port, node_server, oidc_provider_sign_in  # noqa: E402
+from tests.interop.conftest import PROVIDERS  # noqa: E402  (the interop tests' provider registry)
+from tests.interop.flows import signed_in_tokens  # noqa: E402
+from tests.interop.providers import (  # noqa: E402
+    NODE_MODULES,
+    OP,
+    free_port,
+    node_server,
+    oidc_provider_sign_in,
+)
 
 from loadgen import basic_auth  # noqa: E402
 

@@ -11,8 +11,9 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from providers import OP, reference_op, run_rp_flow
-from tessera_op import tessera_op
+
+from .providers import OP, reference_op, run_rp_flow
+from .tessera_op import tessera_op
 
 PROVIDERS: dict[str, Callable[[], AbstractContextManager[OP]]] = {
     "oidc-provider": reference_op,

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from providers import API, OP, browser
+
+from .providers import API, OP, browser
 
 
 def s256(verifier: str) -> str:
@@ -76,19 +77,18 @@ def sign_in(op: OP, request: AuthorizationRequest) -> Callback:
     return parse_callback(op.sign_in(request.url))
 
 
-def redeem_code(op: OP, code: str, code_verifier: str, **extra: str) -> httpx.Response:
-    """POST the authorization code grant for the public client."""
-    return API.post(
-        op.discovery()["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": op.redirect_uri,
-            "client_id": op.public_client_id,
-            "code_verifier": code_verifier,
-            **extra,
-        },
-    )
+def redeem_code(op: OP, code: str, code_verifier: str | None, **extra: str) -> httpx.Response:
+    """POST the authorization code grant for the public client (``None``: no ``code_verifier``)."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": op.redirect_uri,
+        "client_id": op.public_client_id,
+        **extra,
+    }
+    if code_verifier is not None:
+        form["code_verifier"] = code_verifier
+    return API.post(op.discovery()["token_endpoint"], data=form)
 
 
 def refresh(op: OP, refresh_token: str, **extra: str) -> httpx.Response:

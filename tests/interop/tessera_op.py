@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from providers import OP, free_port
 
 from tessera.testing.devserver import DevServer
 from tessera.testing.signin import sign_in_via_outbox
+
+from .providers import OP, free_port
 
 
 @contextmanager

@@ -13,12 +13,13 @@ from typing import Any
 
 import jwt
 import pytest
-from providers import OP, run_node_json
 
 from tessera import TokenError, Verifier
 from tessera.encoding import b64url_decode, b64url_encode
 from tessera.errors import Reason
 from tessera.keys import SigningKey
+
+from .providers import OP, run_node_json
 
 RFC9068_CLAIMS = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"]
 ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"]

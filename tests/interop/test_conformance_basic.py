@@ -16,7 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from flows import (
+
+from tessera import ANY, TokenError, Verifier
+from tessera.encoding import b64url_decode, b64url_encode
+from tessera.errors import Reason
+from tessera.testing import LocalHTTPServer
+
+from .flows import (
     authorization_request,
     follow_without_signing_in,
     redeem_code,
@@ -24,12 +30,7 @@ from flows import (
     sign_in,
     signed_in_tokens,
 )
-from providers import API, OP
-
-from tessera import ANY, TokenError, Verifier
-from tessera.encoding import b64url_decode, b64url_encode
-from tessera.errors import Reason
-from tessera.testing import LocalHTTPServer
+from .providers import API, OP
 
 CLOCK_SKEW_SECONDS = 300
 # OIDC Core §3.1.3.6: the hash of the ID token's alg; SHA-512 for Ed25519.
@@ -281,15 +282,7 @@ def test_pkce_wrong_or_missing_verifier_is_rejected_as12_as13(op: OP) -> None:
 
     request = authorization_request(op)
     code = sign_in(op, request).params["code"]
-    response = API.post(
-        op.discovery()["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": op.redirect_uri,
-            "client_id": op.public_client_id,
-        },
-    )
+    response = redeem_code(op, code, None)
     assert response.status_code == 400
     assert response.json()["error"] in {"invalid_grant", "invalid_request"}
 

@@ -16,10 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from providers import OP
 
 from tessera.encoding import b64url_decode
 from tessera.verify.keyset import parse_jwks
+
+from .providers import OP
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")

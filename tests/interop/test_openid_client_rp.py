@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers import OP
+from .providers import OP
 
 
 def test_discovery_code_flow_and_id_token_validate_with_openid_client(

@@ -109,6 +109,18 @@ class TLSSink:
     port: int
     client_context: ssl.SSLContext
 
+    def mailer(self, password: str) -> SMTPMailer:
+        """A STARTTLS mailer for this server that logs in as ``relay``."""
+        return SMTPMailer(
+            "127.0.0.1",
+            self.port,
+            SENDER,
+            starttls=True,
+            username="relay",
+            password=password,
+            tls_context=self.client_context,
+        )
+
 
 @pytest.fixture
 def tls_sink(tmp_path: Any) -> Iterator[TLSSink]:
@@ -253,29 +265,12 @@ def test_unsafe_settings_are_refused_at_construction(kwargs: dict[str, Any]) -> 
 
 def test_starttls_with_login_delivers_and_a_wrong_password_is_a_typed_error(tls_sink: TLSSink) -> None:
     message = MailMessage("alice@example.test", "Over TLS", "hello")
-    wrong = SMTPMailer(
-        "127.0.0.1",
-        tls_sink.port,
-        SENDER,
-        starttls=True,
-        username="relay",
-        password="wrong",
-        tls_context=tls_sink.client_context,
-    )
     with pytest.raises(MailDeliveryFailed) as caught:
-        wrong.send(message)
+        tls_sink.mailer("wrong").send(message)
     assert "wrong" not in str(caught.value)
     assert tls_sink.sink.received == []
 
-    SMTPMailer(
-        "127.0.0.1",
-        tls_sink.port,
-        SENDER,
-        starttls=True,
-        username="relay",
-        password="s3cret",
-        tls_context=tls_sink.client_context,
-    ).send(message)
+    tls_sink.mailer("s3cret").send(message)
 
     assert [r.rcpt_tos for r in tls_sink.sink.received] == [["alice@example.test"]]
 
@@ -383,16 +378,7 @@ def test_dev_outbox_refuses_unsafe_mail_like_any_mailer() -> None:
 
 
 def test_credentials_smtp_cannot_encode_are_a_typed_error(tls_sink: TLSSink) -> None:
-    mailer = SMTPMailer(
-        "127.0.0.1",
-        tls_sink.port,
-        SENDER,
-        starttls=True,
-        username="relay",
-        password="pässwörd-✓",
-        tls_context=tls_sink.client_context,
-    )
     with pytest.raises(MailDeliveryFailed) as caught:
-        mailer.send(MailMessage("alice@example.test", "Over TLS", "hello"))
+        tls_sink.mailer("pässwörd-✓").send(MailMessage("alice@example.test", "Over TLS", "hello"))
     assert "pässwörd" not in str(caught.value)
     assert tls_sink.sink.received == []
