@@ -641,3 +641,18 @@ def test_lam10_slow_jwks_endpoint_is_401_not_a_hang_or_an_allow(local_issuer: Lo
 
     with pytest.raises(Unauthorized):
         authorizer.token(token_event(bearer(token)))
+
+
+def test_remembered_identities_never_mix_callers() -> None:
+    authorizer = LambdaAuthorizer(API.verifier, RULES)
+    alice = API.token(sub="alice", scope="items:read")
+    bob = API.token(sub="bob", scope="items:read items:write")
+
+    for _ in range(3):
+        first = authorizer.token(token_event(bearer(alice), "DELETE", "/items/1"))
+        second = authorizer.token(token_event(bearer(bob), "DELETE", "/items/1"))
+        first["context"]["principal_id"] = "tampered"
+        assert second["principalId"] == "bob"
+        assert policy_allows(second["policyDocument"], arn("DELETE", "/items/1"))
+        assert not policy_allows(first["policyDocument"], arn("DELETE", "/items/1"))
+    assert authorizer.token(token_event(bearer(alice)))["context"]["principal_id"] == "alice"
