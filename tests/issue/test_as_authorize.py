@@ -331,3 +331,12 @@ def test_third_party_clients_get_consent_required_until_a_consent_screen_exists(
     refused = idp.authorize(idp.authorize_params("third", scope="openid"))
     assert query_of(refused.headers["location"])["error"] == "consent_required"
     assert _genuine_code(idp)["code"]
+
+
+def test_as27_repeat_with_an_empty_first_value_is_still_a_repeat(idp: ProviderHarness) -> None:
+    _signed_in(idp)
+    base = urlencode(idp.authorize_params())
+    response = idp.authorize("client_id=&" + base)
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert idp.authorize(base).status_code == 302

@@ -62,10 +62,12 @@ def _split_query(raw: str) -> tuple[dict[str, str], frozenset[str]] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     params: dict[str, str] = {}
+    seen: set[str] = set()
     repeated: set[str] = set()
     for name, value in pairs:
-        if name in params or (name in repeated):
+        if name in seen:
             repeated.add(name)
+        seen.add(name)
         if value != "":
             params[name] = value
     return params, frozenset(repeated)

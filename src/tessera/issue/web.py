@@ -58,10 +58,12 @@ def parse_params(raw: str) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError):
         raise BadParameters("the parameters are malformed") from None
     params: dict[str, str] = {}
+    seen: set[str] = set()
     repeated: set[str] = set()
     for name, value in pairs:
-        if name in params:
+        if name in seen:
             repeated.add(name)
+        seen.add(name)
         if value != "":
             params[name] = value
     if repeated:
