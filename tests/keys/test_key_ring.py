@@ -122,3 +122,16 @@ def test_cli_keys_rotate_against_a_dev_data_dir(tmp_path: Path, capsys: pytest.C
     assert after["current"].kid == before["next"].kid
     assert after["previous"].kid == before["current"].kid
     assert cli_main(["keys", "rotate", "--data", str(tmp_path / "empty")]) == 2
+
+
+def test_dev_signing_algorithm_chosen_on_first_start(tmp_path: Path) -> None:
+    from tessera.issue.dev import dev_provider
+
+    data = tmp_path / "es"
+    setup = dev_provider(data, "http://127.0.0.1:8124", environ={}, signing_alg="ES256")
+    assert {k["alg"] for k in setup.provider.keys.jwks()["keys"]} == {"ES256"}
+    assert dev_provider(data, "http://127.0.0.1:8124", environ={}).provider.keys.alg == "ES256"
+    with pytest.raises(ConfigurationError):
+        dev_provider(data, "http://127.0.0.1:8124", environ={}, signing_alg="RS256")
+    assert cli_main(["keys", "rotate", "--data", str(data)]) == 0
+    assert {k["alg"] for k in setup.provider.keys.jwks()["keys"]} == {"ES256"}

@@ -16,6 +16,12 @@ def register(commands: Any) -> None:
     dev.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     dev.add_argument("--data", default=".tessera", help="data directory (default .tessera)")
     dev.add_argument(
+        "--alg",
+        choices=("RS256", "ES256", "EdDSA"),
+        default=None,
+        help="signing algorithm, chosen on first start (default RS256)",
+    )
+    dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
     dev.set_defaults(handler=run_dev)
@@ -35,7 +41,7 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
-        setup = dev_provider(args.data, issuer, args.user)
+        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -57,6 +57,7 @@ def dev_provider(
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     outbox: DevOutbox | None = None,
+    signing_alg: str | None = None,
 ) -> DevSetup:
     """Open (or create on first run) a dev installation in ``data_dir`` and build its provider."""
     env = os.environ if environ is None else environ
@@ -65,7 +66,15 @@ def dev_provider(
     os.chmod(root, 0o700)
     master = MasterKey.load(root, env)
     config_path = root / _CONFIG
-    config = json.loads(config_path.read_text()) if config_path.exists() else {"signing_alg": "RS256"}
+    config = (
+        json.loads(config_path.read_text())
+        if config_path.exists()
+        else {"signing_alg": signing_alg or "RS256"}
+    )
+    if signing_alg is not None and signing_alg != config["signing_alg"]:
+        raise ConfigurationError(
+            f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
+        )
     store = SQLiteStore(root / "tessera.db")
     settings = ProviderSettings(
         issuer=issuer,
