@@ -10,12 +10,17 @@ with the matching ``*_claims`` helper of :mod:`tessera.testing.providers` and se
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .http import LocalHTTPServer
 from .issuer import LocalIssuer
 from .providers import EXAMPLE
+
+if TYPE_CHECKING:
+    from .idp import ProviderHarness
 
 
 @pytest.fixture
@@ -79,3 +84,13 @@ def entra_tenant() -> LocalIssuer:
 def google_accounts() -> LocalIssuer:
     """Signs as Google (``https://accounts.google.com``) (RS256, offline)."""
     return LocalIssuer(url="https://accounts.google.com")
+
+
+@pytest.fixture
+def idp(tmp_path: Path) -> Iterator[ProviderHarness]:
+    """An in-process provider on a fresh SQLite file with a frozen clock (needs the ``idp`` extra)."""
+    from .idp import ProviderHarness
+
+    harness = ProviderHarness(tmp_path)
+    yield harness
+    harness.store.close()

@@ -1,0 +1,64 @@
+"""``tessera dev``: run the identity provider locally on SQLite, with dev clients and a dev outbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..errors import ConfigurationError
+
+
+def register(commands: Any) -> None:
+    """Add the ``dev`` command."""
+    dev = commands.add_parser("dev", help="run the OpenID Connect provider locally (SQLite, dev outbox)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    dev.add_argument("--data", default=".tessera", help="data directory (default .tessera)")
+    dev.add_argument(
+        "--alg",
+        choices=("RS256", "ES256", "EdDSA"),
+        default=None,
+        help="signing algorithm, chosen on first start (default RS256)",
+    )
+    dev.add_argument(
+        "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
+    )
+    dev.set_defaults(handler=run_dev)
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    """Start the provider under uvicorn until interrupted."""
+    import uvicorn
+
+    from ..issue.app import create_app
+    from ..issue.dev import dev_provider
+
+    host = args.host
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print("error: tessera dev binds loopback addresses only", file=sys.stderr)
+        return 2
+    shown_host = f"[{host}]" if ":" in host else host
+    issuer = f"http://{shown_host}:{args.port}"
+    try:
+        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    lines = [
+        f"Tessera dev provider: {issuer}",
+        f"  discovery   {issuer}/.well-known/openid-configuration",
+        "  clients     dev-spa (public, PKCE, http://127.0.0.1:*/callback), dev-service (client_credentials)",
+        f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
+        f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
+        f"  data        {args.data}",
+    ]
+    if setup.new_service_secret:
+        lines.append(f"  dev-service secret (shown once): {setup.new_service_secret}")
+    if args.user:
+        lines.append("  sign in as  " + ", ".join(u.partition(":")[0] for u in args.user))
+    else:
+        lines.append("  no users yet: restart with --user you@example.com[:admin]")
+    print("\n".join(lines), flush=True)
+    uvicorn.run(create_app(setup.provider), host=host, port=args.port, log_level="warning")
+    return 0

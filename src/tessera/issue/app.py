@@ -1,0 +1,63 @@
+"""The provider as a Starlette ASGI app: uvicorn locally, Mangum on Lambda."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from . import authorize, endpoints, metadata, signin, token_endpoint
+from .cors import EndpointCORS, StrictTransport
+from .demo import demo_routes
+from .provider import Provider
+
+__all__ = ["create_app"]
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logging.getLogger("tessera.issue").error(
+        "unexpected error on %s: %s", request.url.path, type(exc).__name__
+    )
+    return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
+
+
+def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
+    """The ASGI app for ``provider``; every route lives under the issuer's path."""
+    routes: list[BaseRoute] = [
+        Route("/.well-known/openid-configuration", metadata.discovery),
+        Route("/.well-known/oauth-authorization-server", metadata.discovery),
+        Route("/jwks", metadata.jwks),
+        Route("/authorize", authorize.authorize),
+        Route("/authorize/continue", authorize.authorize_continue),
+        Route("/signin", signin.email_form, methods=["GET"]),
+        Route("/signin", signin.submit_email, methods=["POST"]),
+        Route("/signin/code", signin.code_form, methods=["GET"]),
+        Route("/signin/code", signin.submit_code, methods=["POST"]),
+        Route("/signin/done", signin.signed_in),
+        Route("/token", token_endpoint.token, methods=["POST"]),
+        Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", endpoints.revoke, methods=["POST"]),
+        Route("/introspect", endpoints.introspect, methods=["POST"]),
+        Route("/logout", endpoints.logout, methods=["GET"]),
+        Route("/logout", endpoints.logout_confirm, methods=["POST"]),
+    ]
+    if demo:
+        routes.extend(demo_routes(provider))
+    base = provider.settings.base_path
+    cors = Middleware(
+        EndpointCORS,
+        base_path=base,
+        origins=provider.settings.cors_origins,
+        allow_loopback=provider.settings.dev_mode,
+    )
+    app = Starlette(
+        routes=[Mount(base, routes=routes)] if base else routes,
+        middleware=[cors, Middleware(StrictTransport)] if provider.settings.secure_cookies else [cors],
+        exception_handlers={Exception: _unexpected},
+    )
+    app.state.provider = provider
+    return app

@@ -1,0 +1,77 @@
+"""Session, sign-in and CSRF cookies.
+
+Names carry the ``__Host-`` prefix whenever the issuer is https (WEB-01, WEB-02), and then
+always ``Secure`` (WEB-04: never derived from the request scheme); a plain-http loopback issuer
+(``tessera dev``) uses unprefixed names without ``Secure``, as browsers require. Cookies are
+``HttpOnly``, ``SameSite=Lax``, ``Path=/``, never ``Domain``, with a bounded ``Max-Age``. A
+request that carries one of our cookie names twice is refused (WEB-18).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..encoding import b64url_encode
+from .web import BadParameters
+
+__all__ = ["CookieJar"]
+
+MAX_COOKIE_HEADER = 8192
+
+
+class CookieJar:
+    """Reads and writes the provider's cookies, and checks CSRF on its forms."""
+
+    def __init__(self, *, secure: bool, origin: str, csrf_key: bytes) -> None:
+        self.secure = secure
+        self.origin = origin
+        self._csrf_key = csrf_key
+        prefix = "__Host-" if secure else ""
+        self.session_name = f"{prefix}tessera-session"
+        self.signin_name = f"{prefix}tessera-signin"
+        self.csrf_name = f"{prefix}tessera-csrf"
+
+    def read(self, request: Request, name: str) -> str | None:
+        """The value of cookie ``name``; raise BadParameters if it appears twice or the header is huge."""
+        header = request.headers.get("cookie", "")
+        if len(header) > MAX_COOKIE_HEADER:
+            raise BadParameters("the Cookie header is too large")
+        found: list[str] = []
+        for part in header.split(";"):
+            key, sep, value = part.strip().partition("=")
+            if sep and key == name:
+                found.append(value)
+        if len(found) > 1:
+            raise BadParameters("a cookie is repeated")
+        return found[0] if found and found[0] else None
+
+    def set(self, response: Response, name: str, value: str, max_age: int) -> None:
+        """Add a ``Set-Cookie`` for ``name``."""
+        attributes = f"{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
+        if self.secure:
+            attributes += "; Secure"
+        response.headers.append("set-cookie", attributes)
+
+    def clear(self, response: Response, name: str) -> None:
+        """Expire ``name`` (same name, path and prefix, ``Max-Age=0``)."""
+        self.set(response, name, "", 0)
+
+    def csrf_token(self, cookie_value: str) -> str:
+        """The form token that goes with a CSRF cookie value."""
+        return b64url_encode(hmac.digest(self._csrf_key, cookie_value.encode(), hashlib.sha256))
+
+    def csrf_ok(self, request: Request, submitted: str | None) -> bool:
+        """True when the form's token matches the cookie and the request is not cross-site (WEB-08)."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return False
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self.origin:
+            return False
+        cookie = self.read(request, self.csrf_name)
+        if cookie is None or submitted is None:
+            return False
+        return hmac.compare_digest(self.csrf_token(cookie), submitted)

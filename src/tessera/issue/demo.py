@@ -1,0 +1,63 @@
+"""The demo API of ``tessera dev`` (protected by Tessera's own ``authorize``) and the dev outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import Reason, TokenError
+from ..protect.asgi import authorize
+from ..protect.principal import Principal
+from ..verify import Verifier
+from .provider import Provider
+
+__all__ = ["demo_routes"]
+
+
+def _not_revoked(provider: Provider) -> Any:
+    def check(claims: Mapping[str, Any], typ: str | None) -> None:
+        jti = claims.get("jti")
+        record = provider.store.get_access_token(jti) if isinstance(jti, str) else None
+        grant = provider.store.get_grant(record.grant_id) if record is not None and record.grant_id else None
+        if (
+            record is None
+            or record.revoked
+            or (record.grant_id is not None and (grant is None or grant.revoked))
+        ):
+            raise TokenError(Reason.REVOKED)
+
+    return check
+
+
+def demo_routes(provider: Provider) -> list[Route]:
+    """``/demo/hello`` (scope ``demo:read``), ``/demo/admin`` (role ``admin``), ``/dev/outbox``."""
+    verifier = Verifier(
+        issuer=provider.settings.issuer,
+        audience=provider.settings.token_audience,
+        token_type="at+jwt",
+        keys=provider.keys,
+        checks=(_not_revoked(provider),),
+        cache_size=0,
+        clock=provider.clock,
+    )
+
+    @authorize(verifier, scopes=["demo:read"])
+    async def hello(request: Request, principal: Principal) -> Response:
+        return JSONResponse({"message": "hello", "subject": principal.subject})
+
+    @authorize(verifier, roles=["admin"])
+    async def admin(request: Request, principal: Principal) -> Response:
+        return JSONResponse({"message": "hello, admin", "subject": principal.subject})
+
+    async def outbox(request: Request) -> Response:
+        messages = provider.outbox.messages() if provider.outbox is not None else []
+        return JSONResponse(messages, headers={"Cache-Control": "no-store"})
+
+    routes = [Route("/demo/hello", hello), Route("/demo/admin", admin)]
+    if provider.settings.dev_mode and provider.outbox is not None:
+        routes.append(Route("/dev/outbox", outbox))
+    return routes

@@ -1,0 +1,129 @@
+"""``tessera dev``: a provider on SQLite in a data directory, with dev clients, users and outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigurationError
+from ..keys.sealing import MasterKey
+from ..store import ClientRecord, User
+from ..store.sqlite import SQLiteStore
+from .client_auth import hash_client_secret
+from .clients import register_client
+from .mail import DevOutbox
+from .provider import Provider
+from .settings import ProviderSettings
+
+__all__ = ["DEV_SERVICE_SECRET_ENV", "DevSetup", "dev_provider", "parse_user"]
+
+DEV_SERVICE_SECRET_ENV = "TESSERA_DEV_SERVICE_SECRET"
+DEV_SCOPES = ("openid", "profile", "email", "offline_access", "demo:read")
+_CONFIG = "config.json"
+DEV_RESEND_SECONDS = 5  # scripts sign in often; production keeps the 30 s default
+
+
+@dataclass(frozen=True)
+class DevSetup:
+    """What ``tessera dev`` built: the provider and the one-time secret to print, if new."""
+
+    provider: Provider
+    new_service_secret: str | None
+
+
+def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
+    """``EMAIL[:role,role]`` → (email, roles)."""
+    email, _, roles = spec.partition(":")
+    email = email.strip()
+    if "@" not in email or any(c.isspace() for c in email):
+        raise ConfigurationError(f"--user needs EMAIL[:role,role], not {spec!r}")
+    return email, tuple(r.strip() for r in roles.split(",") if r.strip())
+
+
+def _user_id(email: str) -> str:
+    return "usr_" + secrets.token_hex(8)
+
+
+def dev_provider(
+    data_dir: str | Path,
+    issuer: str,
+    users: Sequence[str] = (),
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    outbox: DevOutbox | None = None,
+    signing_alg: str | None = None,
+) -> DevSetup:
+    """Open (or create on first run) a dev installation in ``data_dir`` and build its provider."""
+    env = os.environ if environ is None else environ
+    root = Path(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    master = MasterKey.load(root, env)
+    config_path = root / _CONFIG
+    config = (
+        json.loads(config_path.read_text())
+        if config_path.exists()
+        else {"signing_alg": signing_alg or "RS256"}
+    )
+    if signing_alg is not None and signing_alg != config["signing_alg"]:
+        raise ConfigurationError(
+            f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
+        )
+    store = SQLiteStore(root / "tessera.db")
+    settings = ProviderSettings(
+        issuer=issuer,
+        dev_mode=True,
+        sign_in_resend_seconds=DEV_RESEND_SECONDS,
+        token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
+    )
+    mail = outbox or DevOutbox()
+    provider = Provider(
+        settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail
+    )
+    register_client(
+        store,
+        ClientRecord(
+            client_id="dev-spa",
+            name="Development single-page app",
+            redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+            post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
+            scopes=DEV_SCOPES,
+        ),
+    )
+    secret = env.get(DEV_SERVICE_SECRET_ENV)
+    existing = store.get_client("dev-service")
+    new_secret = None
+    if secret:
+        if len(secret) < 32:
+            raise ConfigurationError(f"{DEV_SERVICE_SECRET_ENV} must be at least 32 characters")
+    elif existing is None or existing.secret_hash is None:
+        secret = new_secret = secrets.token_urlsafe(32)
+    register_client(
+        store,
+        ClientRecord(
+            client_id="dev-service",
+            name="Development backend service",
+            auth_methods=("client_secret_basic", "client_secret_post"),
+            secret_hash=hash_client_secret(secret)
+            if secret
+            else (existing.secret_hash if existing else None),
+            grant_types=("client_credentials",),
+            scopes=("demo:read",),
+        ),
+    )
+    for spec in users:
+        email, roles = parse_user(spec)
+        known = store.find_user_by_email(email)
+        user_id = known.user_id if known is not None else _user_id(email)
+        store.put_user(
+            User(user_id=user_id, email=email, email_verified=True, name=email.split("@")[0], roles=roles)
+        )
+    if not config_path.exists():
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+    return DevSetup(provider, new_secret)

@@ -1,0 +1,249 @@
+"""The provider's state and its core operations, independent of HTTP.
+
+:class:`Provider` holds the settings, the store, the key ring, the mailer and the clock; the
+endpoints are thin translations of requests into calls on it. Nothing is kept between requests
+except in the store, so any number of instances (Lambda containers) can serve one installation.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Reason, TokenError
+from ..keys.ring import KeyRing
+from ..keys.sealing import MasterKey
+from ..passwordless import EmailCodes
+from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
+from ..verify import Claims, Verifier
+from .audit import AuditLog
+from .cookies import CookieJar
+from .mail import DevOutbox, Mailer
+from .ratelimit import RateLimiter
+from .settings import ProviderSettings
+from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
+
+__all__ = ["IssuedTokens", "Provider"]
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """What the token endpoint returns; ``response()`` is the RFC 6749 §5.1 body."""
+
+    access_token: str
+    jti: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+    id_token: str | None = None
+
+    def response(self) -> dict[str, Any]:
+        """The JSON body of a successful token response."""
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        if self.id_token is not None:
+            body["id_token"] = self.id_token
+        return body
+
+
+class Provider:
+    """An OpenID Connect provider over a :class:`~tessera.store.Store`."""
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        store: Store,
+        master_key: MasterKey,
+        mailer: Mailer,
+        *,
+        signing_alg: str = "RS256",
+        clock: Callable[[], float] = time.time,
+        outbox: DevOutbox | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.mailer = mailer
+        self.outbox = outbox if settings.dev_mode else None
+        self.keys = KeyRing(store, master_key, signing_alg, clock)
+        self.keys.ensure()
+        self.codes = EmailCodes(
+            store,
+            master_key.derive("otp-pepper"),
+            mailer,
+            resend_interval_seconds=settings.sign_in_resend_seconds,
+            clock=clock,
+        )
+        self.cookies = CookieJar(
+            secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")
+        )
+        self.audit = AuditLog(clock)
+        self.limits = RateLimiter(store, clock)
+        self._last_purge = float("-inf")
+        self.verifier = Verifier(
+            issuer=settings.issuer,
+            audience=settings.token_audience,
+            token_type="at+jwt",
+            keys=self.keys,
+            algorithms=["RS256", "ES256", "EdDSA"],
+            leeway_seconds=0,
+            cache_size=0,
+            clock=clock,
+        )
+
+    def now(self) -> float:
+        """The provider's clock."""
+        return self.clock()
+
+    def housekeeping(self) -> None:
+        """Purge expired rows, at most once per ``purge_interval_seconds`` per instance.
+
+        Called from busy endpoints; expiry is enforced on every read anyway (STO-09), so this
+        only keeps the store small.
+        """
+        now = self.now()
+        if now - self._last_purge >= self.settings.purge_interval_seconds:
+            self._last_purge = now
+            self.store.purge_expired(now)
+
+    # sessions
+    def start_session(self, user: User) -> str:
+        """Create a session for ``user``; returns the new cookie value (never a prior one: WEB-06)."""
+        value = new_secret()
+        now = self.now()
+        self.store.create_session(
+            Session(secret_hash(value), user.user_id, int(now), now + self.settings.session_seconds)
+        )
+        return value
+
+    def session_for(self, cookie_value: str | None) -> tuple[Session, User] | None:
+        """The live session and its (enabled) user for a cookie value, or None."""
+        if cookie_value is None:
+            return None
+        session = self.store.get_session(secret_hash(cookie_value), self.now())
+        if session is None:
+            return None
+        user = self.store.get_user(session.user_id)
+        if user is None or user.disabled:
+            return None
+        return session, user
+
+    # tokens
+    def issue(
+        self,
+        *,
+        client: ClientRecord,
+        grant: Grant | None,
+        scope: str,
+        user: User | None,
+        refresh_token: str | None = None,
+        nonce: str | None = None,
+        id_token: bool = False,
+    ) -> IssuedTokens:
+        """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
+
+        ``grant`` is None for client_credentials, whose tokens belong to no family.
+        """
+        now = int(self.now())
+        auth_time = grant.auth_time if grant is not None else None
+        grant_id = grant.grant_id if grant is not None else None
+        key = self.keys.signing_key()
+        lifetime = self.settings.access_token_seconds
+        claims = access_token_claims(
+            issuer=self.settings.issuer,
+            audience=self.settings.token_audience,
+            subject=user.user_id if user is not None else client.client_id,
+            client_id=client.client_id,
+            scope=scope,
+            now=now,
+            lifetime=lifetime,
+            user=user,
+            auth_time=auth_time,
+        )
+        access_token = key.sign_jwt(claims, typ="at+jwt")
+        self.store.save_access_token(
+            AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
+        )
+        signed_id_token = None
+        if id_token and user is not None and auth_time is not None:
+            signed_id_token = key.sign_jwt(
+                id_token_claims(
+                    issuer=self.settings.issuer,
+                    user=user,
+                    client_id=client.client_id,
+                    scope=frozenset(scope.split()),
+                    now=now,
+                    lifetime=self.settings.id_token_seconds,
+                    auth_time=auth_time,
+                    nonce=nonce,
+                    access_token_hash=at_hash(access_token, key),
+                ),
+                typ="JWT",
+            )
+        self.audit.event(
+            "token_issued",
+            client_id=client.client_id,
+            user_id=user.user_id if user else None,
+            grant_id=grant_id,
+        )
+        return IssuedTokens(access_token, claims["jti"], lifetime, scope, refresh_token, signed_id_token)
+
+    def new_grant(
+        self,
+        *,
+        grant_id: str | None,
+        client: ClientRecord,
+        user_id: str | None,
+        scope: str,
+        auth_time: int | None,
+        session_hash: str | None,
+    ) -> Grant:
+        """Record a grant (a token family) with its absolute expiry."""
+        now = self.now()
+        grant = Grant(
+            grant_id=grant_id or secrets.token_urlsafe(16),
+            client_id=client.client_id,
+            user_id=user_id,
+            scope=scope,
+            auth_time=auth_time,
+            created_at=now,
+            expires_at=now + self.settings.refresh_absolute_seconds,
+            session_hash=session_hash,
+        )
+        self.store.create_grant(grant)
+        return grant
+
+    def new_refresh_token(self, grant: Grant) -> tuple[str, RefreshToken]:
+        """A fresh refresh token for ``grant``: (secret, record); its idle expiry never outlives the grant."""
+        now = self.now()
+        value = new_secret()
+        record = RefreshToken(
+            token_hash=secret_hash(value),
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            issued_at=now,
+            expires_at=min(now + self.settings.refresh_idle_seconds, grant.expires_at),
+        )
+        return value, record
+
+    def check_access_token(self, token: str) -> Claims:
+        """Verify one of our access tokens, including revocation; raise TokenError."""
+        claims = self.verifier.verify(token)
+        jti = claims.get("jti")
+        record = self.store.get_access_token(jti) if isinstance(jti, str) else None
+        if record is None or record.revoked:
+            raise TokenError(Reason.REVOKED)
+        if record.grant_id is not None:
+            grant = self.store.get_grant(record.grant_id)
+            if grant is None or grant.revoked:
+                raise TokenError(Reason.REVOKED)
+        return claims

@@ -1,0 +1,83 @@
+"""Provider settings: the issuer, lifetimes and policies, checked when they are built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import ConfigurationError
+
+__all__ = ["LOOPBACK_HOSTS", "ProviderSettings"]
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """How the provider behaves. Every duration is in seconds.
+
+    ``issuer`` is the exact ``iss`` and the base of every endpoint. ``cors_origins`` are the
+    browser-app origins allowed to call the token, userinfo and revocation endpoints (in dev
+    mode, loopback origins are allowed too). ``audience`` is the ``aud`` of
+    access tokens (by default the issuer itself, which hosts userinfo and the demo API).
+    ``refresh_grace_seconds`` is the refresh concurrency window: a rotated refresh token that
+    comes back within it is refused without revoking its family (a second tab racing the
+    first); after it, the same replay is treated as theft and the whole family is revoked.
+    """
+
+    issuer: str
+    audience: str | None = None
+    access_token_seconds: int = 900
+    id_token_seconds: int = 900
+    code_seconds: int = 60
+    refresh_idle_seconds: int = 14 * 86400
+    refresh_absolute_seconds: int = 30 * 86400
+    refresh_grace_seconds: int = 10
+    session_seconds: int = 12 * 3600
+    pending_request_seconds: int = 600
+    client_assertion_max_seconds: int = 300
+    sign_in_resend_seconds: int = 30
+    cors_origins: frozenset[str] = frozenset()
+    client_auth_failures_per_minute: int = 50
+    sign_in_requests_per_minute_per_address: int = 30
+    purge_interval_seconds: int = 900
+    token_requests_per_minute_per_address: int | None = 1000
+    dev_mode: bool = False
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.issuer)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigurationError("the issuer must be an https URL with no query or fragment")
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ConfigurationError("a plain-http issuer is allowed on loopback only")
+        if self.issuer.endswith("/"):
+            raise ConfigurationError("the issuer must not end with '/'")
+        if not 300 <= self.access_token_seconds <= 3600:
+            raise ConfigurationError("access_token_seconds must be between 300 and 3600 (5-60 minutes)")
+        if not 1 <= self.code_seconds <= 600:
+            raise ConfigurationError("code_seconds must be between 1 and 600")
+        if not 0 <= self.refresh_grace_seconds <= 300:
+            raise ConfigurationError("refresh_grace_seconds must be between 0 and 300")
+        if self.refresh_idle_seconds > self.refresh_absolute_seconds:
+            raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
+
+    @property
+    def token_audience(self) -> str:
+        """The ``aud`` of issued access tokens."""
+        return self.audience or self.issuer
+
+    @property
+    def secure_cookies(self) -> bool:
+        """False only for a plain-http loopback issuer, where browsers would drop Secure cookies."""
+        return urlsplit(self.issuer).scheme == "https"
+
+    @property
+    def origin(self) -> str:
+        """The issuer's origin (scheme://host[:port])."""
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def base_path(self) -> str:
+        """The issuer's path prefix ('' for an issuer at the root)."""
+        return urlsplit(self.issuer).path.rstrip("/")

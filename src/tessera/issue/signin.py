@@ -1,0 +1,167 @@
+"""The sign-in pages: email address, then the emailed one-time code, then a new session.
+
+Both forms carry a CSRF token bound to a cookie by HMAC and are refused cross-site (WEB-08);
+the code only works from the browser that asked for it, whose challenge id is in a cookie
+(PWL-18, WEB-10); a successful sign-in always mints a new session id (WEB-06) and redirects
+with 303 (AS-33).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ..passwordless import CodeRejected, SignInThrottled
+from .provider import Provider
+from .tokens import new_secret
+from .web import NO_STORE, BadParameters, page, read_form
+
+__all__ = ["code_form", "email_form", "submit_code", "submit_email"]
+
+MAX_EMAIL = 254
+
+
+def _provider(request: Request) -> Provider:
+    provider: Provider = request.app.state.provider
+    return provider
+
+
+def _with_csrf(
+    provider: Provider, request: Request, template: str, status: int = 200, **context: str
+) -> Response:
+    try:
+        cookie = provider.cookies.read(request, provider.cookies.csrf_name)
+    except BadParameters:
+        cookie = None
+    fresh = cookie is None
+    value = cookie if cookie is not None else new_secret()
+    base = provider.settings.base_path
+    action = f"{base}/signin/code" if template == "signin_code.html" else f"{base}/signin"
+    response = page(template, status, csrf=provider.cookies.csrf_token(value), action=action, **context)
+    if fresh:
+        provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)
+    return response
+
+
+async def email_form(request: Request) -> Response:
+    """GET ``/signin``: ask for the email address."""
+    provider = _provider(request)
+    return _with_csrf(
+        provider, request, "signin_email.html", request_id=request.query_params.get("request", "")
+    )
+
+
+async def code_form(request: Request) -> Response:
+    """GET ``/signin/code``: ask for the code."""
+    provider = _provider(request)
+    return _with_csrf(
+        provider, request, "signin_code.html", request_id=request.query_params.get("request", "")
+    )
+
+
+async def submit_email(request: Request) -> Response:
+    """POST ``/signin``: send a code (if the address has an account) and ask for it."""
+    provider = _provider(request)
+    try:
+        form = await read_form(request)
+        csrf_ok = provider.cookies.csrf_ok(request, form.get("csrf"))
+    except BadParameters:
+        return page("error.html", 400, message="The form could not be read.")
+    if not csrf_ok:
+        return page(
+            "error.html", 403, message="The form expired or came from another site. Reload and try again."
+        )
+    request_id = form.get("request", "")
+    email = form.get("email", "").strip()
+    if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
+        return _with_csrf(
+            provider,
+            request,
+            "signin_email.html",
+            400,
+            request_id=request_id,
+            error="Enter a valid email address.",
+        )
+    address = request.client.host if request.client is not None else "unknown"
+    try:
+        wait = provider.limits.hit(
+            f"sign-in-address:{address}", provider.settings.sign_in_requests_per_minute_per_address
+        )
+        if wait is not None:
+            raise SignInThrottled(wait)
+        challenge = provider.codes.start(email)
+    except SignInThrottled as exc:
+        response = _with_csrf(
+            provider,
+            request,
+            "signin_email.html",
+            429,
+            request_id=request_id,
+            error="Too many codes were requested. Wait a moment and try again.",
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    response = RedirectResponse(
+        f"{provider.settings.base_path}/signin/code?{urlencode({'request': request_id})}",
+        status_code=303,
+        headers=NO_STORE,
+    )
+    provider.cookies.set(
+        response, provider.cookies.signin_name, challenge.challenge_id, provider.codes.ttl_seconds
+    )
+    return response
+
+
+async def submit_code(request: Request) -> Response:
+    """POST ``/signin/code``: check the code, start a session, resume the authorization request."""
+    provider = _provider(request)
+    try:
+        form = await read_form(request)
+        csrf_ok = provider.cookies.csrf_ok(request, form.get("csrf"))
+        challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
+    except BadParameters:
+        return page("error.html", 400, message="The form could not be read.")
+    if not csrf_ok:
+        return page(
+            "error.html", 403, message="The form expired or came from another site. Reload and try again."
+        )
+    request_id = form.get("request", "")
+    try:
+        if challenge_id is None:
+            raise CodeRejected("no sign-in in progress")
+        email = provider.codes.verify(challenge_id, form.get("code", ""))
+    except CodeRejected:
+        provider.audit.event("sign_in_failed")
+        return _with_csrf(
+            provider,
+            request,
+            "signin_code.html",
+            400,
+            request_id=request_id,
+            error="That code is not valid. Check it, or go back and request a new one.",
+        )
+    user = provider.store.find_user_by_email(email)
+    if user is None or user.disabled:
+        provider.audit.event("sign_in_failed")
+        return page("error.html", 403, message="This account cannot sign in.")
+    session_value = provider.start_session(user)
+    provider.audit.event("sign_in", user_id=user.user_id)
+    base = provider.settings.base_path
+    target = (
+        f"{base}/authorize/continue?{urlencode({'request': request_id})}"
+        if request_id
+        else f"{base}/signin/done"
+    )
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+    provider.cookies.set(
+        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
+    )
+    provider.cookies.clear(response, provider.cookies.signin_name)
+    return response
+
+
+async def signed_in(request: Request) -> Response:
+    """GET ``/signin/done``: shown after a sign-in that no application asked for."""
+    return page("message.html", title="Signed in", message="You are signed in. You can close this page.")

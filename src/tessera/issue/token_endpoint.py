@@ -1,0 +1,51 @@
+"""``/token``: client authentication, then one of three grants; RFC 6749 §5.1/§5.2 responses."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .client_auth import ClientAuthError, authenticate_client
+from .grants import GrantError, authorization_code_grant, client_credentials_grant, refresh_token_grant
+from .provider import Provider
+from .web import BadParameters, json_response, oauth_error, read_form
+
+__all__ = ["GRANT_TYPES", "token"]
+
+GRANTS = {
+    "authorization_code": authorization_code_grant,
+    "refresh_token": refresh_token_grant,
+    "client_credentials": client_credentials_grant,
+}
+GRANT_TYPES = tuple(GRANTS)
+
+
+async def token(request: Request) -> Response:
+    """POST ``/token``."""
+    provider: Provider = request.app.state.provider
+    per_address = provider.settings.token_requests_per_minute_per_address
+    if per_address is not None:
+        address = request.client.host if request.client is not None else "unknown"
+        wait = provider.limits.hit(f"token-address:{address}", per_address)
+        if wait is not None:
+            return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})
+    try:
+        form = await read_form(request)
+    except BadParameters as exc:
+        return oauth_error("invalid_request", exc.description)
+    try:
+        client = authenticate_client(provider, request, form)
+    except ClientAuthError as exc:
+        return oauth_error(exc.error, exc.description, exc.status, exc.headers)
+    grant_type = form.get("grant_type")
+    if grant_type is None:
+        return oauth_error("invalid_request", "grant_type is required")
+    grant = GRANTS.get(grant_type)
+    if grant is None:
+        return oauth_error("unsupported_grant_type", "the grant type is not supported")
+    provider.housekeeping()
+    try:
+        issued = grant(provider, client, form)
+    except GrantError as exc:
+        return oauth_error(exc.error, exc.description)
+    return json_response(issued.response())

@@ -1,0 +1,124 @@
+"""HTTP plumbing shared by the endpoints: strict parameter parsing, OAuth errors, HTML pages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "BadParameters",
+    "json_response",
+    "oauth_error",
+    "page",
+    "parse_params",
+    "read_form",
+]
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_PARAMS = 64
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
+)
+
+
+class BadParameters(ValueError):
+    """The request's parameters are malformed, too many, or one is repeated (RFC 6749 §3.1)."""
+
+    def __init__(self, description: str, repeated: frozenset[str] = frozenset()) -> None:
+        super().__init__(description)
+        self.description = description
+        self.repeated = repeated
+
+
+def parse_params(raw: str) -> dict[str, str]:
+    """Decode ``application/x-www-form-urlencoded`` text; repeated names raise BadParameters.
+
+    Empty values count as absent, as RFC 6749 §3.1 says.
+    """
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_PARAMS, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise BadParameters("the parameters are malformed") from None
+    params: dict[str, str] = {}
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for name, value in pairs:
+        if name in seen:
+            repeated.add(name)
+        seen.add(name)
+        if value != "":
+            params[name] = value
+    if repeated:
+        raise BadParameters("a parameter is repeated", frozenset(repeated))
+    return params
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form body of a POST, strictly parsed; raise BadParameters for anything else."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise BadParameters("the body must be application/x-www-form-urlencoded")
+    declared = request.headers.get("content-length", "0")
+    if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        raise BadParameters("the body is too large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BadParameters("the body is too large")
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise BadParameters("the body must be percent-encoded ASCII") from None
+    return parse_params(text)
+
+
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response that no cache keeps (RFC 6749 §5.1)."""
+    return JSONResponse(dict(body), status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+def oauth_error(
+    error: str, description: str | None = None, status: int = 400, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An RFC 6749 §5.2 error body."""
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    return json_response(body, status, headers)
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A server-rendered page with anti-framing, no-referrer and no-store headers (AS-31, AS-34)."""
+    html = _templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def error_page(message: str, status: int = 400) -> Response:
+    """The error page shown instead of redirecting to an unverified client (RFC 6749 §4.1.2.1)."""
+    return page("error.html", status=status, message=message)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text."""
+    return json.dumps(value, separators=(",", ":"))

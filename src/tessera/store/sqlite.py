@@ -1,0 +1,252 @@
+"""The SQLite store: WAL, one connection per thread, conditional writes for every single use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .base import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    ClientRecord,
+    Grant,
+    RefreshRotation,
+    RefreshState,
+    RefreshToken,
+    SigningKeyRecord,
+    User,
+)
+from .sqlite_schema import client_from, dump, refresh_from, user_from
+from .sqlite_signin import SignInTables
+
+__all__ = ["SQLiteStore"]
+
+
+class SQLiteStore(SignInTables):
+    """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
+
+    Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
+    code attempt) are single conditional ``UPDATE`` statements inside ``BEGIN IMMEDIATE``
+    transactions, so exactly one of any number of concurrent callers wins.
+    """
+
+    # clients and users
+    def put_client(self, client: ClientRecord) -> None:
+        """Create or replace a client."""
+        body = {**client.__dict__, "jwks": dict(client.jwks) if client.jwks is not None else None}
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO clients VALUES (?, ?)", (client.client_id, dump(body)))
+
+    def get_client(self, client_id: str) -> ClientRecord | None:
+        """The client, or None."""
+        row = self._one("SELECT body FROM clients WHERE client_id = ?", client_id)
+        return client_from(row["body"]) if row else None
+
+    def put_user(self, user: User) -> None:
+        """Create or replace a user."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM users WHERE email = ? AND user_id != ?", (user.email.lower(), user.user_id)
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO users VALUES (?, ?, ?)",
+                (user.user_id, user.email.lower(), dump(user.__dict__)),
+            )
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user, or None."""
+        row = self._one("SELECT body FROM users WHERE user_id = ?", user_id)
+        return user_from(row["body"]) if row else None
+
+    def find_user_by_email(self, email: str) -> User | None:
+        """The user with this email (case-insensitive), or None."""
+        row = self._one("SELECT body FROM users WHERE email = ?", email.lower())
+        return user_from(row["body"]) if row else None
+
+    # authorization codes
+    def save_code(self, code: AuthorizationCode) -> None:
+        """Store a new authorization code."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO codes VALUES (?, ?, ?, 0)",
+                (code.code_hash, dump(code.__dict__), code.expires_at),
+            )
+
+    def get_code(self, code_hash: str, now: float) -> AuthorizationCode | None:
+        """The code record, consumed or not, or None when unknown or expired."""
+        row = self._one(
+            "SELECT body, consumed FROM codes WHERE code_hash = ? AND expires_at > ?", code_hash, now
+        )
+        if row is None:
+            return None
+        data = json.loads(row["body"])
+        data["consumed"] = bool(row["consumed"])
+        return AuthorizationCode(**data)
+
+    def consume_code(self, code_hash: str, now: float) -> bool:
+        """Mark the code used; True for exactly one caller, and only before it expires."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE codes SET consumed = 1 WHERE code_hash = ? AND consumed = 0 AND expires_at > ?",
+                (code_hash, now),
+            )
+            return cursor.rowcount == 1
+
+    # grants and tokens
+    def create_grant(self, grant: Grant) -> None:
+        """Record a grant; a revocation marker already stored under its id wins."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO grants VALUES (?, ?, ?, ?, 0) ON CONFLICT (grant_id) DO UPDATE SET "
+                "body = excluded.body, session_hash = excluded.session_hash, "
+                "expires_at = excluded.expires_at",
+                (grant.grant_id, dump(grant.__dict__), grant.session_hash, grant.expires_at),
+            )
+
+    def get_grant(self, grant_id: str) -> Grant | None:
+        """The grant (with its revocation flag), or None."""
+        row = self._one("SELECT body, revoked FROM grants WHERE grant_id = ?", grant_id)
+        if row is None or row["body"] is None:
+            return None
+        data = json.loads(row["body"])
+        data["revoked"] = bool(row["revoked"])
+        return Grant(**data)
+
+    def revoke_grant(self, grant_id: str) -> None:
+        """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO grants (grant_id, body, session_hash, expires_at, revoked) "
+                "VALUES (?, NULL, NULL, 9e18, 1) ON CONFLICT (grant_id) DO UPDATE SET revoked = 1",
+                (grant_id,),
+            )
+            db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+
+    def save_refresh(self, token: RefreshToken) -> None:
+        """Store a new refresh token."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token.token_hash,
+                    token.grant_id,
+                    token.client_id,
+                    token.issued_at,
+                    token.expires_at,
+                    token.state.value,
+                    token.rotated_at,
+                ),
+            )
+
+    def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        """The refresh token record in any state, or None."""
+        row = self._one("SELECT * FROM refresh_tokens WHERE token_hash = ?", token_hash)
+        return refresh_from(row) if row else None
+
+    def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
+        """Retire ``token_hash`` if still active and unexpired, and store ``successor``, atomically."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE refresh_tokens SET state = ?, rotated_at = ? "
+                "WHERE token_hash = ? AND state = ? AND expires_at > ?",
+                (RefreshState.ROTATED.value, now, token_hash, RefreshState.ACTIVE.value, now),
+            )
+            if cursor.rowcount == 1:
+                db.execute(
+                    "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (
+                        successor.token_hash,
+                        successor.grant_id,
+                        successor.client_id,
+                        successor.issued_at,
+                        successor.expires_at,
+                        RefreshState.ACTIVE.value,
+                    ),
+                )
+            row = db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
+            return RefreshRotation(cursor.rowcount == 1, refresh_from(row) if row else None)
+
+    def save_access_token(self, record: AccessTokenRecord) -> None:
+        """Remember an issued access token."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
+                (record.jti, record.client_id, record.grant_id, record.expires_at, int(record.revoked)),
+            )
+
+    def get_access_token(self, jti: str) -> AccessTokenRecord | None:
+        """The access token record, or None."""
+        row = self._one("SELECT * FROM access_tokens WHERE jti = ?", jti)
+        if row is None:
+            return None
+        return AccessTokenRecord(
+            row["jti"], row["client_id"], row["grant_id"], row["expires_at"], bool(row["revoked"])
+        )
+
+    def revoke_access_token(self, jti: str) -> None:
+        """Revoke one access token."""
+        with self._transaction() as db:
+            db.execute("UPDATE access_tokens SET revoked = 1 WHERE jti = ?", (jti,))
+
+    def revoke_access_tokens_of_grant(self, grant_id: str, except_jti: str) -> None:
+        """Revoke every access token of a grant but ``except_jti``."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND jti != ?", (grant_id, except_jti)
+            )
+
+    # signing keys
+    def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
+        """Every stored signing key, oldest first."""
+        rows = self._connection().execute("SELECT * FROM signing_keys ORDER BY created_at").fetchall()
+        return [
+            SigningKeyRecord(
+                r["kid"],
+                r["alg"],
+                r["status"],
+                json.loads(r["public_jwk"]),
+                bytes(r["sealed_private"]),
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    def replace_signing_keys(self, expected_current: str | None, keys: Sequence[SigningKeyRecord]) -> bool:
+        """Swap the whole key set if the current ``kid`` is still ``expected_current``."""
+        with self._transaction() as db:
+            row = db.execute("SELECT kid FROM signing_keys WHERE status = 'current'").fetchone()
+            if (row["kid"] if row else None) != expected_current:
+                return False
+            db.execute("DELETE FROM signing_keys")
+            db.executemany(
+                "INSERT INTO signing_keys VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (k.kid, k.alg, k.status, dump(dict(k.public_jwk)), k.sealed_private, k.created_at)
+                    for k in keys
+                ],
+            )
+            return True
+
+    # housekeeping
+    def purge_expired(self, now: float) -> int:
+        """Delete expired rows. Refresh tokens (and so reuse markers) live as long as their grant."""
+        statements = (
+            ("DELETE FROM codes WHERE expires_at <= ?", (now - 3600,)),
+            (
+                "DELETE FROM refresh_tokens WHERE grant_id IN "
+                "(SELECT grant_id FROM grants WHERE expires_at <= ?)",
+                (now,),
+            ),
+            ("DELETE FROM access_tokens WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM grants WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM sessions WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM pending WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
+            ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
+        )
+        removed = 0
+        with self._transaction() as db:
+            for sql, args in statements:
+                removed += db.execute(sql, args).rowcount
+        return removed

@@ -1,0 +1,83 @@
+"""The SQLite store's schema and the conversions between rows and records."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .base import ClientRecord, RefreshState, RefreshToken, User
+
+__all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "user_from"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (
+    code_hash TEXT PRIMARY KEY, body TEXT NOT NULL, expires_at REAL NOT NULL,
+    consumed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id TEXT PRIMARY KEY, body TEXT, session_hash TEXT, expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS grants_by_session ON grants (session_hash);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
+    issued_at REAL NOT NULL, expires_at REAL NOT NULL, state TEXT NOT NULL, rotated_at REAL);
+CREATE INDEX IF NOT EXISTS refresh_by_grant ON refresh_tokens (grant_id);
+CREATE TABLE IF NOT EXISTS access_tokens (
+    jti TEXT PRIMARY KEY, client_id TEXT NOT NULL, grant_id TEXT, expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS access_by_grant ON access_tokens (grant_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time INTEGER NOT NULL,
+    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS pending (
+    request_hash TEXT PRIMARY KEY, body TEXT NOT NULL, created_at REAL NOT NULL,
+    expires_at REAL NOT NULL, force_login INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS one_time_codes (
+    challenge_hash TEXT PRIMARY KEY, email TEXT NOT NULL, code_mac TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    consumed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS otc_by_email ON one_time_codes (email, created_at);
+CREATE TABLE IF NOT EXISTS seen_jti (
+    issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (issuer, jti));
+CREATE TABLE IF NOT EXISTS rate_hits (
+    key TEXT NOT NULL, window INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS signing_keys (
+    kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
+    sealed_private BLOB NOT NULL, created_at REAL NOT NULL);
+"""
+
+
+def dump(value: Any) -> str:
+    """Canonical compact JSON for a stored body."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def client_from(body: str) -> ClientRecord:
+    """A client from its stored JSON body."""
+    data = json.loads(body)
+    for name in ("redirect_uris", "auth_methods", "grant_types", "scopes", "post_logout_redirect_uris"):
+        data[name] = tuple(data[name])
+    return ClientRecord(**data)
+
+
+def user_from(body: str) -> User:
+    """A user from its stored JSON body."""
+    data = json.loads(body)
+    data["roles"] = tuple(data["roles"])
+    return User(**data)
+
+
+def refresh_from(row: sqlite3.Row) -> RefreshToken:
+    """A refresh token from its row."""
+    return RefreshToken(
+        token_hash=row["token_hash"],
+        grant_id=row["grant_id"],
+        client_id=row["client_id"],
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        state=RefreshState(row["state"]),
+        rotated_at=row["rotated_at"],
+    )

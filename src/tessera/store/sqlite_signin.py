@@ -1,0 +1,209 @@
+"""The SQLite connection handling and the sign-in tables (sessions, pending requests, codes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .base import OneTimeCode, PendingRequest, Session
+from .sqlite_schema import SCHEMA, dump
+
+__all__ = ["SQLiteBase", "SignInTables"]
+
+
+class SQLiteBase:
+    """One connection per thread, WAL, and ``BEGIN IMMEDIATE`` write transactions."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._connection().executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._connection().execute(sql, args).fetchone()
+        return row
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+class SignInTables(SQLiteBase):
+    """Sessions, pending authorization requests, one-time codes, seen ``jti`` values, rate counters."""
+
+    # sessions and sign-in
+    def create_session(self, session: Session) -> None:
+        """Store a new session."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, 0)",
+                (session.session_hash, session.user_id, session.auth_time, session.expires_at),
+            )
+
+    def get_session(self, session_hash: str, now: float) -> Session | None:
+        """The live session, or None when unknown, revoked or expired."""
+        row = self._one(
+            "SELECT * FROM sessions WHERE session_hash = ? AND revoked = 0 AND expires_at > ?",
+            session_hash,
+            now,
+        )
+        if row is None:
+            return None
+        return Session(row["session_hash"], row["user_id"], row["auth_time"], row["expires_at"])
+
+    def end_session(self, session_hash: str) -> None:
+        """Revoke a session and every grant (and so every token) made under it."""
+        with self._transaction() as db:
+            db.execute("UPDATE sessions SET revoked = 1 WHERE session_hash = ?", (session_hash,))
+            grant_ids = [
+                r["grant_id"]
+                for r in db.execute("SELECT grant_id FROM grants WHERE session_hash = ?", (session_hash,))
+            ]
+            for grant_id in grant_ids:
+                db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+                db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+
+    def save_pending(self, request: PendingRequest) -> None:
+        """Store an authorization request that waits for sign-in."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO pending VALUES (?, ?, ?, ?, ?)",
+                (
+                    request.request_hash,
+                    dump(dict(request.params)),
+                    request.created_at,
+                    request.expires_at,
+                    int(request.force_login),
+                ),
+            )
+
+    def get_pending(self, request_hash: str, now: float) -> PendingRequest | None:
+        """The pending request, or None when unknown or expired."""
+        row = self._one("SELECT * FROM pending WHERE request_hash = ? AND expires_at > ?", request_hash, now)
+        if row is None:
+            return None
+        return PendingRequest(
+            row["request_hash"],
+            json.loads(row["body"]),
+            row["created_at"],
+            row["expires_at"],
+            bool(row["force_login"]),
+        )
+
+    def delete_pending(self, request_hash: str) -> None:
+        """Forget a pending request."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending WHERE request_hash = ?", (request_hash,))
+
+    def save_one_time_code(self, code: OneTimeCode) -> None:
+        """Store a new one-time code challenge."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO one_time_codes VALUES (?, ?, ?, ?, ?, 0, 0)",
+                (code.challenge_hash, code.email.lower(), code.code_mac, code.created_at, code.expires_at),
+            )
+
+    def last_one_time_code_at(self, email: str) -> float | None:
+        """When the newest challenge for ``email`` was created."""
+        row = self._one("SELECT MAX(created_at) AS t FROM one_time_codes WHERE email = ?", email.lower())
+        return None if row is None or row["t"] is None else float(row["t"])
+
+    def count_one_time_code_failures(self, email: str, since: float) -> int:
+        """Failed attempts (attempts that did not consume) against recent challenges."""
+        row = self._one(
+            "SELECT COALESCE(SUM(attempts - consumed), 0) AS n FROM one_time_codes "
+            "WHERE email = ? AND created_at >= ?",
+            email.lower(),
+            since,
+        )
+        return int(row["n"]) if row else 0
+
+    def attempt_one_time_code(self, challenge_hash: str, max_attempts: int, now: float) -> OneTimeCode | None:
+        """Count one attempt atomically; None once the challenge is dead, used or expired."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE one_time_codes SET attempts = attempts + 1 WHERE challenge_hash = ? "
+                "AND attempts < ? AND consumed = 0 AND expires_at > ?",
+                (challenge_hash, max_attempts, now),
+            )
+            if cursor.rowcount != 1:
+                return None
+            row = db.execute(
+                "SELECT * FROM one_time_codes WHERE challenge_hash = ?", (challenge_hash,)
+            ).fetchone()
+        return OneTimeCode(
+            row["challenge_hash"],
+            row["email"],
+            row["code_mac"],
+            row["created_at"],
+            row["expires_at"],
+            row["attempts"],
+            bool(row["consumed"]),
+        )
+
+    def consume_one_time_code(self, challenge_hash: str, now: float) -> bool:
+        """Mark the challenge used; True for exactly one caller."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE one_time_codes SET consumed = 1 WHERE challenge_hash = ? AND consumed = 0 "
+                "AND expires_at > ?",
+                (challenge_hash, now),
+            )
+            return cursor.rowcount == 1
+
+    def remember_jti(self, issuer: str, jti: str, expires_at: float, now: float) -> bool:
+        """Record a one-time ``jti``; False when it is already known and not yet expired."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM seen_jti WHERE issuer = ? AND jti = ? AND expires_at <= ?", (issuer, jti, now)
+            )
+            cursor = db.execute(
+                "INSERT INTO seen_jti VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (issuer, jti, expires_at)
+            )
+            return cursor.rowcount == 1
+
+    # rate limits
+    def count_hits(self, key: str, window: int) -> int:
+        """How many hits ``key`` has in window ``window``."""
+        row = self._one("SELECT hits FROM rate_hits WHERE key = ? AND window = ?", key, window)
+        return int(row["hits"]) if row else 0
+
+    def add_hit(self, key: str, window: int) -> int:
+        """Count one hit atomically; the new count."""
+        with self._transaction() as db:
+            row = db.execute(
+                "INSERT INTO rate_hits VALUES (?, ?, 1) ON CONFLICT (key, window) "
+                "DO UPDATE SET hits = hits + 1 RETURNING hits",
+                (key, window),
+            ).fetchone()
+        return int(row["hits"])
