@@ -1,23 +1,32 @@
-"""The gateway section of a routes file: which Lambda handler serves which route, and how.
+"""The gateway's view of a routes file: which Lambda handler serves which route, and how.
 
-The routes file (TOML or JSON, see docs/protect.md for its ``routes`` rules) gains a ``gateway``
-table that ``tessera.protect`` ignores::
+The routes file (TOML or JSON; its ``issuer``, ``audience`` and ``[[routes]]`` rules are
+described in docs/protect.md) already names a ``handler`` per route. The gateway reads those,
+plus an optional ``[gateway]`` table that ``tessera.protect`` leaves alone::
+
+    [[routes]]
+    method = "GET"
+    path = "/items/{id}"
+    scopes = ["items:read"]
+    handler = "app:get_item"            # "module:function", imported from the file's folder
 
     [gateway]
+    payload_version = "1.0"             # default for every route: "1.0" REST API, "2.0" HTTP API
+    authorizer = "bearer"               # default authorizer for every route (optional)
     stage = "dev"                       # optional; REST default "dev", HTTP API default "$default"
 
     [gateway.authorizers.bearer]
-    handler = "authorizer:handler"      # "module:function", imported from the file's folder
+    handler = "authorizer:handler"
     type = "TOKEN"                      # TOKEN or REQUEST (REST API), HTTP (HTTP API, payload 2.0)
     identity_sources = ["method.request.header.Authorization"]
     ttl_seconds = 300                   # API Gateway's result cache; 0 turns it off
     simple_responses = false            # HTTP only: {"isAuthorized": ...}
 
-    [[gateway.routes]]
-    route = "GET /items/{id}"           # or "$default"
-    handler = "app:handler"
-    payload_version = "1.0"             # "1.0": REST API proxy event; "2.0": HTTP API event
-    authorizer = "bearer"               # optional
+    [[gateway.routes]]                  # more routes, or overrides of the ones above
+    route = "GET /health"               # "METHOD /path" or "$default"
+    handler = "app:health"
+    payload_version = "2.0"
+    authorizer = "none"                 # "none": no authorizer on this route
 """
 
 from __future__ import annotations
@@ -132,43 +141,68 @@ def _authorizer(name: str, raw: Any) -> AuthorizerSpec:
     return AuthorizerSpec(name, _handler_path(raw.get("handler"), where), kind, tuple(sources), ttl, simple)
 
 
-def _route(index: int, raw: Any, authorizers: Mapping[str, AuthorizerSpec]) -> GatewayRoute:
-    where = f"gateway.routes[{index}]"
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("route"), str):
-        raise ConfigurationError(f"{where} must be a table with route = 'METHOD /path'")
-    version = str(raw.get("payload_version", "2.0"))
+def _route(
+    where: str,
+    raw: Mapping[str, Any],
+    authorizers: Mapping[str, AuthorizerSpec],
+    defaults: Mapping[str, Any],
+) -> GatewayRoute:
+    version = str(raw.get("payload_version", defaults.get("payload_version", "1.0")))
     if version not in PAYLOAD_VERSIONS:
         raise ConfigurationError(f"{where}: payload_version must be '1.0' or '2.0'")
+    name = raw.get("authorizer", defaults.get("authorizer"))
     authorizer = None
-    if raw.get("authorizer") is not None:
-        authorizer = authorizers.get(str(raw["authorizer"]))
+    if name is not None and name != "none":
+        authorizer = authorizers.get(str(name))
         if authorizer is None:
-            raise ConfigurationError(f"{where}: unknown authorizer {raw['authorizer']!r}")
+            raise ConfigurationError(f"{where}: unknown authorizer {name!r}")
         if (authorizer.type == "HTTP") != (version == "2.0"):
             raise ConfigurationError(
                 f"{where}: TOKEN/REQUEST authorizers serve payload 1.0 routes, HTTP ones payload 2.0"
             )
-    return GatewayRoute(
-        RouteKey.parse(raw["route"]), _handler_path(raw.get("handler"), where), version, authorizer
-    )
+    key = raw.get("route")
+    if not isinstance(key, str):
+        raise ConfigurationError(f"{where}: route must be 'METHOD /path' or '$default'")
+    return GatewayRoute(RouteKey.parse(key), _handler_path(raw.get("handler"), where), version, authorizer)
+
+
+def _rule_routes(document: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    rules = document.get("routes", [])
+    if not isinstance(rules, list):
+        raise ConfigurationError("routes must be a list")
+    found = []
+    for index, rule in enumerate(rules):
+        if isinstance(rule, Mapping) and rule.get("handler") is not None:
+            method, path = rule.get("method"), rule.get("path")
+            if not isinstance(method, str) or not isinstance(path, str):
+                raise ConfigurationError(f"routes[{index}]: method and path must be strings")
+            found.append((f"routes[{index}]", {"route": f"{method} {path}", "handler": rule["handler"]}))
+    return found
 
 
 def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> GatewayConfig:
-    """Build the configuration from a parsed routes document (its ``gateway`` table)."""
-    section = document.get("gateway")
+    """Build the configuration from a parsed routes document.
+
+    Every ``[[routes]]`` rule with a ``handler`` is served, with the ``[gateway]`` defaults;
+    ``[[gateway.routes]]`` adds routes or overrides one with the same route key.
+    """
+    section = document.get("gateway", {})
     if not isinstance(section, Mapping):
-        raise ConfigurationError("the routes file has no [gateway] table")
+        raise ConfigurationError("gateway must be a table")
     raw_authorizers = section.get("authorizers", {})
     if not isinstance(raw_authorizers, Mapping):
         raise ConfigurationError("gateway.authorizers must be a table")
     authorizers = {name: _authorizer(name, raw) for name, raw in raw_authorizers.items()}
-    raw_routes = section.get("routes")
-    if not isinstance(raw_routes, list) or not raw_routes:
-        raise ConfigurationError("gateway.routes must be a non-empty list")
-    routes = tuple(_route(i, raw, authorizers) for i, raw in enumerate(raw_routes))
-    keys = [r.key.text for r in routes]
-    if len(set(keys)) != len(keys):
-        raise ConfigurationError("gateway.routes has the same route twice")
+    extra = section.get("routes", [])
+    if not isinstance(extra, list) or not all(isinstance(r, Mapping) for r in extra):
+        raise ConfigurationError("gateway.routes must be a list of tables")
+    entries = [*_rule_routes(document), *((f"gateway.routes[{i}]", r) for i, r in enumerate(extra))]
+    by_key: dict[str, GatewayRoute] = {}
+    for where, raw in entries:
+        route = _route(where, raw, authorizers, section)
+        by_key[route.key.text] = route
+    if not by_key:
+        raise ConfigurationError("the routes file names no handler to serve (routes[].handler)")
     binary = section.get("binary_media_types", [])
     if not isinstance(binary, list) or not all(isinstance(t, str) for t in binary):
         raise ConfigurationError("gateway.binary_media_types must be a list of media types")
@@ -179,7 +213,7 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
         account_id=str(section.get("account_id", "123456789012")),
         binary_media_types=tuple(t.lower() for t in binary),
     )
-    return GatewayConfig(routes, api, base_dir)
+    return GatewayConfig(tuple(by_key.values()), api, base_dir)
 
 
 def read_routes_document(path: str | Path) -> dict[str, Any]:
@@ -199,6 +233,6 @@ def read_routes_document(path: str | Path) -> dict[str, Any]:
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:
-    """Read the ``gateway`` table of a routes file; handlers are imported from the file's folder."""
+    """Read a routes file for the gateway; handlers are imported from the file's folder."""
     file = Path(path)
     return gateway_config_from_mapping(read_routes_document(file), file.resolve().parent)

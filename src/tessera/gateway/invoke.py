@@ -102,7 +102,10 @@ class InProcessInvoker:
 
     def invoke(self, handler: str, event: dict[str, Any]) -> InvocationResult:
         """Call the handler with a fresh context; exceptions become Lambda error results."""
-        function = self.load(handler)
+        try:
+            function = self.load(handler)
+        except ConfigurationError as exc:
+            return InvocationResult(error_type="Runtime.ImportModuleError", error_message=str(exc))
         context = LambdaContext(handler, str(uuid.uuid4()))
         try:
             result = function(json.loads(json.dumps(event)), context)
