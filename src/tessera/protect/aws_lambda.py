@@ -1,0 +1,228 @@
+"""AWS Lambda behind API Gateway (REST v1, HTTP API v2), an ALB, or a Function URL.
+
+The shape is recognised from the event itself: ``version: "2.0"`` (HTTP API payload 2.0 and
+Function URLs: lower-case headers joined by commas, a ``cookies`` array, ``rawQueryString``),
+``requestContext.elb`` (ALB, with ``headers`` or ``multiValueHeaders``; query values arrive
+percent-encoded), otherwise REST payload 1.0 (``headers`` and ``multiValueHeaders``). A
+protected handler receives the principal as a third argument::
+
+    @authorize(verifier, scopes=["orders:read"])
+    def handler(event: dict, context: object, principal: Principal) -> dict:
+        return {"statusCode": 200, "body": principal.principal_id}
+
+An ``async def`` handler is run to completion with :func:`asyncio.run` (the Lambda Python
+runtime calls handlers synchronously).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from ..errors import Reason, TokenError
+from .cors import CORS
+from .decorator import make_guard
+from .guard import ClaimPredicate, Guard, TokenVerifier
+from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .principal import Principal
+
+__all__ = ["EventShape", "authorize", "event_shape", "request_from_event", "to_lambda_response"]
+
+LambdaHandler = Callable[[Any, Any, Principal], Any]
+"""``handler(event, context, principal)``; an ``async def`` one is accepted too."""
+LambdaEntryPoint = Callable[[Any, Any], Any]
+
+
+class EventShape(Enum):
+    """Which proxy payload format an event follows."""
+
+    REST_V1 = "rest-v1"
+    HTTP_V2 = "http-v2"
+    ALB = "alb"
+
+
+def _bad() -> TokenError:
+    return TokenError(Reason.INVALID_REQUEST)
+
+
+def _mapping(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = event.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _bad()
+    return value
+
+
+def _string(value: Any, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise _bad()
+    return value
+
+
+def _pairs(single: Mapping[str, Any], multi: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Name/value pairs, preferring the multi-value map for the names it has."""
+    pairs: list[tuple[str, str]] = []
+    covered: set[str] = set()
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            raise _bad()
+        pairs.extend((_string(name), _string(v)) for v in values)
+        covered.add(str(name).lower())
+    for name, value in single.items():
+        if _string(name).lower() not in covered:
+            pairs.append((name, _string(value)))
+    return pairs
+
+
+def event_shape(event: Any) -> EventShape:
+    """The payload format of ``event``; raise TokenError (400) when it is none of them."""
+    if not isinstance(event, Mapping):
+        raise _bad()
+    if event.get("version") == "2.0":
+        return EventShape.HTTP_V2
+    if "elb" in _mapping(event, "requestContext"):
+        return EventShape.ALB
+    if "httpMethod" in event:
+        return EventShape.REST_V1
+    raise _bad()
+
+
+def _body(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    text = _string(body)
+    if event.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise _bad() from None
+    return text.encode("utf-8", "surrogatepass")
+
+
+def request_from_event(event: Any) -> HttpRequest:
+    """The :class:`HttpRequest` an API Gateway, ALB or Function URL event describes."""
+    shape = event_shape(event)
+    if shape is EventShape.HTTP_V2:
+        http = _mapping(_mapping(event, "requestContext"), "http")
+        headers = [(_string(k), _string(v)) for k, v in _mapping(event, "headers").items()]
+        cookies = event.get("cookies") or []
+        if not isinstance(cookies, list):
+            raise _bad()
+        if cookies:
+            headers.append(("cookie", "; ".join(_string(c) for c in cookies)))
+        query = parse_qsl(_string(event.get("rawQueryString"), ""), keep_blank_values=True)
+        method = _string(http.get("method"))
+        path = _string(event.get("rawPath", http.get("path")))
+    else:
+        headers = _pairs(_mapping(event, "headers"), _mapping(event, "multiValueHeaders"))
+        query = _pairs(
+            _mapping(event, "queryStringParameters"), _mapping(event, "multiValueQueryStringParameters")
+        )
+        if shape is EventShape.ALB:
+            query = [(unquote_plus(k), unquote_plus(v)) for k, v in query]
+        method = _string(event.get("httpMethod"))
+        path = _string(event.get("path"))
+    return HttpRequest(method, path, Headers(headers), MultiMap(query), _body(event))
+
+
+def to_lambda_response(response: HttpResponse, event: Any) -> dict[str, Any]:
+    """``response`` in the result format the event's integration expects."""
+    try:
+        shape = event_shape(event)
+    except TokenError:
+        shape = EventShape.REST_V1
+    body = response.body.decode("utf-8")
+    result: dict[str, Any] = {"statusCode": response.status}
+    multi = isinstance(event, Mapping) and isinstance(event.get("multiValueHeaders"), Mapping)
+    if shape is EventShape.ALB:
+        result["statusDescription"] = f"{response.status} {HTTPStatus(response.status).phrase}"
+    if multi:
+        grouped: dict[str, list[str]] = {}
+        for name, value in response.headers:
+            grouped.setdefault(name, []).append(value)
+        result["multiValueHeaders"] = grouped
+    else:
+        result["headers"] = _joined(response.headers)
+    result["body"] = body
+    result["isBase64Encoded"] = False
+    return result
+
+
+def _joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
+def _with_cors(result: Any, guard: Guard, request: HttpRequest) -> Any:
+    extra = guard.cors_headers(request)
+    if not extra or not isinstance(result, dict) or "statusCode" not in result:
+        return result
+    result = dict(result)
+    if isinstance(result.get("multiValueHeaders"), dict):
+        merged_multi = {k: list(v) for k, v in result["multiValueHeaders"].items()}
+        for name, value in extra:
+            merged_multi.setdefault(name, []).append(value)
+        result["multiValueHeaders"] = merged_multi
+    else:
+        merged = dict(result.get("headers") or {})
+        merged.update(_joined(extra))
+        result["headers"] = merged
+    return result
+
+
+def authorize(
+    verifier: TokenVerifier,
+    *,
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    require: Iterable[ClaimPredicate] = (),
+    realm: str = "tessera",
+    cookie: str | None = None,
+    cors: CORS | None = None,
+) -> Callable[[LambdaHandler], LambdaEntryPoint]:
+    """Protect ``handler(event, context, principal)``; rejections become proxy responses."""
+    guard = make_guard(
+        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+    )
+
+    def decorate(handler: LambdaHandler) -> LambdaEntryPoint:
+        run = handler
+        if inspect.iscoroutinefunction(handler):
+            run = _in_event_loop(handler)
+
+        @functools.wraps(handler)
+        def protected(event: Any, context: Any) -> Any:
+            try:
+                request = request_from_event(event)
+            except TokenError as error:
+                return to_lambda_response(guard.error_response(error), event)
+
+            outcome = guard.admit(request)
+            if isinstance(outcome, HttpResponse):
+                return to_lambda_response(outcome, event)
+            return _with_cors(run(event, context, outcome), guard, request)
+
+        return protected
+
+    return decorate
+
+
+def _in_event_loop(handler: Callable[..., Any]) -> LambdaHandler:
+    def run(event: Any, context: Any, principal: Principal) -> Any:
+        return asyncio.run(handler(event, context, principal))
+
+    return run

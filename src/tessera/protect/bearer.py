@@ -1,0 +1,86 @@
+"""Finding the one bearer token in a request (RFC 6750 §2), or saying why there is none.
+
+Accepted: exactly one ``Authorization`` header whose scheme is ``Bearer`` in any case,
+followed by one or more spaces and exactly one token68; or, when configured, exactly one named
+cookie. Never the query string. A request that uses two methods at once (header and
+``?access_token=``, header and form body, header and cookie) is ambiguous: 400.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import Reason, TokenError
+from .http import HttpRequest
+
+__all__ = ["parse_authorization", "token_from_request"]
+
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_SCHEME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_QUERY_PARAMETER = "access_token"
+
+
+def parse_authorization(value: str) -> str | None:
+    """The token in one ``Authorization`` header value; None when the scheme is not Bearer.
+
+    A value that is not ``scheme [SP credentials]`` at all is a malformed request (400); a
+    Bearer header without exactly one well-formed token is an invalid token (401).
+    """
+    scheme, _, credentials = value.partition(" ")
+    if not value.isascii() or _SCHEME.fullmatch(scheme) is None:
+        raise TokenError(Reason.INVALID_REQUEST)
+    if scheme.lower() != "bearer":
+        return None
+    token = credentials.lstrip(" ")
+    if _TOKEN68.fullmatch(token) is None:
+        raise TokenError(Reason.MALFORMED)
+    return token
+
+
+def _sent_elsewhere(request: HttpRequest) -> bool:
+    if _QUERY_PARAMETER in request.query:
+        return True
+    if request.method.upper() not in ("GET", "HEAD") and request.body_is_form:
+        try:
+            return _QUERY_PARAMETER in request.form()
+        except ValueError:
+            raise TokenError(Reason.INVALID_REQUEST) from None
+    return False
+
+
+def token_from_request(request: HttpRequest, *, cookie: str | None = None, header: str | None = None) -> str:
+    """The single bearer token of ``request``; raise :class:`TokenError` otherwise.
+
+    ``cookie`` names a cookie that may carry the token instead of the header; ``header`` names
+    a front-door header whose whole value is the token (the Authorization header is then not
+    read at all).
+    """
+    if header is not None:
+        values = request.headers.get_all(header)
+        if len(values) > 1:
+            raise TokenError(Reason.INVALID_REQUEST)
+        if not values:
+            raise TokenError(Reason.MISSING_TOKEN)
+        return values[0]
+    authorizations = request.headers.get_all("authorization")
+    if len(authorizations) > 1:
+        raise TokenError(Reason.INVALID_REQUEST)
+    token = parse_authorization(authorizations[0]) if authorizations else None
+    cookie_token: str | None = None
+    if cookie is not None:
+        found = request.cookies.get_all(cookie)
+        if len(found) > 1:
+            raise TokenError(Reason.INVALID_REQUEST)
+        cookie_token = found[0] if found else None
+    presented = token is not None or cookie_token is not None
+    if _sent_elsewhere(request) and presented:
+        raise TokenError(Reason.INVALID_REQUEST)
+    if token is not None and cookie_token is not None:
+        raise TokenError(Reason.INVALID_REQUEST)
+    if token is not None:
+        return token
+    if cookie_token is not None:
+        if not cookie_token or _TOKEN68.fullmatch(cookie_token) is None:
+            raise TokenError(Reason.MALFORMED)
+        return cookie_token
+    raise TokenError(Reason.MISSING_TOKEN)

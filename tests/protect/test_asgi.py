@@ -1,0 +1,183 @@
+"""ASGI: the middleware on a Starlette app and the endpoint decorator on Starlette and FastAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
+
+from tessera import ConfigurationError
+from tessera.protect import CORS, Guard, Principal
+from tessera.protect.asgi import AuthorizeMiddleware, authorize, get_principal
+
+from .support import Api, bearer
+
+API = Api()
+TOKEN_CASES = [
+    ("good", 200, None),
+    ("missing", 401, 'Bearer realm="tessera"'),
+    ("expired", 401, 'Bearer realm="tessera", error="invalid_token"'),
+    ("wrong_audience", 401, 'Bearer realm="tessera", error="invalid_token"'),
+    ("read_only", 403, 'Bearer realm="tessera", error="insufficient_scope", scope="orders:write"'),
+]
+
+
+def auth_headers(kind: str) -> dict[str, str]:
+    tokens = {
+        "good": API.token,
+        "expired": API.expired,
+        "wrong_audience": API.wrong_audience,
+        "read_only": API.read_only,
+    }
+    return {"Authorization": bearer(tokens[kind]())} if kind in tokens else {}
+
+
+async def whoami(request: Request) -> Response:
+    return PlainTextResponse(get_principal(request).principal_id)
+
+
+async def echo_form(request: Request) -> Response:
+    form = parse_qs((await request.body()).decode())
+    return PlainTextResponse(form["name"][0])
+
+
+async def socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("open")
+    await websocket.close()
+
+
+def middleware_app() -> Any:
+    app = Starlette(
+        routes=[
+            Route("/whoami", whoami),
+            Route("/form", echo_form, methods=["POST"]),
+            WebSocketRoute("/ws", socket),
+        ]
+    )
+    guard = Guard(API.verifier, scopes=["orders:write"], cors=CORS(allow_origins=["https://app.example"]))
+    return AuthorizeMiddleware(app, guard=guard)
+
+
+@pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
+def test_middleware_statuses_and_challenges(kind: str, status: int, challenge: str | None) -> None:
+    with TestClient(middleware_app()) as client:
+        response = client.get("/whoami", headers=auth_headers(kind))
+
+    assert response.status_code == status
+    assert response.headers.get("www-authenticate") == challenge
+    if status == 200:
+        assert response.text == "alice"
+    else:
+        assert response.headers["cache-control"] == "no-store"
+        assert response.json()["error"] in ("unauthorized", "invalid_token", "insufficient_scope")
+
+
+def test_middleware_passes_websockets_through() -> None:
+    with TestClient(middleware_app()) as client, client.websocket_connect("/ws") as ws:
+        assert ws.receive_text() == "open"
+
+
+def test_ver52_middleware_rejects_token_in_header_and_form_body_and_replays_good_bodies() -> None:
+    token = API.token()
+    with TestClient(middleware_app()) as client:
+        twice = client.post("/form", headers=auth_headers("good"), data={"access_token": token})
+        fine = client.post("/form", headers=auth_headers("good"), data={"name": "widget"})
+
+    assert twice.status_code == 400
+    assert twice.json()["error"] == "invalid_request"
+    assert fine.status_code == 200 and fine.text == "widget"
+
+
+def test_middleware_adds_cors_headers_to_success_and_errors() -> None:
+    origin = {"Origin": "https://app.example"}
+    with TestClient(middleware_app()) as client:
+        ok = client.get("/whoami", headers={**auth_headers("good"), **origin})
+        denied = client.get("/whoami", headers=origin)
+
+    assert ok.headers["access-control-allow-origin"] == "https://app.example"
+    assert denied.status_code == 401
+    assert denied.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_get_principal_outside_the_middleware_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        get_principal({"type": "http"})
+
+
+@authorize(API.verifier, scopes=["orders:write"])
+async def starlette_endpoint(request: Request, principal: Principal) -> Response:
+    return PlainTextResponse(principal.principal_id)
+
+
+@authorize(API.verifier, scopes=["orders:write"])
+def sync_starlette_endpoint(request: Request, principal: Principal) -> Response:
+    return PlainTextResponse(principal.principal_id)
+
+
+@pytest.mark.parametrize("endpoint", [starlette_endpoint, sync_starlette_endpoint])
+@pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
+def test_starlette_endpoint_decorator(kind: str, status: int, challenge: str | None, endpoint: Any) -> None:
+    app = Starlette(routes=[Route("/orders", endpoint)])
+    with TestClient(app) as client:
+        response = client.get("/orders", headers=auth_headers(kind))
+
+    assert response.status_code == status
+    assert response.headers.get("www-authenticate") == challenge
+    if status == 200:
+        assert response.text == "alice"
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/orders/{order_id}")
+    @authorize(API.verifier, scopes=["orders:write"])
+    async def get_order(order_id: int, principal: Principal, view: str = "full") -> dict[str, Any]:
+        return {"order": order_id, "view": view, "by": principal.principal_id}
+
+    @app.get("/me")
+    @authorize(API.verifier)
+    def me(request: Request, principal: Principal) -> dict[str, Any]:
+        return {"sub": principal.subject, "path": request.url.path}
+
+    return app
+
+
+@pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
+def test_fastapi_path_operation_decorator(kind: str, status: int, challenge: str | None) -> None:
+    with TestClient(fastapi_app()) as client:
+        response = client.get("/orders/7?view=short", headers=auth_headers(kind))
+
+    assert response.status_code == status
+    assert response.headers.get("www-authenticate") == challenge
+    if status == 200:
+        assert response.json() == {"order": 7, "view": "short", "by": "alice"}
+
+
+def test_fastapi_keeps_validation_and_sync_endpoints_with_request() -> None:
+    with TestClient(fastapi_app()) as client:
+        invalid = client.get("/orders/not-a-number", headers=auth_headers("good"))
+        me = client.get("/me", headers=auth_headers("good"))
+        schema = client.get("/openapi.json").json()
+
+    assert invalid.status_code == 422
+    assert me.json() == {"sub": "alice", "path": "/me"}
+    parameters = {p["name"] for p in schema["paths"]["/orders/{order_id}"]["get"]["parameters"]}
+    assert parameters == {"order_id", "view"}
+
+
+def test_endpoint_without_principal_parameter_is_refused() -> None:
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({})
+
+    with pytest.raises(ConfigurationError):
+        authorize(API.verifier)(endpoint)
