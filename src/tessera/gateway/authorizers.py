@@ -28,12 +28,17 @@ from .responses import GatewayResponse, gateway_error
 __all__ = ["AuthorizerCache", "AuthorizerOutcome", "AuthorizerRunner"]
 
 MAX_CACHE_ENTRIES = 10_000
-_UNAUTHORIZED = gateway_error(401, "Unauthorized")
-_FORBIDDEN_V2 = gateway_error(403, "Forbidden")
+_UNAUTHORIZED = gateway_error(401, "Unauthorized", kind="UNAUTHORIZED")
+_FORBIDDEN_V2 = gateway_error(403, "Forbidden", kind="ACCESS_DENIED")
 _EXPLICIT_DENY = gateway_error(
-    403, "User is not authorized to access this resource with an explicit deny", key="Message"
+    403,
+    "User is not authorized to access this resource with an explicit deny",
+    key="Message",
+    kind="ACCESS_DENIED",
 )
-_IMPLICIT_DENY = gateway_error(403, "User is not authorized to access this resource", key="Message")
+_IMPLICIT_DENY = gateway_error(
+    403, "User is not authorized to access this resource", key="Message", kind="ACCESS_DENIED"
+)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ class AuthorizerRunner:
             return AuthorizerOutcome(None, None, cache_hit=False)
         identity = identity_values(spec, request, route)
         if any(v is None for v in identity) and (spec.type != "REQUEST" or spec.ttl_seconds > 0):
-            return AuthorizerOutcome(_UNAUTHORIZED, None, cache_hit=False)
+            return AuthorizerOutcome(_UNAUTHORIZED, None, cache_hit=False)  # authorizer not invoked
         present = [v for v in identity if v is not None]
         key = (spec.name, tuple(present))
         answer = self.cache.get(key) if spec.ttl_seconds > 0 else None
@@ -181,7 +186,9 @@ class AuthorizerRunner:
             if result.failed:
                 if result.error_message == "Unauthorized":
                     return AuthorizerOutcome(_UNAUTHORIZED, None, cache_hit=False)
-                return AuthorizerOutcome(self._server_error(spec), None, cache_hit=False)
+                return AuthorizerOutcome(
+                    self._server_error(spec, "AUTHORIZER_FAILURE"), None, cache_hit=False
+                )
             answer = result.payload
             if not self._well_formed(spec, answer):
                 return AuthorizerOutcome(self._server_error(spec), None, cache_hit=False)
@@ -191,8 +198,8 @@ class AuthorizerRunner:
         return self._apply(spec, answer, arn, cache_hit)
 
     @staticmethod
-    def _server_error(spec: AuthorizerSpec) -> GatewayResponse:
-        return gateway_error(500, None if spec.type != "HTTP" else "Internal Server Error")
+    def _server_error(spec: AuthorizerSpec, kind: str = "AUTHORIZER_CONFIGURATION_ERROR") -> GatewayResponse:
+        return gateway_error(500, None if spec.type != "HTTP" else "Internal Server Error", kind=kind)
 
     @staticmethod
     def _well_formed(spec: AuthorizerSpec, answer: Any) -> bool:
@@ -223,7 +230,7 @@ class AuthorizerRunner:
             if spec.type == "HTTP":
                 return AuthorizerOutcome(_FORBIDDEN_V2, None, hit)
             denied = _EXPLICIT_DENY if decision is Decision.EXPLICIT_DENY else _IMPLICIT_DENY
-            return AuthorizerOutcome(denied, None, hit)
+            return AuthorizerOutcome(denied, {"principalId": answer["principalId"], **context}, hit)
         if spec.type == "HTTP":
             return AuthorizerOutcome(None, {"lambda": context}, hit)
         return AuthorizerOutcome(None, {"principalId": answer["principalId"], **context}, hit)

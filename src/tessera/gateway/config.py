@@ -22,6 +22,9 @@ plus an optional ``[gateway]`` table that ``tessera.protect`` leaves alone::
     ttl_seconds = 300                   # API Gateway's result cache; 0 turns it off
     simple_responses = false            # HTTP only: {"isAuthorized": ...}
 
+    [gateway.responses.UNAUTHORIZED]    # REST API gateway responses (see gateway_responses)
+    headers = { "WWW-Authenticate" = "'Bearer realm=\"orders\"'" }
+
     [[gateway.routes]]                  # more routes, or overrides of the ones above
     route = "GET /health"               # "METHOD /path" or "$default"
     handler = "app:health"
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from .gateway_responses import GatewayResponseSettings, parse_gateway_responses
 from .routing import RouteKey
 
 __all__ = ["ApiSettings", "AuthorizerSpec", "GatewayConfig", "GatewayRoute", "load_gateway_config"]
@@ -99,6 +103,7 @@ class GatewayConfig:
     routes: tuple[GatewayRoute, ...]
     api: ApiSettings = ApiSettings()
     base_dir: Path = field(default_factory=Path.cwd)
+    responses: Mapping[str, GatewayResponseSettings] = field(default_factory=dict)
 
     def match(self, method: str, path: str) -> tuple[GatewayRoute, dict[str, str]] | None:
         """The most specific route serving ``method path`` and its path parameters, or None."""
@@ -213,7 +218,8 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
         account_id=str(section.get("account_id", "123456789012")),
         binary_media_types=tuple(t.lower() for t in binary),
     )
-    return GatewayConfig(tuple(by_key.values()), api, base_dir)
+    responses = parse_gateway_responses(section.get("responses", {}))
+    return GatewayConfig(tuple(by_key.values()), api, base_dir, responses)
 
 
 def read_routes_document(path: str | Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ class GatewayResponse:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    kind: str | None = None  # the API Gateway response type when the gateway itself answered
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
@@ -26,10 +27,12 @@ class GatewayResponse:
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
 
-def gateway_error(status: int, message: str | None, *, key: str = "message") -> GatewayResponse:
+def gateway_error(
+    status: int, message: str | None, *, key: str = "message", kind: str | None = None
+) -> GatewayResponse:
     """An error API Gateway itself answers with, e.g. ``401 {"message":"Unauthorized"}``."""
     body = json.dumps({key: message}).encode()
-    return GatewayResponse(status, [("Content-Type", "application/json")], body)
+    return GatewayResponse(status, [("Content-Type", "application/json")], body, kind)
 
 
 BAD_GATEWAY = gateway_error(502, "Internal server error")

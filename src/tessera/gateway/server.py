@@ -13,6 +13,7 @@ from typing import Any
 from .authorizers import AuthorizerRunner
 from .config import GatewayConfig
 from .events import EventContext, build_event
+from .gateway_responses import customise
 from .invoke import InProcessInvoker, Invoker
 from .request import IncomingRequest
 from .responses import BAD_GATEWAY, GatewayResponse, gateway_error, proxy_response
@@ -67,7 +68,10 @@ class Gateway:
         outcome = self.authorizers.authorize(request, route, params, ctx)
         cache = None if route.authorizer is None else ("hit" if outcome.cache_hit else "miss")
         if outcome.response is not None:
-            return outcome.response, cache
+            response = outcome.response
+            if route.payload_version == "1.0":
+                response = customise(response, self.config.responses, request, outcome.authorizer_context)
+            return response, cache
         event = build_event(request, route, params, ctx, outcome.authorizer_context)
         result = self.invoker.invoke(route.handler, event)
         if result.failed:
