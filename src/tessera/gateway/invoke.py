@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import sys
@@ -9,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,13 +76,16 @@ class LambdaContext:
 class InProcessInvoker:
     """Imports each handler from ``base_dir`` once and calls it in this process.
 
-    Results go through a JSON round trip, as they would on Lambda, so a handler returning
-    something that is not JSON fails here as it would there.
+    Like one Lambda execution environment, each handler runs one event at a time, always on
+    the same thread of its own (so per-thread state such as an asyncio event loop survives
+    between invocations, as it does on Lambda). Results go through a JSON round trip, as they
+    would on Lambda, so a handler returning something that is not JSON fails here as there.
     """
 
     def __init__(self, base_dir: Path) -> None:
         self._base_dir = str(base_dir)
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._workers: dict[str, ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
 
     def load(self, handler: str) -> Callable[[Any, Any], Any]:
@@ -100,18 +105,47 @@ class InProcessInvoker:
             self._handlers[handler] = function
             return function
 
+    def _worker(self, handler: str) -> ThreadPoolExecutor:
+        with self._lock:
+            worker = self._workers.get(handler)
+            if worker is None:
+                worker = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=function_name(handler), initializer=_open_event_loop
+                )
+                self._workers[handler] = worker
+            return worker
+
     def invoke(self, handler: str, event: dict[str, Any]) -> InvocationResult:
         """Call the handler with a fresh context; exceptions become Lambda error results."""
         try:
             function = self.load(handler)
         except ConfigurationError as exc:
             return InvocationResult(error_type="Runtime.ImportModuleError", error_message=str(exc))
-        context = LambdaContext(handler, str(uuid.uuid4()))
-        try:
-            result = function(json.loads(json.dumps(event)), context)
-            return InvocationResult(payload=json.loads(json.dumps(result)))
-        except Exception as exc:
-            return InvocationResult(error_type=type(exc).__name__, error_message=str(exc))
+        return self._worker(handler).submit(_call, handler, function, event).result()
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Stop the handlers' threads."""
+        with self._lock:
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.submit(_close_event_loop)
+            worker.shutdown(wait=True, cancel_futures=False)
+
+
+def _open_event_loop() -> None:
+    # Lambda runs handlers on the main thread, where asyncio.get_event_loop() works (Mangum uses it).
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def _close_event_loop() -> None:
+    asyncio.get_event_loop().close()
+    asyncio.set_event_loop(None)
+
+
+def _call(handler: str, function: Callable[[Any, Any], Any], event: dict[str, Any]) -> InvocationResult:
+    context = LambdaContext(handler, str(uuid.uuid4()))
+    try:
+        result = function(json.loads(json.dumps(event)), context)
+        return InvocationResult(payload=json.loads(json.dumps(result)))
+    except Exception as exc:
+        return InvocationResult(error_type=type(exc).__name__, error_message=str(exc))
