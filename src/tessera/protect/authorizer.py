@@ -1,0 +1,269 @@
+"""API Gateway Lambda authorizers: REST TOKEN and REQUEST, and HTTP API (payload 2.0).
+
+Cache safety (LAM-01/02): the IAM policy returned lists every route of the rules, Allow for
+those this principal may call and Deny for the others, all under the ``methodArn``'s own API
+and stage. A cached policy is therefore right for every route, whichever route it was first
+computed for. The Deny statements matter: ``{id}`` becomes ``*`` in an ARN, and ``*`` also
+spans ``/``, so ``GET/items/*`` alone would open ``GET /items/1/admin`` as well.
+
+Failures: no or bad token → ``Unauthorized`` is raised (API Gateway answers 401); a verified
+caller who may not use the route gets an explicit Deny (403); anything unexpected also raises
+``Unauthorized``. No path returns an Allow on error: the policy is built completely, and only
+then returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..encoding import json_dumps
+from ..errors import ConfigurationError, TesseraError, TokenError
+from .aws_lambda import request_from_event
+from .bearer import parse_authorization, token_from_request
+from .guard import TokenVerifier
+from .iam import ApiArn, parse_execute_api_arn, policy_document, route_arn
+from .principal import Principal
+from .routes import Route, RouteRules
+
+__all__ = [
+    "DEFAULT_CACHE_TTL_SECONDS",
+    "LambdaAuthorizer",
+    "Unauthorized",
+    "check_identity_sources",
+    "flatten_context",
+]
+
+logger = logging.getLogger("tessera.protect.authorizer")
+
+DEFAULT_CACHE_TTL_SECONDS = 60
+MAX_CACHE_TTL_SECONDS = 3600
+MAX_CONTEXT_VALUE_CHARS = 1024
+MAX_CONTEXT_BYTES = 8192
+MAX_PRINCIPAL_ID_CHARS = 1024
+ROUTE_KEY_SOURCE = "$context.routeKey"
+
+
+class Unauthorized(TesseraError):
+    """Raised to make API Gateway answer 401: its message is exactly ``Unauthorized``."""
+
+    code = "unauthorized"
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def check_identity_sources(
+    identity_sources: Sequence[str],
+    *,
+    cache_ttl_seconds: int,
+    route_specific: bool,
+    cookie: str | None = None,
+) -> None:
+    """Refuse an authorizer cache key that could share a decision wrongly (LAM-03, LAM-04).
+
+    With caching on (TTL > 0) the identity sources are the cache key: they must include the
+    credential (the Authorization header, or the Cookie header when the token is a cookie), and
+    a route-specific decision (simple responses) also needs ``$context.routeKey``.
+    """
+    if type(cache_ttl_seconds) is not int or not 0 <= cache_ttl_seconds <= MAX_CACHE_TTL_SECONDS:
+        raise ConfigurationError(f"cache_ttl_seconds must be from 0 to {MAX_CACHE_TTL_SECONDS}")
+    if cache_ttl_seconds == 0:
+        return
+    credential = "cookie" if cookie is not None else "authorization"
+    lowered = [s.lower() for s in identity_sources]
+    if not any(s.endswith(f"header.{credential}") for s in lowered):
+        raise ConfigurationError(
+            f"with caching on, the identity sources must include the {credential} header"
+        )
+    if route_specific and ROUTE_KEY_SOURCE.lower() not in lowered:
+        raise ConfigurationError(
+            "a route-specific yes/no answer is cached per identity source: add $context.routeKey to the "
+            "identity sources, set the TTL to 0, or return IAM policies instead of simple responses"
+        )
+
+
+def _context_value(value: Any) -> str | int | float | bool | None:
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = " ".join(value)
+    if isinstance(value, str):
+        return value if len(value) <= MAX_CONTEXT_VALUE_CHARS else None
+    return None
+
+
+def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[str, str | int | float | bool]:
+    """The authorizer ``context``: flat string/number/boolean values of verified claims only (LAM-07).
+
+    Always ``principal_id``, ``is_client`` and, when present, ``sub``, ``client_id``, ``scope``
+    and ``roles``; then each named claim. Lists of strings are joined by spaces; objects, other
+    lists and values over 1024 characters are left out; the whole context stays under 8 KiB.
+    """
+    found: dict[str, Any] = {
+        "principal_id": principal.principal_id,
+        "is_client": principal.is_client,
+        "sub": principal.subject,
+        "client_id": principal.client_id,
+        "scope": " ".join(sorted(principal.scopes)) or None,
+        "roles": " ".join(sorted(principal.roles)) or None,
+    }
+    for name in claims:
+        found.setdefault(name, principal.claims.get(name))
+    context: dict[str, str | int | float | bool] = {}
+    size = 0
+    for name, raw in found.items():
+        value = _context_value(raw)
+        if value is None:
+            continue
+        size += len(name) + len(json_dumps({"v": value}))
+        if size > MAX_CONTEXT_BYTES:
+            break
+        context[name] = value
+    return context
+
+
+class LambdaAuthorizer:
+    """One Lambda authorizer function for the routes in ``rules``.
+
+    Use the entry point that matches the API Gateway configuration, or the instance itself,
+    which picks by event shape::
+
+        authorizer = LambdaAuthorizer(verifier, load_routes("routes.toml"))
+
+        def handler(event, context):
+            return authorizer(event, context)
+
+    ``simple_responses=True`` makes HTTP API events get ``{"isAuthorized": ..., "context": ...}``;
+    pass the authorizer's ``cache_ttl_seconds`` and ``identity_sources`` so that an unsafe cache
+    key is refused here (see :func:`check_identity_sources`).
+    """
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        rules: RouteRules,
+        *,
+        context_claims: Iterable[str] = (),
+        cookie: str | None = None,
+        simple_responses: bool = False,
+        cache_ttl_seconds: int = DEFAULT_CACHE_TTL_SECONDS,
+        identity_sources: Sequence[str] = ("$request.header.Authorization",),
+    ) -> None:
+        if not isinstance(rules, RouteRules):
+            raise ConfigurationError("rules must be RouteRules (see tessera.protect.routes.load_routes)")
+        route_specific = len({(r.scopes, r.roles) for r in rules.routes}) > 1
+        check_identity_sources(
+            identity_sources,
+            cache_ttl_seconds=cache_ttl_seconds,
+            route_specific=simple_responses and route_specific,
+            cookie=cookie,
+        )
+        self.verifier = verifier
+        self.rules = rules
+        self.context_claims = tuple(context_claims)
+        self.cookie = cookie
+        self.simple_responses = simple_responses
+
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
+        kind = event.get("type") if isinstance(event, Mapping) else None
+        if isinstance(event, Mapping) and event.get("version") == "2.0":
+            return self.http_api(event, context)
+        if kind == "TOKEN":
+            return self.token(event, context)
+        if kind == "REQUEST":
+            return self.request(event, context)
+        raise Unauthorized()
+
+    def token(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """A REST API ``TOKEN`` authorizer: ``authorizationToken`` and ``methodArn``."""
+        return self._guarded(event, self._token_of_token_event, "methodArn", simple=False)
+
+    def request(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """A REST API ``REQUEST`` authorizer (payload 1.0: headers, multiValueHeaders, methodArn)."""
+        return self._guarded(event, self._token_of_request_event, "methodArn", simple=False)
+
+    def http_api(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """An HTTP API authorizer, payload 2.0 (``routeArn``; IAM policy or simple response)."""
+        return self._guarded(event, self._token_of_request_event, "routeArn", simple=self.simple_responses)
+
+    def _token_of_token_event(self, event: Mapping[str, Any]) -> str:
+        value = event.get("authorizationToken")
+        token = parse_authorization(value) if isinstance(value, str) else None
+        if token is None:
+            raise Unauthorized()
+        return token
+
+    def _token_of_request_event(self, event: Mapping[str, Any]) -> str:
+        return token_from_request(request_from_event(event), cookie=self.cookie)
+
+    def _guarded(self, event: Any, extract: Any, arn_field: str, *, simple: bool) -> dict[str, Any]:
+        try:
+            if not isinstance(event, Mapping):
+                raise Unauthorized()
+            api = parse_execute_api_arn(event.get(arn_field))
+            claims = self.verifier.verify(extract(event))
+            principal = Principal.from_claims(claims)
+            if len(principal.principal_id) > MAX_PRINCIPAL_ID_CHARS:
+                raise Unauthorized()
+            if simple:
+                return self._simple(principal, api)
+            return self._policy(principal, api)
+        except Unauthorized:
+            raise
+        except (TokenError, ValueError, TypeError):
+            raise Unauthorized() from None
+        except Exception as exc:
+            logger.error("authorizer failed closed: %s", type(exc).__name__)
+            raise Unauthorized() from None
+
+    def _policy(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+        allowed = set(self.rules.allowed(principal.scopes, principal.roles))
+        allow = [route_arn(api, r) for r in self.rules.routes if r in allowed]
+        deny = [route_arn(api, r) for r in self.rules.routes if r not in allowed]
+        deny += [route_arn(api, r) + "/*" for r in allowed if _needs_depth_guard(r, allowed)]
+        route = self.rules.match(api.method, api.path)
+        if route is None:
+            deny.append(api.arn)
+        return {
+            "principalId": principal.principal_id,
+            "policyDocument": policy_document(allow, deny),
+            "context": flatten_context(principal, self.context_claims),
+        }
+
+    def _simple(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+        route = self.rules.match(api.method, api.path)
+        allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
+        return {"isAuthorized": allowed, "context": flatten_context(principal, self.context_claims)}
+
+
+def _compatible(method_a: str, method_b: str) -> bool:
+    return method_a == method_b or "ANY" in (method_a, method_b)
+
+
+def _extends(shorter: Route, longer: Route) -> bool:
+    """True when some path of ``longer`` could start with a path of ``shorter``."""
+    if not _compatible(shorter.method, longer.method):
+        return False
+    if longer.ranks and longer.ranks[-1] == 2 and len(longer.segments) - 1 <= len(shorter.segments):
+        return True
+    if len(longer.segments) <= len(shorter.segments):
+        return False
+    pairs = zip(shorter.segments, longer.segments, strict=False)
+    return all(a == b or "{" in a or "{" in b for a, b in pairs)
+
+
+def _needs_depth_guard(route: Route, allowed: set[Route]) -> bool:
+    """Whether ``route``'s ``{name}`` wildcards need a Deny for deeper paths.
+
+    In an ARN ``*`` spans ``/``: ``GET/items/*`` (from ``/items/{id}``) also matches
+    ``GET/items/1/other``. Unless an allowed route may legitimately go deeper, deny ``.../*``.
+    """
+    if 1 not in route.ranks or 2 in route.ranks:
+        return False
+    return not any(other is not route and _extends(route, other) for other in allowed)

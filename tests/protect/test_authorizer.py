@@ -1,0 +1,541 @@
+"""Lambda authorizers against the security catalogue's LAM cases."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tessera import ConfigurationError, TokenError, Verifier
+from tessera.errors import Reason
+from tessera.protect import Principal
+from tessera.protect import authorizer as authorizer_module
+from tessera.protect.authorizer import (
+    DEFAULT_CACHE_TTL_SECONDS,
+    LambdaAuthorizer,
+    Unauthorized,
+    check_identity_sources,
+)
+from tessera.protect.iam import policy_allows, policy_document
+from tessera.protect.routes import RouteRules, parse_routes
+from tessera.verify.keys import VerificationKey
+
+from .support import AUDIENCE, Api, bearer, load_event
+
+API = Api()
+PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod"
+RULES = parse_routes(
+    {
+        "routes": [
+            {"method": "GET", "path": "/items", "scopes": ["items:read"]},
+            {"method": "GET", "path": "/items/{id}", "scopes": ["items:read"]},
+            {"method": "DELETE", "path": "/items/{id}", "scopes": ["items:write"]},
+            {"method": "GET", "path": "/items/{id}/admin", "roles": ["admin"]},
+            {"method": "ANY", "path": "/files/{proxy+}", "scopes": ["files"]},
+        ]
+    }
+)
+AUTHORIZER = LambdaAuthorizer(API.verifier, RULES)
+READER = API.token(scope="items:read")
+
+
+def arn(method: str, path: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}/{method}/{path.lstrip('/')}"
+
+
+def token_event(authorization: Any, method: str = "GET", path: str = "/items") -> dict[str, Any]:
+    event = load_event("authorizer_token")
+    event["authorizationToken"] = authorization
+    event["methodArn"] = arn(method, path)
+    return event
+
+
+def request_event(*authorizations: str, method: str = "GET", path: str = "/items") -> dict[str, Any]:
+    event = load_event("authorizer_request_v1")
+    event["methodArn"] = arn(method, path)
+    if authorizations:
+        event["headers"]["Authorization"] = authorizations[-1]
+        event["multiValueHeaders"]["Authorization"] = list(authorizations)
+    return event
+
+
+def v2_event(authorization: str | None, method: str = "GET", path: str = "/items") -> dict[str, Any]:
+    event = load_event("authorizer_v2")
+    event["routeArn"] = arn(method, path, "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {path}"
+    if authorization is not None:
+        event["headers"]["authorization"] = authorization
+        event["identitySource"] = [authorization]
+    return event
+
+
+class CachingGateway:
+    """API Gateway's side of a REST TOKEN authorizer with caching on: the policy is cached per token."""
+
+    def __init__(self, authorizer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self.authorizer = authorizer
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.invocations = 0
+
+    def call(self, token: str, method: str, path: str) -> int:
+        key = bearer(token)
+        if key not in self.cache:
+            self.invocations += 1
+            try:
+                self.cache[key] = self.authorizer(token_event(key, method, path))
+            except Unauthorized:
+                return 401
+        return 200 if policy_allows(self.cache[key]["policyDocument"], arn(method, path)) else 403
+
+
+def exact_arn_authorizer(event: dict[str, Any]) -> dict[str, Any]:
+    """The tutorial authorizer: Allow exactly the methodArn it was called for, if the scope fits."""
+    claims = API.verifier.verify(event["authorizationToken"].split(" ", 1)[1])
+    effect = (
+        "Allow" if "items:write" in claims.scopes or event["methodArn"].endswith("/GET/items") else "Deny"
+    )
+    statement = {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}
+    return {
+        "principalId": claims.subject,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+
+
+def wildcard_authorizer(event: dict[str, Any]) -> dict[str, Any]:
+    """The common "fix": Allow ``*/*`` once the first route was allowed."""
+    claims = API.verifier.verify(event["authorizationToken"].split(" ", 1)[1])
+    resource = event["methodArn"].rsplit("/", 2)[0].rsplit("/", 1)[0] + "/*/*"
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}
+    return {
+        "principalId": claims.subject,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+
+
+def test_lam01_naive_policies_show_the_symptom_and_the_vulnerability() -> None:
+    exact = CachingGateway(exact_arn_authorizer)
+    assert exact.call(READER, "GET", "/items") == 200
+    assert exact.call(READER, "GET", "/items/1") == 403  # allowed route, refused from the cache
+
+    wildcard = CachingGateway(wildcard_authorizer)
+    assert wildcard.call(READER, "GET", "/items") == 200
+    assert wildcard.call(READER, "DELETE", "/items/1") == 200  # the vulnerability
+
+
+def test_lam01_cached_policy_is_right_for_every_route() -> None:
+    gateway = CachingGateway(AUTHORIZER.token)
+
+    statuses = {
+        (method, path): gateway.call(READER, method, path)
+        for method, path in [
+            ("GET", "/items"),
+            ("DELETE", "/items/1"),
+            ("GET", "/items/1"),
+            ("GET", "/items/1/admin"),
+            ("GET", "/items/1/other"),
+            ("POST", "/files/a/b"),
+            ("GET", "/unknown"),
+        ]
+    }
+
+    assert gateway.invocations == 1
+    assert statuses == {
+        ("GET", "/items"): 200,
+        ("DELETE", "/items/1"): 403,
+        ("GET", "/items/1"): 200,
+        ("GET", "/items/1/admin"): 403,
+        ("GET", "/items/1/other"): 403,
+        ("POST", "/files/a/b"): 403,
+        ("GET", "/unknown"): 403,
+    }
+
+
+def test_lam01_whichever_route_comes_first_the_cached_answers_agree() -> None:
+    admin = API.token(scope="items:read items:write files", roles=["admin"])
+    routes = [("GET", "/items"), ("DELETE", "/items/9"), ("GET", "/items/9/admin"), ("PUT", "/files/x")]
+    answers = []
+    for first in routes:
+        gateway = CachingGateway(AUTHORIZER.token)
+        gateway.call(admin, *first)
+        answers.append([gateway.call(admin, *route) for route in routes])
+
+    assert answers == [[200, 200, 200, 200]] * len(routes)
+
+
+def test_lam01_policy_lists_allow_for_permitted_and_deny_for_the_rest() -> None:
+    policy = AUTHORIZER.token(token_event(bearer(READER), "DELETE", "/items/1"))
+
+    statements = {s["Effect"]: s["Resource"] for s in policy["policyDocument"]["Statement"]}
+    assert statements["Allow"] == [f"{PREFIX}/GET/items", f"{PREFIX}/GET/items/*"]
+    assert set(statements["Deny"]) == {
+        f"{PREFIX}/DELETE/items/*",
+        f"{PREFIX}/GET/items/*/admin",
+        f"{PREFIX}/*/files/*",
+        f"{PREFIX}/GET/items/*/*",  # '*' spans '/': deeper undeclared paths stay closed
+    }
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        f"{PREFIX}/GET/items",
+        f"{PREFIX}/GET/a/b/c/d/e/f/g/h/i/j/k",
+        f"{PREFIX}/GET/items/%2F..%2Fadmin",
+        f"{PREFIX}/GET/items/",
+        f"{PREFIX}/GET/" + "a/" * 700,
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/items",
+    ],
+)
+def test_lam02_resources_stay_inside_the_api_and_stage(method_arn: str) -> None:
+    event = token_event(bearer(READER))
+    event["methodArn"] = method_arn
+    prefix = method_arn.split("/", 2)
+    stage_prefix = f"{prefix[0]}/{prefix[1]}/"
+
+    policy = AUTHORIZER.token(event)
+
+    resources = [r for s in policy["policyDocument"]["Statement"] for r in s["Resource"]]
+    assert resources and all(r.startswith(stage_prefix) and r != "*" for r in resources)
+    assert not policy_allows(
+        policy["policyDocument"], "arn:aws:execute-api:us-east-1:123456789012:other/prod/GET/items"
+    )
+    assert not policy_allows(
+        policy["policyDocument"], "arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev/GET/items"
+    )
+
+
+@pytest.mark.parametrize(
+    "method_arn",
+    [
+        None,
+        "",
+        "*",
+        f"{PREFIX}/GET/items/*",
+        f"{PREFIX}/GET/items?x=1",
+        f"{PREFIX}/GET/" + "a" * 1600,
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*/*",
+        "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/items",
+        "arn:aws:execute-api:us-east-1:12345:abcdef123/prod/GET/items",
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+        f"{PREFIX}/GET/items\n",
+        ["arn"],
+    ],
+)
+def test_lam02_unparseable_method_arns_get_401_not_a_wider_policy(method_arn: Any) -> None:
+    event = token_event(bearer(READER))
+    event["methodArn"] = method_arn
+
+    with pytest.raises(Unauthorized):
+        AUTHORIZER.token(event)
+    assert AUTHORIZER.token(token_event(bearer(READER)))["principalId"] == "alice"
+
+
+def test_lam03_cache_key_without_the_credential_is_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        check_identity_sources(
+            ["method.request.header.X-Tenant"], cache_ttl_seconds=300, route_specific=False
+        )
+    with pytest.raises(ConfigurationError):
+        LambdaAuthorizer(API.verifier, RULES, identity_sources=["$request.header.Host"])
+    with pytest.raises(ConfigurationError):
+        LambdaAuthorizer(API.verifier, RULES, cookie="at", identity_sources=["$request.header.Authorization"])
+    check_identity_sources(
+        ["method.request.header.Authorization"], cache_ttl_seconds=300, route_specific=False
+    )
+    check_identity_sources(["method.request.header.X-Tenant"], cache_ttl_seconds=0, route_specific=True)
+
+
+def test_lam04_simple_responses_cached_without_route_key_are_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        LambdaAuthorizer(API.verifier, RULES, simple_responses=True, cache_ttl_seconds=300)
+    routed = LambdaAuthorizer(
+        API.verifier,
+        RULES,
+        simple_responses=True,
+        cache_ttl_seconds=300,
+        identity_sources=["$request.header.Authorization", "$context.routeKey"],
+    )
+    uncached = LambdaAuthorizer(API.verifier, RULES, simple_responses=True, cache_ttl_seconds=0)
+
+    assert routed.http_api(v2_event(bearer(READER)))["isAuthorized"] is True
+    assert routed.http_api(v2_event(bearer(READER), "DELETE", "/items/1"))["isAuthorized"] is False
+    assert uncached.http_api(v2_event(bearer(READER), "DELETE", "/items/1"))["isAuthorized"] is False
+
+
+def test_lam04_a_boolean_cached_on_one_route_is_wrong_on_another() -> None:
+    authorizer = LambdaAuthorizer(API.verifier, RULES, simple_responses=True, cache_ttl_seconds=0)
+    cache: dict[tuple[str, ...], bool] = {}
+
+    def gateway(event: dict[str, Any], sources: list[str]) -> bool:
+        key = tuple(event["identitySource"]) + tuple(
+            event["routeKey"] for s in sources if s == "$context.routeKey"
+        )
+        if key not in cache:
+            cache[key] = authorizer.http_api(event)["isAuthorized"]
+        return cache[key]
+
+    header_only = ["$request.header.Authorization"]
+    assert gateway(v2_event(bearer(READER)), header_only) is True
+    assert gateway(v2_event(bearer(READER), "DELETE", "/items/1"), header_only) is True  # reused: wrong
+    cache.clear()
+    with_route = [*header_only, "$context.routeKey"]
+    assert gateway(v2_event(bearer(READER)), with_route) is True
+    assert gateway(v2_event(bearer(READER), "DELETE", "/items/1"), with_route) is False
+
+
+class FailingKeys:
+    """A key source that fails the way an unreachable or slow JWKS endpoint does."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_key(self, kid: str | None) -> VerificationKey:
+        raise self.error
+
+    async def aget_key(self, kid: str | None) -> VerificationKey:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [TokenError(Reason.KEYS_UNAVAILABLE), TimeoutError("jwks"), OSError("refused"), RuntimeError("bug")],
+)
+def test_lam05_lam10_jwks_failures_fail_closed(error: Exception) -> None:
+    verifier = Verifier(
+        issuer=API.issuer.issuer, audience=AUDIENCE, token_type="at+jwt", keys=FailingKeys(error)
+    )
+
+    with pytest.raises(Unauthorized):
+        LambdaAuthorizer(verifier, RULES).token(token_event(bearer(READER)))
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer garbage",
+        "Bearer a.b.c",
+        bearer(API.expired()),
+        bearer(API.forged()),
+        bearer(API.wrong_audience()),
+    ],
+)
+def test_lam05_bad_or_missing_tokens_raise_unauthorized(authorization: str | None) -> None:
+    with pytest.raises(Unauthorized) as caught:
+        AUTHORIZER.token(token_event(authorization))
+    assert str(caught.value) == "Unauthorized"
+
+    with pytest.raises(Unauthorized):
+        AUTHORIZER.request(request_event(*([authorization] if authorization else [])))
+    assert AUTHORIZER.request(request_event(bearer(READER)))["principalId"] == "alice"
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["flatten_context", "policy_document", "route_arn", "parse_execute_api_arn"],
+)
+def test_lam05_no_path_returns_allow_on_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(authorizer_module, target, explode)
+
+    calls: list[Callable[[], dict[str, Any]]] = [
+        lambda: AUTHORIZER.token(token_event(bearer(READER))),
+        lambda: AUTHORIZER.request(request_event(bearer(READER))),
+        lambda: AUTHORIZER.http_api(v2_event(bearer(READER))),
+    ]
+    for call in calls:
+        with pytest.raises(Unauthorized):
+            call()
+
+
+def test_lam05_failing_rules_and_principal_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("injected")
+
+    monkeypatch.setattr(RouteRules, "allowed", explode)
+    with pytest.raises(Unauthorized):
+        AUTHORIZER.token(token_event(bearer(READER)))
+    monkeypatch.undo()
+    monkeypatch.setattr(Principal, "from_claims", explode)
+    with pytest.raises(Unauthorized):
+        AUTHORIZER.token(token_event(bearer(READER)))
+
+
+def test_lam05_verifier_returning_garbage_fails_closed() -> None:
+    class Liar:
+        def verify(self, token: str) -> Any:
+            return {"sub": "admin", "scope": "items:write"}
+
+        async def averify(self, token: str) -> Any:
+            return self.verify(token)
+
+    with pytest.raises(Unauthorized):
+        LambdaAuthorizer(Liar(), RULES).token(token_event(bearer(READER)))
+
+
+def test_lam06_cached_allow_outlives_expiry_a_documented_limitation() -> None:
+    now = [time.time()]
+    verifier = Verifier(
+        issuer=API.issuer.issuer,
+        audience=AUDIENCE,
+        token_type="at+jwt",
+        jwks=API.issuer.jwks(),
+        leeway_seconds=0,
+        clock=lambda: now[0],
+    )
+    authorizer = LambdaAuthorizer(verifier, RULES)
+    short = API.token(scope="items:read", iat=int(now[0]), exp=int(now[0]) + 5)
+    gateway = CachingGateway(authorizer.token)
+
+    assert gateway.call(short, "GET", "/items") == 200
+    now[0] += 10
+    assert gateway.call(short, "GET", "/items") == 200  # served from API Gateway's cache
+    with pytest.raises(Unauthorized):
+        authorizer.token(token_event(bearer(short)))  # any fresh invocation refuses it
+    assert DEFAULT_CACHE_TTL_SECONDS <= 60
+    with pytest.raises(ConfigurationError):
+        LambdaAuthorizer(API.verifier, RULES, cache_ttl_seconds=3601)
+
+
+def test_lam07_context_is_flat_bounded_and_from_verified_claims_only() -> None:
+    token = API.token(
+        scope="items:read",
+        roles=["admin", "clerk"],
+        org={"id": 1},
+        groups=["a", {"b": 2}],
+        note="x" * 4000,  # over the 1024-character bound, within the 8 KiB token limit
+        tier=3,
+        beta=True,
+    )
+    event = request_event(bearer(token))
+    event["headers"]["X-User-Id"] = "admin"
+    authorizer = LambdaAuthorizer(
+        API.verifier, RULES, context_claims=["org", "groups", "note", "tier", "beta"]
+    )
+
+    context = authorizer.request(event)["context"]
+
+    assert all(isinstance(v, str | int | float | bool) for v in context.values())
+    assert context["roles"] == "admin clerk"
+    assert context["tier"] == 3 and context["beta"] is True
+    assert {"org", "groups", "note"}.isdisjoint(context)
+    assert "admin" not in {context["sub"], context["principal_id"]}
+    assert len(json.dumps(context)) < 8192
+
+
+def test_lam08_principal_id_namespaces_clients() -> None:
+    user = AUTHORIZER.token(token_event(bearer(API.token(sub="svc-7", client_id="web", scope="items:read"))))
+    client = AUTHORIZER.token(
+        token_event(bearer(API.token(sub="svc-7", client_id="svc-7", scope="items:read")))
+    )
+
+    assert user["principalId"] == "svc-7"
+    assert client["principalId"] == "client:svc-7"
+    assert client["context"]["is_client"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        (f"Bearer {READER}", True),
+        (f"bearer {READER}", True),
+        (READER, False),
+        ("Bearer ", False),
+        ("Bearer", False),
+        (f"Bearer {READER},{READER}", False),
+        (f"Basic {READER}", False),
+    ],
+)
+def test_lam09_token_extraction(value: str, accepted: bool) -> None:
+    calls: list[Callable[[], dict[str, Any]]] = [
+        lambda: AUTHORIZER.token(token_event(value)),
+        lambda: AUTHORIZER.request(request_event(value)),
+        lambda: AUTHORIZER.http_api(v2_event(value)),
+    ]
+    for call in calls:
+        if accepted:
+            assert call()["principalId"] == "alice"
+        else:
+            with pytest.raises(Unauthorized):
+                call()
+
+
+def test_lam09_two_authorization_values_in_multi_value_headers_are_refused() -> None:
+    with pytest.raises(Unauthorized):
+        AUTHORIZER.request(request_event(bearer(READER), bearer(READER)))
+
+
+def _fuzzed_events() -> list[Any]:
+    good = bearer(READER)
+    token, request, v2 = token_event(good), request_event(good), v2_event(good)
+    events: list[Any] = [None, 7, "TOKEN", [], {}, {"type": "TOKEN"}, {"type": "OTHER", "methodArn": PREFIX}]
+    events += [{**token, "methodArn": None}, {k: v for k, v in token.items() if k != "methodArn"}]
+    events += [
+        {**token, "type": "REQUEST"},
+        {**request, "type": "TOKEN"},
+        {**request, "headers": None, "multiValueHeaders": None},
+    ]
+    events += [
+        {**request, "headers": {"AUTHORIZATION": 5}},
+        {**request, "multiValueHeaders": {"Authorization": good}},
+    ]
+    events += [
+        {**v2, "routeArn": None},
+        {**v2, "headers": None},
+        {**v2, "cookies": "a=b"},
+        {**v2, "version": "3.0"},
+    ]
+    events += [{**v2, "requestContext": None}, {**v2, "identitySource": None, "headers": {}}]
+    events += [
+        {**token, "authorizationToken": ["Bearer", READER]},
+        {**token, "authorizationToken": good.encode()},
+    ]
+    return events
+
+
+@pytest.mark.parametrize("event", _fuzzed_events())
+def test_lam11_event_shape_fuzzing_only_fails_cleanly(event: Any) -> None:
+    try:
+        result = AUTHORIZER(event, None)
+    except Unauthorized:
+        return
+    statements = result["policyDocument"]["Statement"]
+    assert all(r.startswith(PREFIX.rsplit("/", 1)[0]) for s in statements for r in s["Resource"])
+
+
+def test_lam11_mixed_case_header_names_are_read() -> None:
+    event = request_event()
+    event["headers"] = {"aUtHoRiZaTiOn": bearer(READER)}
+    event["multiValueHeaders"] = None
+
+    assert AUTHORIZER.request(event)["principalId"] == "alice"
+
+
+def test_http_api_iam_policy_and_dispatch() -> None:
+    policy = AUTHORIZER(v2_event(bearer(READER)), None)
+
+    assert policy["principalId"] == "alice"
+    assert policy_allows(
+        policy["policyDocument"], "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/items/5"
+    )
+    assert AUTHORIZER(request_event(bearer(READER)), None)["principalId"] == "alice"
+    assert AUTHORIZER(token_event(bearer(READER)), None)["principalId"] == "alice"
+
+
+def test_policy_evaluation_deny_wins() -> None:
+    document = policy_document([f"{PREFIX}/GET/items/*"], [f"{PREFIX}/GET/items/*/admin"])
+
+    assert policy_allows(document, f"{PREFIX}/GET/items/1")
+    assert not policy_allows(document, f"{PREFIX}/GET/items/1/admin")
+    assert not policy_allows(document, f"{PREFIX}/POST/items/1")
+    assert not policy_allows({"Statement": "x"}, f"{PREFIX}/GET/items/1")
