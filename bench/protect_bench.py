@@ -200,8 +200,38 @@ def _protect_cases(
 def _authorizer_cases(
     verifier: Callable[[int], Any], token_event: dict[str, Any], notes: list[str]
 ) -> list[Case]:
-    notes.append("tessera Lambda authorizer rows: not wired yet")
-    return []
+    try:
+        from tessera.protect.authorizer import LambdaAuthorizer
+        from tessera.protect.routes import parse_routes
+    except ImportError:
+        notes.append("tessera.protect.authorizer is not available: authorizer rows skipped")
+        return []
+    rules = parse_routes(
+        {
+            "routes": [
+                {"method": "GET", "path": "/orders", "scopes": ["orders:read"]},
+                {"method": "GET", "path": "/orders/{id}", "scopes": ["orders:read"]},
+                {"method": "POST", "path": "/orders", "scopes": ["orders:write"]},
+                {"method": "DELETE", "path": "/orders/{id}", "scopes": ["orders:write"]},
+            ]
+        }
+    )
+    cases = []
+    for label, cache_size in (("uncached", 0), ("cached token", 1024)):
+        authorizer = LambdaAuthorizer(
+            verifier(cache_size),
+            rules,
+            cache_ttl_seconds=300,
+            identity_sources=["method.request.header.Authorization"],
+        )
+        cases.append(
+            Case(
+                f"tessera Lambda authorizer, TOKEN event (4 routes), {label}",
+                lambda a=authorizer: a(token_event, None),
+                "authorizer-" + label,
+            )
+        )
+    return cases
 
 
 def _measure(cases: list[Case], rounds: int, target_seconds: float) -> dict[str, float]:
