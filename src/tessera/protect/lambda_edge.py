@@ -1,0 +1,154 @@
+"""Lambda@Edge, CloudFront viewer-request: answer 401/403 at the edge or forward the request.
+
+Lambda@Edge functions have no environment variables and should not fetch keys on the request
+path: give the verifier a bundled JWKS (``Verifier(..., jwks="jwks.json")``, from
+``tessera jwks fetch``). Either use the ready-made handler::
+
+    handler = viewer_request(verifier, scopes=["media:read"])
+
+or decorate your own, which receives the principal and returns the (possibly changed) request
+or a response object::
+
+    @authorize(verifier, scopes=["media:read"])
+    def handler(event: dict, context: object, principal: Principal) -> dict:
+        return event["Records"][0]["cf"]["request"]
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..errors import Reason, TokenError
+from .cors import CORS
+from .decorator import make_guard
+from .guard import ClaimPredicate, TokenVerifier
+from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .principal import Principal
+
+__all__ = [
+    "authorize",
+    "cloudfront_request",
+    "request_from_cloudfront",
+    "to_cloudfront_response",
+    "viewer_request",
+]
+
+EdgeHandler = Callable[[Any, Any, Principal], Any]
+EdgeEntryPoint = Callable[[Any, Any], Any]
+
+
+def cloudfront_request(event: Any) -> Mapping[str, Any]:
+    """The ``Records[0].cf.request`` object of a CloudFront event; TokenError (400) if absent."""
+    try:
+        request = event["Records"][0]["cf"]["request"]
+    except (KeyError, IndexError, TypeError):
+        raise TokenError(Reason.INVALID_REQUEST) from None
+    if not isinstance(request, Mapping):
+        raise TokenError(Reason.INVALID_REQUEST)
+    return request
+
+
+def request_from_cloudfront(request: Mapping[str, Any]) -> HttpRequest:
+    """The :class:`HttpRequest` of a CloudFront request object (headers as lists of key/value)."""
+    pairs: list[tuple[str, str]] = []
+    headers = request.get("headers") or {}
+    if not isinstance(headers, Mapping):
+        raise TokenError(Reason.INVALID_REQUEST)
+    for name, entries in headers.items():
+        if not isinstance(entries, list):
+            raise TokenError(Reason.INVALID_REQUEST)
+        for entry in entries:
+            value = entry.get("value") if isinstance(entry, Mapping) else None
+            if not isinstance(value, str):
+                raise TokenError(Reason.INVALID_REQUEST)
+            pairs.append((str(name), value))
+    method, uri, querystring = request.get("method"), request.get("uri"), request.get("querystring", "")
+    if not isinstance(method, str) or not isinstance(uri, str) or not isinstance(querystring, str):
+        raise TokenError(Reason.INVALID_REQUEST)
+    return HttpRequest(
+        method, uri, Headers(pairs), MultiMap(parse_qsl(querystring, keep_blank_values=True)), _body(request)
+    )
+
+
+def _body(request: Mapping[str, Any]) -> bytes:
+    body = request.get("body")
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), str):
+        return b""
+    if body.get("encoding") == "base64":
+        try:
+            return base64.b64decode(body["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise TokenError(Reason.INVALID_REQUEST) from None
+    return str(body["data"]).encode()
+
+
+def to_cloudfront_response(response: HttpResponse) -> dict[str, Any]:
+    """``response`` as a CloudFront generated-response object."""
+    headers: dict[str, list[dict[str, str]]] = {}
+    for name, value in response.headers:
+        headers.setdefault(name.lower(), []).append({"key": name, "value": value})
+    return {
+        "status": str(response.status),
+        "statusDescription": HTTPStatus(response.status).phrase,
+        "headers": headers,
+        "body": response.body.decode("utf-8"),
+        "bodyEncoding": "text",
+    }
+
+
+def authorize(
+    verifier: TokenVerifier,
+    *,
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    require: Iterable[ClaimPredicate] = (),
+    realm: str = "tessera",
+    cookie: str | None = None,
+    cors: CORS | None = None,
+) -> Callable[[EdgeHandler], EdgeEntryPoint]:
+    """Protect a viewer-request ``handler(event, context, principal)``."""
+    guard = make_guard(
+        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+    )
+
+    def decorate(handler: EdgeHandler) -> EdgeEntryPoint:
+        @functools.wraps(handler)
+        def protected(event: Any, context: Any) -> Any:
+            try:
+                request = request_from_cloudfront(cloudfront_request(event))
+            except TokenError as error:
+                return to_cloudfront_response(guard.error_response(error))
+            outcome = guard.admit(request)
+            if isinstance(outcome, HttpResponse):
+                return to_cloudfront_response(outcome)
+            return handler(event, context, outcome)
+
+        return protected
+
+    return decorate
+
+
+def viewer_request(
+    verifier: TokenVerifier,
+    *,
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    require: Iterable[ClaimPredicate] = (),
+    realm: str = "tessera",
+    cookie: str | None = None,
+    cors: CORS | None = None,
+) -> EdgeEntryPoint:
+    """A complete viewer-request handler: forward allowed requests unchanged, answer the rest."""
+
+    def forward(event: Any, context: Any, principal: Principal) -> Any:
+        return event["Records"][0]["cf"]["request"]
+
+    return authorize(
+        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+    )(forward)

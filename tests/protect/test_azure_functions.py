@@ -1,0 +1,106 @@
+"""Azure Functions: the decorator with real azure.functions HttpRequest/HttpResponse objects."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import azure.functions as func
+import pytest
+
+from tessera import ConfigurationError
+from tessera.protect import CORS, Principal
+from tessera.protect.azure_functions import authorize
+
+from .support import Api, bearer
+
+API = Api()
+TOKEN_CASES = [
+    ("good", 200, None),
+    ("missing", 401, 'Bearer realm="tessera"'),
+    ("expired", 401, 'Bearer realm="tessera", error="invalid_token"'),
+    ("wrong_audience", 401, 'Bearer realm="tessera", error="invalid_token"'),
+    ("read_only", 403, 'Bearer realm="tessera", error="insufficient_scope", scope="orders:write"'),
+]
+
+
+def http_request(kind: str, *, method: str = "GET", body: bytes = b"", **headers: str) -> func.HttpRequest:
+    tokens = {
+        "good": API.token,
+        "expired": API.expired,
+        "wrong_audience": API.wrong_audience,
+        "read_only": API.read_only,
+    }
+    if kind in tokens:
+        headers["Authorization"] = bearer(tokens[kind]())
+    return func.HttpRequest(
+        method,
+        "https://orders.azurewebsites.net/api/orders?size=large",
+        headers=headers,
+        params={"size": "large"},
+        body=body,
+    )
+
+
+@authorize(API.verifier, scopes=["orders:write"], cors=CORS(allow_origins=["https://app.example"]))
+def orders(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps({"sub": principal.subject, "size": req.params.get("size")}), status_code=200
+    )
+
+
+@authorize(API.verifier, scopes=["orders:write"])
+async def async_orders(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
+    return func.HttpResponse(principal.principal_id)
+
+
+@pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
+def test_azure_function_statuses_and_challenges(kind: str, status: int, challenge: str | None) -> None:
+    response = orders(http_request(kind))
+
+    assert isinstance(response, func.HttpResponse)
+    assert response.status_code == status
+    assert response.headers.get("WWW-Authenticate") == challenge
+    if status == 200:
+        assert json.loads(response.get_body()) == {"sub": "alice", "size": "large"}
+    else:
+        assert response.headers.get("Cache-Control") == "no-store"
+
+
+@pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
+async def test_async_azure_function(kind: str, status: int, challenge: str | None) -> None:
+    response = await async_orders(req=http_request(kind))
+
+    assert response.status_code == status
+    assert response.headers.get("WWW-Authenticate") == challenge
+
+
+def test_azure_binding_signature_hides_the_principal() -> None:
+    assert list(inspect.signature(orders).parameters) == ["req"]
+    assert list(inspect.signature(async_orders).parameters) == ["req"]
+
+
+def test_azure_cors_and_form_body_checks() -> None:
+    ok = orders(http_request("good", Origin="https://app.example"))
+    denied = orders(http_request("missing", Origin="https://app.example"))
+    token = API.token()
+    twice = orders(
+        http_request(
+            "good",
+            method="POST",
+            body=f"access_token={token}".encode(),
+            **{"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    )
+
+    assert ok.headers.get("Access-Control-Allow-Origin") == "https://app.example"
+    assert denied.headers.get("Access-Control-Allow-Origin") == "https://app.example"
+    assert twice.status_code == 400
+
+
+def test_azure_handler_without_principal_is_refused() -> None:
+    def plain(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse("")
+
+    with pytest.raises(ConfigurationError):
+        authorize(API.verifier)(plain)
