@@ -46,16 +46,16 @@ def tokens(issuer: LocalIssuer) -> dict[str, str | None]:
     }
 
 
-@pytest.fixture
-def example_env(issuer: LocalIssuer, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def example_env(issuer: LocalIssuer) -> dict[str, str]:
     """The environment the examples read: issuer and audience (keys by discovery over HTTP)."""
     return {"TESSERA_ISSUER": issuer.issuer, "TESSERA_AUDIENCE": AUDIENCE}
 
 
-@pytest.fixture
-def bundled_jwks_env(issuer: LocalIssuer, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def bundled_jwks_env(issuer: LocalIssuer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The same, with the JWKS bundled as a file (``tessera jwks fetch`` at deploy time)."""
-    jwks = tmp_path / "jwks.json"
+    jwks = tmp_path_factory.mktemp("bundle") / "jwks.json"
     jwks.write_text(json.dumps(issuer.jwks()))
     return {"TESSERA_ISSUER": issuer.issuer, "TESSERA_AUDIENCE": AUDIENCE, "TESSERA_JWKS_FILE": str(jwks)}
 
@@ -85,6 +85,17 @@ Spawn = Callable[..., str]
 
 @pytest.fixture
 def spawn() -> Iterator[Spawn]:
+    """Start server processes for one test (see :func:`_spawner`)."""
+    yield from _spawner()
+
+
+@pytest.fixture(scope="module")
+def module_spawn() -> Iterator[Spawn]:
+    """Start server processes shared by one test module (see :func:`_spawner`)."""
+    yield from _spawner()
+
+
+def _spawner() -> Iterator[Spawn]:
     """Start a server process; returns its base URL. Every process is killed after the test.
 
     ``port=None`` means the command prints its URL on its first line (``tessera gateway --port 0``).

@@ -12,16 +12,16 @@ from .conftest import EXAMPLES, RFC6750_CASES, Spawn, assert_rfc6750, free_port,
 FOLDER = EXAMPLES / "fastapi_mangum"
 
 
-@pytest.fixture
-def gateway_url(spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
-    return spawn(gateway_argv(FOLDER / "routes.toml"), env=bundled_jwks_env, cwd=FOLDER)
+@pytest.fixture(scope="module")
+def gateway_url(module_spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
+    return module_spawn(gateway_argv(FOLDER / "routes.toml"), env=bundled_jwks_env, cwd=FOLDER)
 
 
-@pytest.fixture
-def uvicorn_url(spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
+@pytest.fixture(scope="module")
+def uvicorn_url(module_spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "orders_fastapi:app", "--host", "127.0.0.1", "--port", str(port)]
-    return spawn([*argv, "--log-level", "warning"], env=bundled_jwks_env, cwd=FOLDER, port=port)
+    return module_spawn([*argv, "--log-level", "warning"], env=bundled_jwks_env, cwd=FOLDER, port=port)
 
 
 @pytest.mark.parametrize("case", sorted(RFC6750_CASES))
