@@ -94,7 +94,7 @@ class LocalHTTPServer:
 
     def start(self) -> LocalHTTPServer:
         """Start serving in a daemon thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
