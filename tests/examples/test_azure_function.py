@@ -20,8 +20,8 @@ from .loading import load_example
 
 
 @pytest.fixture
-def get_order(monkeypatch: pytest.MonkeyPatch, bundled_jwks_env: dict[str, str]) -> Callable[..., Any]:
-    for name, value in bundled_jwks_env.items():
+def get_order(monkeypatch: pytest.MonkeyPatch, example_env: dict[str, str]) -> Callable[..., Any]:
+    for name, value in example_env.items():
         monkeypatch.setenv(name, value)
     module = load_example(EXAMPLES / "azure_function" / "function_app.py")
     functions = {f.get_function_name(): f for f in module.app.get_functions()}

@@ -14,12 +14,12 @@ FOLDER = EXAMPLES / "cloud_function"
 
 
 @pytest.fixture(scope="module")
-def function_url(module_spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
+def function_url(module_spawn: Spawn, example_env: dict[str, str]) -> str:
     executable = Path(sys.executable).with_name("functions-framework")
     assert executable.exists(), "functions-framework is a dev dependency"
     port = free_port()
     argv = [str(executable), "--target", "orders", "--host", "127.0.0.1", "--port", str(port)]
-    return module_spawn(argv, env=bundled_jwks_env, cwd=FOLDER, port=port)
+    return module_spawn(argv, env=example_env, cwd=FOLDER, port=port)
 
 
 @pytest.mark.parametrize("case", sorted(RFC6750_CASES))

@@ -13,15 +13,15 @@ FOLDER = EXAMPLES / "fastapi_mangum"
 
 
 @pytest.fixture(scope="module")
-def gateway_url(module_spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
-    return module_spawn(gateway_argv(FOLDER / "routes.toml"), env=bundled_jwks_env, cwd=FOLDER)
+def gateway_url(module_spawn: Spawn, example_env: dict[str, str]) -> str:
+    return module_spawn(gateway_argv(FOLDER / "routes.toml"), env=example_env, cwd=FOLDER)
 
 
 @pytest.fixture(scope="module")
-def uvicorn_url(module_spawn: Spawn, bundled_jwks_env: dict[str, str]) -> str:
+def uvicorn_url(module_spawn: Spawn, example_env: dict[str, str]) -> str:
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "orders_fastapi:app", "--host", "127.0.0.1", "--port", str(port)]
-    return module_spawn([*argv, "--log-level", "warning"], env=bundled_jwks_env, cwd=FOLDER, port=port)
+    return module_spawn([*argv, "--log-level", "warning"], env=example_env, cwd=FOLDER, port=port)
 
 
 @pytest.mark.parametrize("case", sorted(RFC6750_CASES))
