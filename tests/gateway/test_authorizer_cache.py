@@ -165,3 +165,13 @@ def test_lam04_route_key_in_identity_sources_keeps_decisions_apart(serve_gateway
     assert denied.status == 403 and denied.header(CACHE_HEADER) == "miss"
     assert denied.json() == {"message": "Forbidden"}
     assert send("GET", f"{server.url}/items", headers=READER).header(CACHE_HEADER) == "hit"
+
+
+def test_lam05_unevaluable_policy_or_crash_fails_closed(serve_gateway: ServeGateway) -> None:
+    for authorizer in ("bad_policy", "crash"):
+        server = serve_gateway(_rest(authorizer, 300))
+        reply = send("GET", f"{server.url}/items", headers=READER)
+        assert reply.status == 500 and reply.json() == {"message": None}
+        assert b"event" not in reply.body  # the handler never ran
+    fine = serve_gateway(_rest("exact_arn", 300))
+    assert send("GET", f"{fine.url}/items", headers=READER).status == 200

@@ -121,3 +121,13 @@ def test_route_keys_render_as_api_gateway_spells_them() -> None:
     assert RouteKey.parse("get /items/{id}").text == "GET /items/{id}"
     assert RouteKey.parse("$default").text == "$default"
     assert RouteKey.parse("ANY /{proxy+}").resource == "/{proxy+}"
+
+
+def test_route_rules_are_checked_by_the_protect_loader() -> None:
+    rule = {"method": "GET", "path": "/x", "scopes": ["a"], "handler": "m:f"}
+    assert len(gateway_config_from_mapping({"routes": [rule]}, Path(".")).routes) == 1
+    typo = {"method": "GET", "path": "/x", "scope": ["a"], "handler": "m:f"}
+    with pytest.raises(ConfigurationError):
+        gateway_config_from_mapping({"routes": [typo]}, Path("."))
+    with pytest.raises(ConfigurationError):
+        gateway_config_from_mapping({"routes": [rule], "gatway": {}}, Path("."))

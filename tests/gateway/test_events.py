@@ -163,3 +163,15 @@ def test_missing_handler_module_is_502_in_process(serve_gateway: ServeGateway) -
     routes = {"gateway": {"routes": [{"route": "GET /x", "handler": "gw_missing_module:handler"}]}}
     server = serve_gateway(routes)
     assert send("GET", f"{server.url}/x").status == 502
+
+
+def test_chunked_or_unsized_bodies_are_refused_cleanly(serve_gateway: ServeGateway) -> None:
+    import socket
+
+    server = serve_gateway(ECHO_ROUTES)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(b"POST /v2/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 411 ")
+    reply = send("GET", f"{server.url}/items/1")
+    assert reply.status == 200

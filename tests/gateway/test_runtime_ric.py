@@ -67,3 +67,18 @@ def test_ric_import_failure_is_reported_not_hung(serve_gateway: ServeGateway, ri
     routes = {"gateway": {"routes": [{"route": "GET /x", "handler": "gw_missing_module:handler"}]}}
     server = serve_gateway(routes, invoker=ric)
     assert send("GET", f"{server.url}/x").status == 502
+
+
+def test_ric_timeout_kills_the_process_and_the_next_call_gets_a_new_one(serve_gateway: ServeGateway) -> None:
+    invoker = RicInvoker(APPS, timeout_seconds=1)
+    routes = {"gateway": {"routes": [{"route": "GET /hang", "handler": "gw_echo:hang"}]}}
+    server = serve_gateway(
+        {"gateway": {"routes": [*routes["gateway"]["routes"], *ECHO_ROUTES["gateway"]["routes"]]}},
+        invoker=invoker,
+    )
+    assert send("GET", f"{server.url}/hang").status == 502
+    first = invoker.process_ids["gw_echo:hang"]
+    assert invoker._instances["gw_echo:hang"].process.poll() is not None
+    assert send("GET", f"{server.url}/bare").status == 200
+    assert send("GET", f"{server.url}/hang").status == 502
+    assert invoker.process_ids["gw_echo:hang"] != first

@@ -189,8 +189,14 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
     """Build the configuration from a parsed routes document.
 
     Every ``[[routes]]`` rule with a ``handler`` is served, with the ``[gateway]`` defaults;
-    ``[[gateway.routes]]`` adds routes or overrides one with the same route key.
+    ``[[gateway.routes]]`` adds routes or overrides one with the same route key. The rules
+    themselves are checked by :func:`tessera.protect.routes.parse_routes` (a typo in a rule is
+    an error here too, never a silently dropped requirement).
     """
+    if "routes" in document:
+        from ..protect.routes import parse_routes
+
+        parse_routes(document)
     section = document.get("gateway", {})
     if not isinstance(section, Mapping):
         raise ConfigurationError("gateway must be a table")

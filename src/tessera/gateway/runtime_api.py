@@ -268,6 +268,7 @@ class RicInvoker:
                     )
                 if time.monotonic() > deadline:
                     instance.process.kill()
+                    instance.process.wait()
                     return InvocationResult(error_type="Sandbox.Timedout", error_message="Task timed out")
             result = instance.api.result(request_id)
             return result or InvocationResult(error_type="Runtime.Unknown", error_message="no result")

@@ -46,3 +46,11 @@ def boom(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def malformed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A payload 1.0 handler whose result is not a proxy response."""
     return {"statusCode": "two hundred", "body": 42}
+
+
+def hang(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A handler that never returns on its own (the runtime's timeout must end it)."""
+    import threading
+
+    threading.Event().wait()
+    return {"statusCode": 200}

@@ -65,3 +65,15 @@ def record(event: dict[str, Any], context: Any) -> dict[str, Any]:
         },
         "context": {"type": event["type"], "tenant": (event.get("headers") or {}).get("X-Tenant", "")},
     }
+
+
+def bad_policy(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A policy API Gateway cannot evaluate: it answers 500, never an Allow."""
+    answer = _policy("Allow", event["methodArn"])
+    answer["policyDocument"]["Statement"][0]["Effect"] = "Maybe"
+    return answer
+
+
+def crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An authorizer that fails with an unexpected error."""
+    raise KeyError("boom")
