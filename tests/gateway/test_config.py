@@ -110,6 +110,9 @@ def test_a_minimal_gateway_section_is_valid() -> None:
         {"authorizers": {"a": {"handler": "m:a", "simple_responses": True}}, **ONE},
         {"authorizers": {"a": {"handler": "m:a", "type": "JWT"}}, **ONE},
         {"routes": []},
+        {"payload": "2.0", **ONE},
+        {"routes": [{"route": "GET /x", "handler": "m:f", "authoriser": "a"}]},
+        {"authorizers": {"a": {"handler": "m:a", "ttl": 5}}, **ONE},
     ],
 )
 def test_bad_gateway_settings_are_configuration_errors(gateway: dict[str, Any]) -> None:

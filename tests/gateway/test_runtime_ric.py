@@ -47,9 +47,11 @@ def test_ric_handler_error_is_502_and_processes_die_on_close(serve_gateway: Serv
     reply = send("GET", f"{server.url}/boom")
     assert reply.status == 502 and reply.json() == {"message": "Internal server error"}
     assert send("GET", f"{server.url}/items/1").status == 200
-    processes = dict(invoker._instances)
+    handlers = list(invoker.process_ids)
+    assert handlers == ["gw_echo:boom", "gw_echo:echo"]
+    assert all(invoker.is_running(h) for h in handlers)
     server.stop()
-    assert processes and all(i.process.poll() is not None for i in processes.values())
+    assert not any(invoker.is_running(h) for h in handlers)
 
 
 def test_ric_authorizer_unauthorized_and_policy(serve_gateway: ServeGateway, ric: RicInvoker) -> None:
@@ -78,7 +80,7 @@ def test_ric_timeout_kills_the_process_and_the_next_call_gets_a_new_one(serve_ga
     )
     assert send("GET", f"{server.url}/hang").status == 502
     first = invoker.process_ids["gw_echo:hang"]
-    assert invoker._instances["gw_echo:hang"].process.poll() is not None
+    assert not invoker.is_running("gw_echo:hang")
     assert send("GET", f"{server.url}/bare").status == 200
     assert send("GET", f"{server.url}/hang").status == 502
     assert invoker.process_ids["gw_echo:hang"] != first

@@ -48,6 +48,30 @@ from .routing import RouteKey
 __all__ = ["ApiSettings", "AuthorizerSpec", "GatewayConfig", "GatewayRoute", "load_gateway_config"]
 
 AUTHORIZER_TYPES = ("TOKEN", "REQUEST", "HTTP")
+_SECTION_KEYS = frozenset(
+    {
+        "payload_version",
+        "authorizer",
+        "stage",
+        "api_id",
+        "region",
+        "account_id",
+        "binary_media_types",
+        "authorizers",
+        "routes",
+        "responses",
+    }
+)
+_AUTHORIZER_KEYS = frozenset({"handler", "type", "identity_sources", "ttl_seconds", "simple_responses"})
+_ROUTE_KEYS = frozenset({"route", "handler", "payload_version", "authorizer"})
+
+
+def _known_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ConfigurationError(f"{where}: unknown keys {sorted(unknown)} (typos must not pass silently)")
+
+
 PAYLOAD_VERSIONS = ("1.0", "2.0")
 MAX_TTL_SECONDS = 3600
 
@@ -124,6 +148,7 @@ def _authorizer(name: str, raw: Any) -> AuthorizerSpec:
     where = f"gateway.authorizers.{name}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a table")
+    _known_keys(raw, _AUTHORIZER_KEYS, where)
     kind = str(raw.get("type", "TOKEN")).upper()
     if kind not in AUTHORIZER_TYPES:
         raise ConfigurationError(f"{where}: type must be one of {', '.join(AUTHORIZER_TYPES)}")
@@ -152,6 +177,7 @@ def _route(
     authorizers: Mapping[str, AuthorizerSpec],
     defaults: Mapping[str, Any],
 ) -> GatewayRoute:
+    _known_keys(raw, _ROUTE_KEYS, where)
     version = str(raw.get("payload_version", defaults.get("payload_version", "1.0")))
     if version not in PAYLOAD_VERSIONS:
         raise ConfigurationError(f"{where}: payload_version must be '1.0' or '2.0'")
@@ -200,6 +226,7 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
     section = document.get("gateway", {})
     if not isinstance(section, Mapping):
         raise ConfigurationError("gateway must be a table")
+    _known_keys(section, _SECTION_KEYS, "gateway")
     raw_authorizers = section.get("authorizers", {})
     if not isinstance(raw_authorizers, Mapping):
         raise ConfigurationError("gateway.authorizers must be a table")

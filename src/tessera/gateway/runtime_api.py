@@ -243,6 +243,12 @@ class RicInvoker:
         with self._lock:
             return {handler: i.process.pid for handler, i in self._instances.items()}
 
+    def is_running(self, handler: str) -> bool:
+        """Whether ``handler`` has a live runtime client process."""
+        with self._lock:
+            instance = self._instances.get(handler)
+        return instance is not None and instance.process.poll() is None
+
     def _instance(self, handler: str) -> _Instance:
         with self._lock:
             if self._closed:
