@@ -77,3 +77,14 @@ def bad_policy(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def crash(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """An authorizer that fails with an unexpected error."""
     raise KeyError("boom")
+
+
+def echo_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Allow everything and hand the authorizer's own input to the handler (as a JSON string)."""
+    import json
+
+    if event.get("version") == "2.0":
+        return {"isAuthorized": True, "context": {"event": json.dumps(event)}}
+    answer = _policy("Allow", event["methodArn"])
+    answer["context"] = {"event": json.dumps(event)}
+    return answer
