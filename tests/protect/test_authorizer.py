@@ -347,11 +347,12 @@ def test_lam05_no_path_returns_allow_on_an_internal_error(
         raise RuntimeError("injected")
 
     monkeypatch.setattr(authorizer_module, target, explode)
+    fresh = LambdaAuthorizer(API.verifier, RULES)
 
     calls: list[Callable[[], dict[str, Any]]] = [
-        lambda: AUTHORIZER.token(token_event(bearer(READER))),
-        lambda: AUTHORIZER.request(request_event(bearer(READER))),
-        lambda: AUTHORIZER.http_api(v2_event(bearer(READER))),
+        lambda: fresh.token(token_event(bearer(READER))),
+        lambda: fresh.request(request_event(bearer(READER))),
+        lambda: fresh.http_api(v2_event(bearer(READER))),
     ]
     for call in calls:
         with pytest.raises(Unauthorized):
@@ -364,11 +365,11 @@ def test_lam05_failing_rules_and_principal_fail_closed(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(RouteRules, "allowed", explode)
     with pytest.raises(Unauthorized):
-        AUTHORIZER.token(token_event(bearer(READER)))
+        LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))
     monkeypatch.undo()
     monkeypatch.setattr(Principal, "from_claims", explode)
     with pytest.raises(Unauthorized):
-        AUTHORIZER.token(token_event(bearer(READER)))
+        LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))
 
 
 def test_lam05_verifier_returning_garbage_fails_closed() -> None:
@@ -532,6 +533,20 @@ def test_http_api_iam_policy_and_dispatch() -> None:
     assert AUTHORIZER(token_event(bearer(READER)), None)["principalId"] == "alice"
 
 
+def test_memoised_policies_are_copies_and_keyed_by_api_and_stage() -> None:
+    authorizer = LambdaAuthorizer(API.verifier, RULES)
+    first = authorizer.token(token_event(bearer(READER)))
+    first["policyDocument"]["Statement"][0]["Resource"].append("*")
+    dev = token_event(bearer(READER))
+    dev["methodArn"] = dev["methodArn"].replace("/prod/", "/dev/")
+
+    again = authorizer.token(token_event(bearer(READER)))
+    other_stage = authorizer.token(dev)
+
+    assert "*" not in again["policyDocument"]["Statement"][0]["Resource"]
+    assert all("/dev/" in r for s in other_stage["policyDocument"]["Statement"] for r in s["Resource"])
+
+
 def test_policy_evaluation_deny_wins() -> None:
     document = policy_document([f"{PREFIX}/GET/items/*"], [f"{PREFIX}/GET/items/*/admin"])
 
@@ -539,3 +554,57 @@ def test_policy_evaluation_deny_wins() -> None:
     assert not policy_allows(document, f"{PREFIX}/GET/items/1/admin")
     assert not policy_allows(document, f"{PREFIX}/POST/items/1")
     assert not policy_allows({"Statement": "x"}, f"{PREFIX}/GET/items/1")
+
+
+def test_lam07_backend_reads_identity_from_the_authorizer_context_only() -> None:
+    from tessera.protect.aws_lambda import authorizer_context
+
+    result = AUTHORIZER.request(request_event(bearer(READER)))
+    rest = load_event("rest_v1")
+    rest["headers"]["X-User-Id"] = "admin"
+    rest["requestContext"]["authorizer"] = {**result["context"], "principalId": result["principalId"]}
+    http = load_event("http_v2")
+    http["headers"]["x-user-id"] = "admin"
+    http["requestContext"]["authorizer"] = {"lambda": result["context"]}
+
+    assert authorizer_context(rest)["principal_id"] == "alice"
+    assert authorizer_context(http)["principal_id"] == "alice"
+    assert authorizer_context(load_event("rest_v1")) == {}
+    assert authorizer_context({"requestContext": "x"}) == {}
+
+
+def test_lam05_failures_log_no_token(caplog: pytest.LogCaptureFixture) -> None:
+    token = API.token(scope="items:read", sub="sentinel-subject-0x5eed")
+
+    class Leaky:
+        def verify(self, presented: str) -> Any:
+            raise RuntimeError(f"could not verify {presented}")
+
+        async def averify(self, presented: str) -> Any:
+            return self.verify(presented)
+
+    with caplog.at_level("DEBUG"), pytest.raises(Unauthorized) as caught:
+        LambdaAuthorizer(Leaky(), RULES).token(token_event(bearer(token)))
+
+    assert "RuntimeError" in caplog.text
+    assert token not in caplog.text and token.split(".")[1] not in caplog.text
+    assert token not in str(caught.value) and caught.value.__cause__ is None
+
+
+def test_lam01_depth_guard_is_kept_when_only_unrelated_routes_go_deeper() -> None:
+    rules = parse_routes(
+        {
+            "routes": [
+                {"method": "GET", "path": "/items/{id}", "scopes": ["items:read"]},
+                {"method": "ANY", "path": "/files/{proxy+}", "scopes": ["items:read"]},
+                {"method": "GET", "path": "/users/{id}", "scopes": ["items:read"]},
+                {"method": "GET", "path": "/users/{id}/posts", "scopes": ["items:read"]},
+            ]
+        }
+    )
+    gateway = CachingGateway(LambdaAuthorizer(API.verifier, rules).token)
+
+    assert gateway.call(READER, "GET", "/items/1") == 200
+    assert gateway.call(READER, "GET", "/items/1/undeclared") == 403
+    assert gateway.call(READER, "POST", "/files/a/b/c") == 200
+    assert gateway.call(READER, "GET", "/users/1/posts") == 200

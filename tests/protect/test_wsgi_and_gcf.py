@@ -6,7 +6,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import flask
@@ -120,12 +119,12 @@ def test_gcf_decorator_in_a_flask_request_context(
         assert response.json == {"sub": "alice", "size": "large"}
 
 
-@pytest.fixture
-def functions_framework_server(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def functions_framework_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """functions-framework's Flask app for a protected function, served on 127.0.0.1:<free port>."""
     import functions_framework
 
-    source = tmp_path / "main.py"
+    source = tmp_path_factory.mktemp("gcf") / "main.py"
     source.write_text(
         "from tests.protect.test_wsgi_and_gcf import orders_function\n"
         "def orders(request):\n"

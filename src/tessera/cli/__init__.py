@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import gateway_cmd, jwks_cmd, token_cmd
+from . import gateway_cmd, jwks_cmd, routes_cmd, token_cmd
 
 __all__ = ["main"]
 
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     token_cmd.register(commands)
     jwks_cmd.register(commands)
+    routes_cmd.register(commands)
     gateway_cmd.register(commands)
     return parser
 

@@ -43,6 +43,7 @@ MAX_CACHE_TTL_SECONDS = 3600
 MAX_CONTEXT_VALUE_CHARS = 1024
 MAX_CONTEXT_BYTES = 8192
 MAX_PRINCIPAL_ID_CHARS = 1024
+MAX_CACHED_POLICIES = 256
 ROUTE_KEY_SOURCE = "$context.routeKey"
 
 
@@ -115,15 +116,12 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
     for name in claims:
         found.setdefault(name, principal.claims.get(name))
     context: dict[str, str | int | float | bool] = {}
-    size = 0
     for name, raw in found.items():
         value = _context_value(raw)
-        if value is None:
-            continue
-        size += len(name) + len(json_dumps({"v": value}))
-        if size > MAX_CONTEXT_BYTES:
-            break
-        context[name] = value
+        if value is not None:
+            context[name] = value
+    while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
+        context.popitem()
     return context
 
 
@@ -168,6 +166,7 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.cookie = cookie
         self.simple_responses = simple_responses
+        self._statements: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
@@ -223,17 +222,32 @@ class LambdaAuthorizer:
             raise Unauthorized() from None
 
     def _policy(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
-        allowed = set(self.rules.allowed(principal.scopes, principal.roles))
-        allow = [route_arn(api, r) for r in self.rules.routes if r in allowed]
-        deny = [route_arn(api, r) for r in self.rules.routes if r not in allowed]
-        deny += [route_arn(api, r) + "/*" for r in allowed if _needs_depth_guard(r, allowed)]
-        route = self.rules.match(api.method, api.path)
-        if route is None:
-            deny.append(api.arn)
         return {
             "principalId": principal.principal_id,
-            "policyDocument": policy_document(allow, deny),
+            "policyDocument": self._document(principal, api),
             "context": flatten_context(principal, self.context_claims),
+        }
+
+    def _document(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+        """The policy for these scopes and roles in this API and stage, computed once and copied."""
+        unmatched = self.rules.match(api.method, api.path) is None
+        key = (principal.scopes, principal.roles, api.stage_prefix, api.arn if unmatched else None)
+        document = self._statements.get(key)
+        if document is None:
+            allowed = set(map(id, self.rules.allowed(principal.scopes, principal.roles)))
+            permitted = [r for r in self.rules.routes if id(r) in allowed]
+            allow = [route_arn(api, r) for r in permitted]
+            deny = [route_arn(api, r) for r in self.rules.routes if id(r) not in allowed]
+            deny += [route_arn(api, r) + "/*" for r in permitted if _needs_depth_guard(r, permitted)]
+            if unmatched:
+                deny.append(api.arn)
+            document = policy_document(allow, deny)
+            if len(self._statements) >= MAX_CACHED_POLICIES:
+                self._statements.clear()
+            self._statements[key] = document
+        return {
+            "Version": document["Version"],
+            "Statement": [{**s, "Resource": list(s["Resource"])} for s in document["Statement"]],
         }
 
     def _simple(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
@@ -247,18 +261,17 @@ def _compatible(method_a: str, method_b: str) -> bool:
 
 
 def _extends(shorter: Route, longer: Route) -> bool:
-    """True when some path of ``longer`` could start with a path of ``shorter``."""
+    """True when some path of ``longer`` could have a path of ``shorter`` as a strict prefix."""
     if not _compatible(shorter.method, longer.method):
         return False
-    if longer.ranks and longer.ranks[-1] == 2 and len(longer.segments) - 1 <= len(shorter.segments):
-        return True
-    if len(longer.segments) <= len(shorter.segments):
+    greedy = bool(longer.ranks) and longer.ranks[-1] == 2
+    fixed = longer.segments[:-1] if greedy else longer.segments
+    if not greedy and len(fixed) <= len(shorter.segments):
         return False
-    pairs = zip(shorter.segments, longer.segments, strict=False)
-    return all(a == b or "{" in a or "{" in b for a, b in pairs)
+    return all(a == b or "{" in a or "{" in b for a, b in zip(shorter.segments, fixed, strict=False))
 
 
-def _needs_depth_guard(route: Route, allowed: set[Route]) -> bool:
+def _needs_depth_guard(route: Route, allowed: Sequence[Route]) -> bool:
     """Whether ``route``'s ``{name}`` wildcards need a Deny for deeper paths.
 
     In an ARN ``*`` spans ``/``: ``GET/items/*`` (from ``/items/{id}``) also matches

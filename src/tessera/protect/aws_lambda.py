@@ -16,7 +16,6 @@ runtime calls handlers synchronously).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -34,7 +33,14 @@ from .guard import ClaimPredicate, Guard, TokenVerifier
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
 from .principal import Principal
 
-__all__ = ["EventShape", "authorize", "event_shape", "request_from_event", "to_lambda_response"]
+__all__ = [
+    "EventShape",
+    "authorize",
+    "authorizer_context",
+    "event_shape",
+    "request_from_event",
+    "to_lambda_response",
+]
 
 LambdaHandler = Callable[[Any, Any, Principal], Any]
 """``handler(event, context, principal)``; an ``async def`` one is accepted too."""
@@ -137,6 +143,24 @@ def request_from_event(event: Any) -> HttpRequest:
     return HttpRequest(method, path, Headers(headers), MultiMap(query), _body(event))
 
 
+def authorizer_context(event: Any) -> Mapping[str, Any]:
+    """What a Lambda authorizer put in ``context``, as API Gateway hands it to the backend.
+
+    REST (payload 1.0) puts it in ``requestContext.authorizer`` (with ``principalId``); HTTP API
+    payload 2.0 in ``requestContext.authorizer.lambda``. Read identity from here only, never
+    from client-supplied headers such as ``X-User-Id`` (LAM-07). Empty when there is none.
+    """
+    if not isinstance(event, Mapping):
+        return {}
+    authorizer = event.get("requestContext", {}) if isinstance(event.get("requestContext"), Mapping) else {}
+    found = authorizer.get("authorizer")
+    if not isinstance(found, Mapping):
+        return {}
+    if event.get("version") == "2.0":
+        found = found.get("lambda")
+    return found if isinstance(found, Mapping) else {}
+
+
 def to_lambda_response(response: HttpResponse, event: Any) -> dict[str, Any]:
     """``response`` in the result format the event's integration expects."""
     try:
@@ -223,6 +247,8 @@ def authorize(
 
 def _in_event_loop(handler: Callable[..., Any]) -> LambdaHandler:
     def run(event: Any, context: Any, principal: Principal) -> Any:
+        import asyncio  # only for async handlers: keeps it off the cold-start path
+
         return asyncio.run(handler(event, context, principal))
 
     return run

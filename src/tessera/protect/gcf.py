@@ -12,7 +12,6 @@ An ``async def`` handler is run to completion with :func:`asyncio.run`.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Iterable
@@ -73,6 +72,8 @@ def authorize(
         if inspect.iscoroutinefunction(handler):
 
             def run(flask_request: Any, principal: Any) -> Any:
+                import asyncio  # only for async handlers: keeps it off the cold-start path
+
                 return asyncio.run(handler(flask_request, principal))
 
         @functools.wraps(handler)

@@ -15,17 +15,22 @@ class MultiMap(Mapping[str, str]):
     """An immutable multi-map: ``m[name]`` is the first value, :meth:`get_all` every value."""
 
     __slots__ = ("_index", "_items")
+    _fold_case = False
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items = tuple((str(k), str(v)) for k, v in items)
+        self._items = tuple(items)
         index: dict[str, list[str]] = {}
+        fold = self._fold_case
         for name, value in self._items:
-            index.setdefault(self._key(name), []).append(value)
+            key = name.lower() if fold else name
+            if key in index:
+                index[key].append(value)
+            else:
+                index[key] = [value]
         self._index = index
 
-    @staticmethod
-    def _key(name: str) -> str:
-        return name
+    def _key(self, name: str) -> str:
+        return name.lower() if self._fold_case else name
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order (empty when absent)."""
@@ -52,10 +57,7 @@ class Headers(MultiMap):
     """HTTP headers: a case-insensitive multi-map (names are compared lower-cased)."""
 
     __slots__ = ()
-
-    @staticmethod
-    def _key(name: str) -> str:
-        return name.lower()
+    _fold_case = True
 
 
 def parse_cookies(headers: Iterable[str]) -> MultiMap:
