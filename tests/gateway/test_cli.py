@@ -57,3 +57,19 @@ def test_cli_gateway_rejects_a_bad_routes_file(tmp_path: Path, capsys: pytest.Ca
     assert "payload_version" in capsys.readouterr().err
     assert main(["gateway", "--routes", str(tmp_path / "absent.toml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_cli_gateway_request_log_never_shows_the_query_string(tmp_path: Path) -> None:
+    routes = _write_routes(tmp_path)
+    argv = [sys.executable, "-m", "tessera.cli", "gateway", "--routes", str(routes), "--port", "0"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            found = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+            assert found
+            assert send("GET", f"{found.group(0)}/items/5?access_token=SECRET-TOKEN").status == 200
+        finally:
+            process.terminate()
+            _, log = process.communicate(timeout=10)
+    assert "GET /items/5 200" in log
+    assert "SECRET-TOKEN" not in log

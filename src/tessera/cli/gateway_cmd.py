@@ -56,6 +56,11 @@ def serve_gateway(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: listening on {args.host}, beyond this machine; this is a development server",
+            file=sys.stderr,
+        )
     print(f"tessera gateway listening on {server.url} ({len(config.routes)} routes)", flush=True)
     try:
         server.serve_forever()

@@ -165,7 +165,11 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
 
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # The path only: a query string may carry a token (?access_token=...), never logged.
+            log.info("%s %s %s", self.command, self.path.split("?", 1)[0], code)
+
         def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), format % args)
+            log.info("%s", format % args)
 
     return Handler
