@@ -128,14 +128,14 @@ def _pyjwk_client_authorizer(jwks_url: str) -> Callable[[dict[str, Any]], dict[s
     return handler
 
 
-def build_cases(issuer: Any) -> tuple[list[Case], list[str]]:
-    """Every case against one issuer's token; also notes on cases that could not be built."""
+def build_cases(issuer: Any, token: str | None = None) -> tuple[list[Case], list[str]]:
+    """Every case on one token (default: a genuine one); also notes on cases that could not be built."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
     from tessera.verify import Verifier
 
-    token = issuer.mint(aud=AUDIENCE, scope="orders:read")
+    token = token or issuer.mint(aud=AUDIENCE, scope="orders:read")
     header, payload, signature = token.split(".")
     signing_input, raw_signature = f"{header}.{payload}".encode(), _b64(signature)
     public_key = issuer.key.public_key
@@ -234,6 +234,25 @@ def _authorizer_cases(
     return cases
 
 
+def _accepted_forgeries(issuer: Any) -> list[str]:
+    """Names of cases that accept a token with a tampered payload (each must refuse it)."""
+    genuine = issuer.mint(aud=AUDIENCE, scope="orders:read")
+    header, payload, signature = genuine.split(".")
+    claims = json.loads(_b64(payload))
+    claims["scope"] = "orders:read orders:write admin"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    cases, _ = build_cases(issuer, f"{header}.{forged_payload}.{signature}")
+    problems = []
+    for case in cases[1:]:  # the floor verifies pre-decoded bytes of the genuine token
+        try:
+            result = case.call()
+        except Exception:  # noqa: S112 - a refusal is what we want
+            continue
+        if not (isinstance(result, dict) and result.get("statusCode") == 401):
+            problems.append(f"{case.name} accepted a forged token")
+    return problems
+
+
 def _measure(cases: list[Case], rounds: int, target_seconds: float) -> dict[str, float]:
     loops: dict[str, int] = {}
     for case in cases:  # warm up and size each loop to about target_seconds
@@ -264,6 +283,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         cases, notes = build_cases(issuer)
         for case in cases:
             case.call()  # every case must succeed on the genuine token before it is timed
+        problems = _accepted_forgeries(issuer)
         results = _measure(cases, rounds, target)
     floor = results[cases[0].name]
     lines = [
@@ -276,7 +296,8 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     ]
     lines += [f"| {c.name} | {results[c.name]:.2f} | {results[c.name] / floor:.2f} |" for c in cases]
     lines += ["", *_verdicts(cases, results, floor), *(f"- note: {n}" for n in notes)]
-    data = {"results_us": results, "floor_us": floor, "notes": notes, "rounds": rounds, "problems": []}
+    lines += [f"- PROBLEM: {p}" for p in problems]
+    data = {"results_us": results, "floor_us": floor, "notes": notes, "rounds": rounds, "problems": problems}
     return "\n".join(lines), data
 
 
