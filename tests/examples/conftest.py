@@ -120,8 +120,12 @@ def _spawner() -> Iterator[Spawn]:
 
     yield start
     for process in processes:
-        process.kill()
-        process.wait()
+        process.terminate()  # lets tessera gateway stop its runtime client processes
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         if process.stdout is not None:
             process.stdout.close()
 

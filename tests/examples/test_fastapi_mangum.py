@@ -49,3 +49,12 @@ def test_scope_per_route_and_public_route(gateway_url: str, tokens: dict[str, st
     assert delete.status == 403
     assert 'scope="orders:write"' in (delete.header("WWW-Authenticate") or "")
     assert send("GET", f"{gateway_url}/health").json() == {"ok": True}
+
+
+def test_through_the_gateway_with_awslambdaric(
+    spawn: Spawn, example_env: dict[str, str], tokens: dict[str, str | None]
+) -> None:
+    url = spawn(gateway_argv(FOLDER / "routes.toml", "--runtime", "ric"), env=example_env, cwd=FOLDER)
+    for case in ("good", "missing", "insufficient_scope"):
+        token = tokens[case]
+        assert_rfc6750(case, send("GET", f"{url}/orders/42", headers=bearer(token) if token else None))

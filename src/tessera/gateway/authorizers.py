@@ -125,6 +125,7 @@ class AuthorizerRunner:
         self._invoker = invoker
         self.cache = AuthorizerCache(clock)
         self.invocations = 0
+        self._count_lock = threading.Lock()
 
     def _event(
         self,
@@ -180,7 +181,8 @@ class AuthorizerRunner:
         answer = self.cache.get(key) if spec.ttl_seconds > 0 else None
         cache_hit = answer is not None
         if answer is None:
-            self.invocations += 1
+            with self._count_lock:
+                self.invocations += 1
             event = self._event(spec, request, route, params, ctx, identity=present)
             result = self._invoker.invoke(spec.handler, event)
             if result.failed:
