@@ -84,3 +84,22 @@ def test_ric_timeout_kills_the_process_and_the_next_call_gets_a_new_one(serve_ga
     assert send("GET", f"{server.url}/bare").status == 200
     assert send("GET", f"{server.url}/hang").status == 502
     assert invoker.process_ids["gw_echo:hang"] != first
+
+
+def test_ric_without_the_runtime_client_installed_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from tessera.errors import ConfigurationError
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return None if name == "awslambdaric" else real_find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ConfigurationError, match="tessera-auth\\[gateway\\]"):
+        RicInvoker(APPS)
+    monkeypatch.undo()
+    RicInvoker(APPS).close()

@@ -42,7 +42,11 @@ def serve_gateway(args: argparse.Namespace) -> int:
     if args.runtime == "ric":
         from ..gateway.runtime_api import RicInvoker
 
-        invoker = RicInvoker(config.base_dir, output=None)
+        try:
+            invoker = RicInvoker(config.base_dir, output=None)
+        except ConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     else:
         invoker = InProcessInvoker(config.base_dir)
     try:

@@ -10,6 +10,7 @@ handler, lazily, each against its own stand-in, feeds it one event at a time and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import ConfigurationError
 from .invoke import DEFAULT_TIMEOUT_SECONDS, InvocationResult, function_name
 
 __all__ = ["RicInvoker", "RuntimeAPI"]
@@ -230,6 +232,10 @@ class RicInvoker:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         output: IO[bytes] | int | None = subprocess.DEVNULL,
     ) -> None:
+        if importlib.util.find_spec("awslambdaric") is None:
+            raise ConfigurationError(
+                "the runtime client is not installed: pip install 'tessera-auth[gateway]'"
+            )
         self._base_dir = base_dir
         self._timeout = timeout_seconds
         self._output = output
