@@ -21,6 +21,8 @@ from tessera.protect.authorizer import (
 )
 from tessera.protect.iam import policy_allows, policy_document
 from tessera.protect.routes import RouteRules, parse_routes
+from tessera.testing import LocalIssuer, Response
+from tessera.verify.jwks import RemoteKeySet
 from tessera.verify.keys import VerificationKey
 
 from .support import AUDIENCE, Api, bearer, load_event
@@ -608,3 +610,49 @@ def test_lam01_depth_guard_is_kept_when_only_unrelated_routes_go_deeper() -> Non
     assert gateway.call(READER, "GET", "/items/1/undeclared") == 403
     assert gateway.call(READER, "POST", "/files/a/b/c") == 200
     assert gateway.call(READER, "GET", "/users/1/posts") == 200
+
+
+def test_lam10_keys_are_fetched_once_across_invocations(local_issuer: LocalIssuer) -> None:
+    verifier = Verifier(
+        issuer=local_issuer.issuer,
+        audience=AUDIENCE,
+        token_type="at+jwt",
+        keys=RemoteKeySet(local_issuer.jwks_uri),
+    )
+    authorizer = LambdaAuthorizer(
+        verifier, RULES
+    )  # module scope in a real function: built once per container
+
+    for n in range(5):
+        token = local_issuer.mint(aud=AUDIENCE, sub=f"user-{n}", scope="items:read")
+        assert authorizer.token(token_event(bearer(token)))["principalId"] == f"user-{n}"
+
+    assert local_issuer.server is not None
+    assert local_issuer.server.count(local_issuer.jwks_path) == 1
+
+
+def test_lam10_slow_jwks_endpoint_is_401_not_a_hang_or_an_allow(local_issuer: LocalIssuer) -> None:
+    local_issuer.jwks_response = Response.json(local_issuer.jwks())._replace(delay_seconds=3.0)
+    keys = RemoteKeySet(local_issuer.jwks_uri, timeout_seconds=0.2)
+    authorizer = LambdaAuthorizer(
+        Verifier(issuer=local_issuer.issuer, audience=AUDIENCE, token_type="at+jwt", keys=keys), RULES
+    )
+    token = local_issuer.mint(aud=AUDIENCE, scope="items:read")
+
+    with pytest.raises(Unauthorized):
+        authorizer.token(token_event(bearer(token)))
+
+
+def test_remembered_identities_never_mix_callers() -> None:
+    authorizer = LambdaAuthorizer(API.verifier, RULES)
+    alice = API.token(sub="alice", scope="items:read")
+    bob = API.token(sub="bob", scope="items:read items:write")
+
+    for _ in range(3):
+        first = authorizer.token(token_event(bearer(alice), "DELETE", "/items/1"))
+        second = authorizer.token(token_event(bearer(bob), "DELETE", "/items/1"))
+        first["context"]["principal_id"] = "tampered"
+        assert second["principalId"] == "bob"
+        assert policy_allows(second["policyDocument"], arn("DELETE", "/items/1"))
+        assert not policy_allows(first["policyDocument"], arn("DELETE", "/items/1"))
+    assert authorizer.token(token_event(bearer(alice)))["context"]["principal_id"] == "alice"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_toml_and_json_files_load_to_the_same_rules(tmp_path: Path) -> None:
     ],
 )
 def test_matching_picks_the_rule_or_none(method: str, path: str, expected: str | None) -> None:
-    rules = parse_routes(__import__("tomllib").loads(TOML))
+    rules = parse_routes(tomllib.loads(TOML))
 
     found = rules.match(method, path)
 
@@ -112,7 +113,7 @@ def test_most_specific_rule_wins_whatever_the_declaration_order() -> None:
 
 
 def test_allowed_lists_the_routes_a_caller_may_use() -> None:
-    rules = parse_routes(__import__("tomllib").loads(TOML))
+    rules = parse_routes(tomllib.loads(TOML))
 
     reader = {r.route_key for r in rules.allowed({"items:read"}, set())}
     writer_without_role = {r.route_key for r in rules.allowed({"items:read", "items:write"}, set())}

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..encoding import json_dumps
 from ..errors import ConfigurationError, TesseraError, TokenError
+from ..verify.claims import Claims
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
@@ -44,6 +45,7 @@ MAX_CONTEXT_VALUE_CHARS = 1024
 MAX_CONTEXT_BYTES = 8192
 MAX_PRINCIPAL_ID_CHARS = 1024
 MAX_CACHED_POLICIES = 256
+MAX_CACHED_IDENTITIES = 1024
 ROUTE_KEY_SOURCE = "$context.routeKey"
 
 
@@ -167,6 +169,7 @@ class LambdaAuthorizer:
         self.cookie = cookie
         self.simple_responses = simple_responses
         self._statements: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._identities: dict[int, tuple[Claims, Principal, dict[str, Any]]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
@@ -206,13 +209,14 @@ class LambdaAuthorizer:
             if not isinstance(event, Mapping):
                 raise Unauthorized()
             api = parse_execute_api_arn(event.get(arn_field))
-            claims = self.verifier.verify(extract(event))
-            principal = Principal.from_claims(claims)
-            if len(principal.principal_id) > MAX_PRINCIPAL_ID_CHARS:
-                raise Unauthorized()
+            principal, context = self._identity(self.verifier.verify(extract(event)))
             if simple:
-                return self._simple(principal, api)
-            return self._policy(principal, api)
+                return {"isAuthorized": self._simple_decision(principal, api), "context": dict(context)}
+            return {
+                "principalId": principal.principal_id,
+                "policyDocument": self._document(principal, api),
+                "context": dict(context),
+            }
         except Unauthorized:
             raise
         except (TokenError, ValueError, TypeError):
@@ -221,12 +225,23 @@ class LambdaAuthorizer:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
             raise Unauthorized() from None
 
-    def _policy(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
-        return {
-            "principalId": principal.principal_id,
-            "policyDocument": self._document(principal, api),
-            "context": flatten_context(principal, self.context_claims),
-        }
+    def _identity(self, claims: Claims) -> tuple[Principal, dict[str, Any]]:
+        """The principal and flattened context of ``claims``, remembered per Claims object.
+
+        A warm verifier returns the same Claims object for a token it already verified; the
+        entry keeps that object alive, so its ``id`` cannot be reused by another while cached.
+        """
+        entry = self._identities.get(id(claims))
+        if entry is not None and entry[0] is claims:
+            return entry[1], entry[2]
+        principal = Principal.from_claims(claims)
+        if len(principal.principal_id) > MAX_PRINCIPAL_ID_CHARS:
+            raise Unauthorized()
+        context = flatten_context(principal, self.context_claims)
+        if len(self._identities) >= MAX_CACHED_IDENTITIES:
+            self._identities.clear()
+        self._identities[id(claims)] = (claims, principal, context)
+        return principal, context
 
     def _document(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
         """The policy for these scopes and roles in this API and stage, computed once and copied."""
@@ -250,10 +265,9 @@ class LambdaAuthorizer:
             "Statement": [{**s, "Resource": list(s["Resource"])} for s in document["Statement"]],
         }
 
-    def _simple(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+    def _simple_decision(self, principal: Principal, api: ApiArn) -> bool:
         route = self.rules.match(api.method, api.path)
-        allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
-        return {"isAuthorized": allowed, "context": flatten_context(principal, self.context_claims)}
+        return route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
 
 
 def _compatible(method_a: str, method_b: str) -> bool:
