@@ -10,9 +10,9 @@ $(STAMP): pyproject.toml scripts/bootstrap node/package-lock.json
 	bash scripts/bootstrap
 	@touch $(STAMP)
 
-## Run the main job locally.
+## Run the main job locally: the identity provider on SQLite (tessera dev).
 dev: $(STAMP)
-	$(PY) scripts/verify_demo.py
+	$(VENV)/bin/tessera dev
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP) lint

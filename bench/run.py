@@ -33,6 +33,8 @@ NODE_DIR = HERE.parent / "node"
 # name -> (module in bench/, what it measures). Add a line here to register a benchmark.
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "verify": ("verify_bench", "JWT verification: µs per verify against peers and the floor; cold start"),
+    "protect": ("protect_bench", "protect overhead vs bare verify and a PyJWT tutorial authorizer"),
+    "token": ("token_endpoint_bench", "token endpoint under load beside oidc-provider"),
 }
 
 
