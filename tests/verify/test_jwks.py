@@ -633,3 +633,42 @@ def test_ver10_ver11_jku_and_x5u_never_fetch_or_select_a_key(
         "real jwks_uri": Reason.UNKNOWN_KEY,
     }
     assert jwks_hits(local_issuer) == 1  # the first miss fetched; the others met the cooldown
+
+
+# --- parsing once, and keys that cannot verify (VER-62) ---------------------------------------------
+
+
+def test_keys_are_parsed_once_per_fetch_not_per_lookup(local_issuer: LocalIssuer, clock: ManualClock) -> None:
+    parsed: list[Any] = []
+
+    def counting(document: Any) -> dict[str | None, VerificationKey]:
+        parsed.append(document)
+        return parse_jwks(document)
+
+    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, parse=counting, clock=clock))
+
+    for _ in range(25):
+        verifier.verify(local_issuer.mint())
+
+    assert len(parsed) == 1
+
+
+def test_ver62_symmetric_and_private_jwks_entries_are_ignored_with_a_warning(
+    local_issuer: LocalIssuer, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    published = local_issuer.jwks()
+    published["keys"] += [
+        {"kty": "oct", "k": "c2hhcmVkLXNlY3JldA", "kid": "hs-key", "alg": "HS256"},
+        {**SigningKey.generate("RS256").public_jwk(), "kid": "leaked", "d": "AQAB", "p": "AQAB"},
+    ]
+    assert local_issuer.server is not None
+    local_issuer.server.routes[local_issuer.jwks_path] = Response.json(published)
+    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, clock=clock))
+    someone = SigningKey.generate("RS256")  # any signer: the kid "hs-key" must never be found
+    forged = someone.sign_jwt(local_issuer.claims(), typ="at+jwt", kid="hs-key")
+
+    assert verifier.verify(local_issuer.mint()).subject == "user-123"
+    assert reason_of(verifier, forged) is Reason.UNKNOWN_KEY
+    warnings = " ".join(r.getMessage() for r in caplog.records)
+    assert "'hs-key'" in warnings
+    assert "'leaked'" in warnings
