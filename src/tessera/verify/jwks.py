@@ -166,7 +166,7 @@ class RemoteKeySet:
             cached, generation, cooling = self._cached, self._generation, self._cooling(now)
         if cached is not None and now < cached.expires_at:
             return
-        if not cooling:
+        if self._flight.busy or not cooling:
             self._flight.run(partial(self._refresh, generation))
         with self._lock:
             cached = self._cached
