@@ -263,8 +263,14 @@ def test_registry_refuses_conflicting_options(local_issuer: LocalIssuer) -> None
     assert (
         remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, cooldown_seconds=10) is shared
     )
+    assert (
+        remote_jwks(issuer="https://other.example", jwks_uri=local_issuer.jwks_uri, parse=parse_jwks)
+        is shared
+    )
     with pytest.raises(ConfigurationError):
         remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, cooldown_seconds=5)
+    with pytest.raises(ConfigurationError):
+        remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, timeout_seconds=1.0)
 
 
 # --- bundling: snapshot, preload, fetch_jwks_document --------------------------------------------

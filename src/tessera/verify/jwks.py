@@ -289,20 +289,28 @@ def remote_jwks(*, issuer: str, jwks_uri: str | None = None, **options: Any) -> 
 
     Every caller with the same ``jwks_uri`` (or, without one, the same ``issuer``) gets the same
     instance and so shares its cache and its cooldown. ``options`` are :class:`RemoteKeySet`
-    settings; they apply when the instance is created, and asking again with different
-    options raises :class:`~tessera.errors.ConfigurationError`.
+    settings and apply when the instance is created: the first caller's ``parse``, ``fetcher``
+    and ``clock`` are kept, and asking again with different limits (the ``*_seconds``
+    settings, ``max_bytes``) raises :class:`~tessera.errors.ConfigurationError`.
     """
     slot = ("jwks_uri", jwks_uri) if jwks_uri is not None else ("issuer", issuer)
     with _registry_lock:
         found = _registry.get(slot)
         if found is not None:
             instance, created_with = found
-            if options and options != created_with:
-                raise ConfigurationError("this key set is already configured with other options")
+            asked = _limits(options)
+            if asked and asked != _limits(created_with):
+                raise ConfigurationError("this key set is already configured with other limits")
             return instance
         instance = RemoteKeySet(jwks_uri, issuer=issuer, **options)
         _registry[slot] = (instance, dict(options))
         return instance
+
+
+def _limits(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: value for name, value in options.items() if name.endswith("_seconds") or name == "max_bytes"
+    }
 
 
 def _reset_registry() -> None:
