@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -38,6 +37,8 @@ class SingleFlight:
 
     async def arun(self, work: Callable[[], None]) -> None:
         """Run ``work`` in a worker thread, or wait for the run in progress, without blocking."""
+        import asyncio  # imported here: a sync-only cold start should not pay for asyncio
+
         flight, leader = self._join()
         if leader:
             asyncio.get_running_loop().run_in_executor(None, self._lead, flight, work)

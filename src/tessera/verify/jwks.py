@@ -22,9 +22,8 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import ConfigurationError, Reason, TesseraError, TokenError
 from .discovery import discover_jwks_uri, discovery_url, fetch_json
@@ -52,15 +51,24 @@ def _warn(message: str, *args: object) -> None:
     logging.getLogger("tessera.verify").warning(message, *args)
 
 
-@dataclass(frozen=True, slots=True)
 class _Cached:
-    keys: Mapping[str | None, VerificationKey]
-    document: Any
-    expires_at: float
+    """One good fetch: its parsed keys, the document they came from, and when they expire."""
+
+    __slots__ = ("document", "expires_at", "keys")
+
+    def __init__(self, keys: Mapping[str | None, VerificationKey], document: Any, expires_at: float) -> None:
+        self.keys = keys
+        self.document = document
+        self.expires_at = expires_at
 
 
-class _Refresh(NamedTuple):
-    generation: int
+class _Refresh:
+    """A lookup's verdict: refetch, unless the cache has changed since ``generation``."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
 
 
 def _seconds(name: str, value: object, *, positive: bool = False) -> float:
