@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tessera import TokenError, Verifier
+from tessera.encoding import json_dumps
 from tessera.errors import ConfigurationError, Reason
-from tessera.keys import SigningKey
+from tessera.keys import SigningKey, sign_compact
 from tessera.testing import LocalHTTPServer, LocalIssuer, ManualClock, RecordingFetcher, Response
 from tessera.verify.fetch import FetchError, FetchFailure, FetchResult
 from tessera.verify.jwks import RemoteKeySet, fetch_jwks_document, remote_jwks
@@ -678,3 +679,25 @@ def test_ver62_symmetric_and_private_jwks_entries_are_ignored_with_a_warning(
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "'hs-key'" in warnings
     assert "'leaked'" in warnings
+
+
+def _without_kid(issuer: LocalIssuer) -> str:
+    """A token whose header has no ``kid`` member at all, signed by the issuer's current key."""
+    header = {"alg": issuer.key.alg, "typ": "at+jwt"}
+    return sign_compact(header, json_dumps(issuer.claims()), issuer.key.sign)
+
+
+def test_ver15_token_without_kid_needs_a_single_key_issuer(
+    http_server: LocalHTTPServer, clock: ManualClock
+) -> None:
+    issuer = LocalIssuer(server=http_server)
+    issuer.add_key()
+    verifier = verifier_for(issuer, RemoteKeySet(issuer.jwks_uri, clock=clock))
+
+    assert reason_of(verifier, _without_kid(issuer)) is Reason.UNKNOWN_KEY  # two keys: none is tried blindly
+    single = LocalIssuer(server=http_server, path="/single")
+    http_server.routes[single.jwks_path] = Response.json(
+        {"keys": [single.key.public_jwk(include_meta=False)]}
+    )
+    single_verifier = verifier_for(single, RemoteKeySet(single.jwks_uri, clock=clock))
+    assert single_verifier.verify(_without_kid(single)).subject == "user-123"
