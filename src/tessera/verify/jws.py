@@ -56,10 +56,12 @@ def _header_from(segment: bytes) -> Header:
     if not _FORBIDDEN.isdisjoint(members):
         raise TokenError(Reason.UNSUPPORTED_HEADER)
     kid = members.get("kid")
-    if kid is not None and (type(kid) is not str or not kid or len(kid) > MAX_KID_LENGTH):
+    if (kid is not None or "kid" in members) and (
+        type(kid) is not str or not kid or len(kid) > MAX_KID_LENGTH
+    ):
         raise TokenError(Reason.MALFORMED)
     typ = members.get("typ")
-    if typ is not None and type(typ) is not str:
+    if (typ is not None or "typ" in members) and type(typ) is not str:
         raise TokenError(Reason.MALFORMED)
     return Header(alg, kid, typ)
 
