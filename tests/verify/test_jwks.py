@@ -701,3 +701,22 @@ def test_ver15_token_without_kid_needs_a_single_key_issuer(
     )
     single_verifier = verifier_for(single, RemoteKeySet(single.jwks_uri, clock=clock))
     assert single_verifier.verify(_without_kid(single)).subject == "user-123"
+
+
+def test_failure_warnings_and_errors_never_carry_the_url_query(
+    local_issuer: LocalIssuer, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = RemoteKeySet(f"{local_issuer.jwks_uri}?api_key=s3cr3t", clock=clock)
+    local_issuer.jwks_response = Response(500, b"api_key=s3cr3t")
+
+    with pytest.raises(TokenError) as caught:
+        keys.get_key(local_issuer.key.kid)
+
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert local_issuer.jwks_uri in logged
+    assert "s3cr3t" not in logged
+    assert "s3cr3t" not in str(caught.value)
+    assert "s3cr3t" not in str(keys.last_error)
+    local_issuer.jwks_response = None
+    clock.advance(30)
+    assert keys.get_key(local_issuer.key.kid).kid == local_issuer.key.kid
