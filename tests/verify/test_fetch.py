@@ -95,7 +95,7 @@ def test_lam10_slow_server_times_out_instead_of_hanging(http_server: LocalHTTPSe
 
     assert caught.value.failure is FetchFailure.TIMEOUT
     assert (
-        UrllibFetcher().fetch(f"{http_server.url}/fast", timeout_seconds=0.2, max_bytes=65536).status == 200
+        UrllibFetcher().fetch(f"{http_server.url}/fast", timeout_seconds=1.5, max_bytes=65536).status == 200
     )
 
 

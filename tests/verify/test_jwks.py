@@ -407,7 +407,7 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 ) -> None:
     # 16 MiB lets the 10,000-key document reach the parser, so its key-count limit is what trips.
     max_bytes = 16 * 1024 * 1024 if failure == "ten_thousand_keys" else 65536
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.2, max_bytes=max_bytes)
+    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5, max_bytes=max_bytes)
     verifier = verifier_for(local_issuer, keys)
     token = local_issuer.mint()
     keys.hydrate()
@@ -440,7 +440,7 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 def test_ver59_nothing_fetched_yet_and_failure_is_keys_unavailable(
     local_issuer: LocalIssuer, clock: ManualClock, failure: str
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.2)
+    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5)
     verifier = verifier_for(local_issuer, keys)
     local_issuer.jwks_response = JWKS_FAILURES[failure](local_issuer)
     token = local_issuer.mint()
