@@ -173,3 +173,18 @@ def test_ver60_undiscoverable_issuer_is_a_configuration_error(issuer: str) -> No
     with pytest.raises(ConfigurationError):
         RemoteKeySet(None)
     assert RemoteKeySet(None, issuer="https://issuer.example.com").jwks_uri is None
+
+
+def test_a_bundle_preloaded_into_the_shared_key_set_serves_verifiers_with_no_network(
+    local_issuer: LocalIssuer,
+) -> None:
+    bundle = json.loads(json.dumps(local_issuer.jwks()))
+    remote_jwks(issuer=local_issuer.issuer).preload(bundle)
+    verifier = discovering_verifier(local_issuer.issuer)
+
+    assert verifier.verify(local_issuer.mint()).subject == "user-123"
+    assert local_issuer.server is not None
+    assert local_issuer.server.total() == 0
+    local_issuer.add_key()  # a rotation is still followed: discovery, then one JWKS fetch
+    assert verifier.verify(local_issuer.mint()).subject == "user-123"
+    assert (hits(local_issuer, DISCOVERY), hits(local_issuer, local_issuer.jwks_path)) == (1, 1)

@@ -95,7 +95,7 @@ def test_lam10_slow_server_times_out_instead_of_hanging(http_server: LocalHTTPSe
 
     assert caught.value.failure is FetchFailure.TIMEOUT
     assert (
-        UrllibFetcher().fetch(f"{http_server.url}/fast", timeout_seconds=0.2, max_bytes=65536).status == 200
+        UrllibFetcher().fetch(f"{http_server.url}/fast", timeout_seconds=1.5, max_bytes=65536).status == 200
     )
 
 
@@ -151,3 +151,17 @@ def test_error_messages_never_carry_query_or_user_info(http_server: LocalHTTPSer
 )
 def test_cache_control_max_age_parsing(header: str, expected: float | None) -> None:
     assert max_age(header) == expected
+
+
+def test_ver59_body_without_a_usable_length_is_capped_while_reading(http_server: LocalHTTPServer) -> None:
+    # The route's own Content-Length comes first and is not a number, so the client cannot trust
+    # any declared length and must count the bytes it reads (HTTP/1.0: the body ends at close).
+    undeclared = {"Content-Length": "unknown"}
+    http_server.routes["/stream"] = Response(200, b"x" * (5 * 1024 * 1024), undeclared)
+    http_server.routes["/small"] = Response(200, b'{"keys": []}', undeclared)
+
+    with pytest.raises(FetchError) as caught:
+        get(f"{http_server.url}/stream")
+
+    assert caught.value.failure is FetchFailure.TOO_LARGE
+    assert get(f"{http_server.url}/small").body == b'{"keys": []}'

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from tessera import TokenError, Verifier
+from tessera.encoding import json_dumps
 from tessera.errors import ConfigurationError, Reason
-from tessera.keys import SigningKey
+from tessera.keys import SigningKey, sign_compact
 from tessera.testing import LocalHTTPServer, LocalIssuer, ManualClock, RecordingFetcher, Response
 from tessera.verify.fetch import FetchError, FetchFailure, FetchResult
 from tessera.verify.jwks import RemoteKeySet, fetch_jwks_document, remote_jwks
@@ -263,8 +264,14 @@ def test_registry_refuses_conflicting_options(local_issuer: LocalIssuer) -> None
     assert (
         remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, cooldown_seconds=10) is shared
     )
+    assert (
+        remote_jwks(issuer="https://other.example", jwks_uri=local_issuer.jwks_uri, parse=parse_jwks)
+        is shared
+    )
     with pytest.raises(ConfigurationError):
         remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, cooldown_seconds=5)
+    with pytest.raises(ConfigurationError):
+        remote_jwks(issuer=local_issuer.issuer, jwks_uri=local_issuer.jwks_uri, timeout_seconds=1.0)
 
 
 # --- bundling: snapshot, preload, fetch_jwks_document --------------------------------------------
@@ -400,7 +407,7 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 ) -> None:
     # 16 MiB lets the 10,000-key document reach the parser, so its key-count limit is what trips.
     max_bytes = 16 * 1024 * 1024 if failure == "ten_thousand_keys" else 65536
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.2, max_bytes=max_bytes)
+    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5, max_bytes=max_bytes)
     verifier = verifier_for(local_issuer, keys)
     token = local_issuer.mint()
     keys.hydrate()
@@ -433,7 +440,7 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 def test_ver59_nothing_fetched_yet_and_failure_is_keys_unavailable(
     local_issuer: LocalIssuer, clock: ManualClock, failure: str
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.2)
+    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5)
     verifier = verifier_for(local_issuer, keys)
     local_issuer.jwks_response = JWKS_FAILURES[failure](local_issuer)
     token = local_issuer.mint()
@@ -633,3 +640,83 @@ def test_ver10_ver11_jku_and_x5u_never_fetch_or_select_a_key(
         "real jwks_uri": Reason.UNKNOWN_KEY,
     }
     assert jwks_hits(local_issuer) == 1  # the first miss fetched; the others met the cooldown
+
+
+# --- parsing once, and keys that cannot verify (VER-62) ---------------------------------------------
+
+
+def test_keys_are_parsed_once_per_fetch_not_per_lookup(local_issuer: LocalIssuer, clock: ManualClock) -> None:
+    parsed: list[Any] = []
+
+    def counting(document: Any) -> dict[str | None, VerificationKey]:
+        parsed.append(document)
+        return parse_jwks(document)
+
+    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, parse=counting, clock=clock))
+
+    for _ in range(25):
+        verifier.verify(local_issuer.mint())
+
+    assert len(parsed) == 1
+
+
+def test_ver62_symmetric_and_private_jwks_entries_are_ignored_with_a_warning(
+    local_issuer: LocalIssuer, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    published = local_issuer.jwks()
+    published["keys"] += [
+        {"kty": "oct", "k": "c2hhcmVkLXNlY3JldA", "kid": "hs-key", "alg": "HS256"},
+        {**SigningKey.generate("RS256").public_jwk(), "kid": "leaked", "d": "AQAB", "p": "AQAB"},
+    ]
+    assert local_issuer.server is not None
+    local_issuer.server.routes[local_issuer.jwks_path] = Response.json(published)
+    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, clock=clock))
+    someone = SigningKey.generate("RS256")  # any signer: the kid "hs-key" must never be found
+    forged = someone.sign_jwt(local_issuer.claims(), typ="at+jwt", kid="hs-key")
+
+    assert verifier.verify(local_issuer.mint()).subject == "user-123"
+    assert reason_of(verifier, forged) is Reason.UNKNOWN_KEY
+    warnings = " ".join(r.getMessage() for r in caplog.records)
+    assert "'hs-key'" in warnings
+    assert "'leaked'" in warnings
+
+
+def _without_kid(issuer: LocalIssuer) -> str:
+    """A token whose header has no ``kid`` member at all, signed by the issuer's current key."""
+    header = {"alg": issuer.key.alg, "typ": "at+jwt"}
+    return sign_compact(header, json_dumps(issuer.claims()), issuer.key.sign)
+
+
+def test_ver15_token_without_kid_needs_a_single_key_issuer(
+    http_server: LocalHTTPServer, clock: ManualClock
+) -> None:
+    issuer = LocalIssuer(server=http_server)
+    issuer.add_key()
+    verifier = verifier_for(issuer, RemoteKeySet(issuer.jwks_uri, clock=clock))
+
+    assert reason_of(verifier, _without_kid(issuer)) is Reason.UNKNOWN_KEY  # two keys: none is tried blindly
+    single = LocalIssuer(server=http_server, path="/single")
+    http_server.routes[single.jwks_path] = Response.json(
+        {"keys": [single.key.public_jwk(include_meta=False)]}
+    )
+    single_verifier = verifier_for(single, RemoteKeySet(single.jwks_uri, clock=clock))
+    assert single_verifier.verify(_without_kid(single)).subject == "user-123"
+
+
+def test_failure_warnings_and_errors_never_carry_the_url_query(
+    local_issuer: LocalIssuer, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = RemoteKeySet(f"{local_issuer.jwks_uri}?api_key=s3cr3t", clock=clock)
+    local_issuer.jwks_response = Response(500, b"api_key=s3cr3t")
+
+    with pytest.raises(TokenError) as caught:
+        keys.get_key(local_issuer.key.kid)
+
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert local_issuer.jwks_uri in logged
+    assert "s3cr3t" not in logged
+    assert "s3cr3t" not in str(caught.value)
+    assert "s3cr3t" not in str(keys.last_error)
+    local_issuer.jwks_response = None
+    clock.advance(30)
+    assert keys.get_key(local_issuer.key.kid).kid == local_issuer.key.kid

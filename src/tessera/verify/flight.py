@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -13,8 +12,8 @@ __all__ = ["SingleFlight"]
 class SingleFlight:
     """Runs ``work`` unless a run is already in progress, in which case the caller waits for it.
 
-    Sync callers run the work in their own thread; async callers hand it to the event loop's
-    executor so the loop never blocks. Either way every concurrent caller, sync or async,
+    Sync callers run the work in their own thread; async callers hand it to a new thread so
+    the loop never blocks. Either way every concurrent caller, sync or async,
     waits on the same run. Cancelling an async caller does not cancel the run.
     """
 
@@ -38,9 +37,14 @@ class SingleFlight:
 
     async def arun(self, work: Callable[[], None]) -> None:
         """Run ``work`` in a worker thread, or wait for the run in progress, without blocking."""
+        import asyncio  # imported here: a sync-only cold start should not pay for asyncio
+
         flight, leader = self._join()
         if leader:
-            asyncio.get_running_loop().run_in_executor(None, self._lead, flight, work)
+            # A thread of its own, not the loop's executor: sync waiters may fill that executor.
+            threading.Thread(
+                target=self._lead, args=(flight, work), name="tessera-fetch", daemon=True
+            ).start()
         await asyncio.wrap_future(flight)
 
     def _join(self) -> tuple[Future[None], bool]:

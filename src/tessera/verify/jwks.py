@@ -22,9 +22,8 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import ConfigurationError, Reason, TesseraError, TokenError
 from .discovery import discover_jwks_uri, discovery_url, fetch_json
@@ -52,15 +51,24 @@ def _warn(message: str, *args: object) -> None:
     logging.getLogger("tessera.verify").warning(message, *args)
 
 
-@dataclass(frozen=True, slots=True)
 class _Cached:
-    keys: Mapping[str | None, VerificationKey]
-    document: Any
-    expires_at: float
+    """One good fetch: its parsed keys, the document they came from, and when they expire."""
+
+    __slots__ = ("document", "expires_at", "keys")
+
+    def __init__(self, keys: Mapping[str | None, VerificationKey], document: Any, expires_at: float) -> None:
+        self.keys = keys
+        self.document = document
+        self.expires_at = expires_at
 
 
-class _Refresh(NamedTuple):
-    generation: int
+class _Refresh:
+    """A lookup's verdict: refetch, unless the cache has changed since ``generation``."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
 
 
 def _seconds(name: str, value: object, *, positive: bool = False) -> float:
@@ -166,7 +174,7 @@ class RemoteKeySet:
             cached, generation, cooling = self._cached, self._generation, self._cooling(now)
         if cached is not None and now < cached.expires_at:
             return
-        if not cooling:
+        if self._flight.busy or not cooling:
             self._flight.run(partial(self._refresh, generation))
         with self._lock:
             cached = self._cached
@@ -289,20 +297,28 @@ def remote_jwks(*, issuer: str, jwks_uri: str | None = None, **options: Any) -> 
 
     Every caller with the same ``jwks_uri`` (or, without one, the same ``issuer``) gets the same
     instance and so shares its cache and its cooldown. ``options`` are :class:`RemoteKeySet`
-    settings; they apply when the instance is created, and asking again with different
-    options raises :class:`~tessera.errors.ConfigurationError`.
+    settings and apply when the instance is created: the first caller's ``parse``, ``fetcher``
+    and ``clock`` are kept, and asking again with different limits (the ``*_seconds``
+    settings, ``max_bytes``) raises :class:`~tessera.errors.ConfigurationError`.
     """
     slot = ("jwks_uri", jwks_uri) if jwks_uri is not None else ("issuer", issuer)
     with _registry_lock:
         found = _registry.get(slot)
         if found is not None:
             instance, created_with = found
-            if options and options != created_with:
-                raise ConfigurationError("this key set is already configured with other options")
+            asked = _limits(options)
+            if asked and asked != _limits(created_with):
+                raise ConfigurationError("this key set is already configured with other limits")
             return instance
         instance = RemoteKeySet(jwks_uri, issuer=issuer, **options)
         _registry[slot] = (instance, dict(options))
         return instance
+
+
+def _limits(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: value for name, value in options.items() if name.endswith("_seconds") or name == "max_bytes"
+    }
 
 
 def _reset_registry() -> None:
