@@ -177,7 +177,7 @@ def test_sto07_token_from_another_installation_rejected(tmp_path: Path) -> None:
     two.store.close()
 
 
-def test_sto08_replay_cache_keys_on_the_decoded_jti(idp: ProviderHarness) -> None:
+def test_sto08_ver51_replay_cache_keys_on_the_decoded_jti(idp: ProviderHarness) -> None:
     now = int(idp.clock.now)
     claims = {
         "iss": "jwt-client",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import zlib
 
 import pytest
 from cryptography import x509
@@ -265,6 +266,26 @@ def test_ver26_a_five_segment_jwe_is_rejected_before_anything_else(
         ]
     )
     assert _reason(verifier, jwe) is Reason.MALFORMED
+
+
+def test_ver27_a_compressed_jwe_bomb_is_refused_on_size_without_inflating(
+    rsa_issuer: LocalIssuer, make_verifier: MakeVerifier
+) -> None:
+    verifier = make_verifier(rsa_issuer)
+    bomb_header = b64url_encode(
+        raw_json({"alg": "RSA-OAEP", "enc": "A256GCM", "zip": "DEF", "kid": rsa_issuer.key.kid})
+    )
+    deflated = zlib.compress(b"u" * 40_000_000, 9) * 2  # inflates to 80 MB
+    bomb = ".".join(
+        [bomb_header, b64url_encode(b"k" * 256), b64url_encode(b"iv" * 6), b64url_encode(deflated), "AA"]
+    )
+    assert len(bomb) > 100_000
+    assert _reason(verifier, bomb) is Reason.TOO_LARGE
+    small = ".".join(
+        [bomb_header, b64url_encode(b"k" * 256), b64url_encode(b"iv" * 6), b64url_encode(b"x"), "AA"]
+    )
+    assert _reason(verifier, small) is Reason.MALFORMED
+    assert verifier.verify(rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))).subject == "user-123"
 
 
 @pytest.mark.parametrize(
