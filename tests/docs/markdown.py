@@ -15,7 +15,9 @@ _MARK = re.compile(r"<!-- *test: *(?P<mark>[a-z-]+) *-->\s*\Z")
 
 @dataclass(frozen=True)
 class CodeBlock:
-    """One fenced block: its language, text, first line number, section heading and test mark.
+    """One fenced block: its language, text, first line, headings and test mark.
+
+    ``heading`` is the nearest heading above the block, ``section`` the nearest of level 1 or 2.
 
     The mark is an HTML comment standing right before the fence, e.g. ``<!-- test: run -->``;
     it is invisible once the Markdown is rendered.
@@ -26,6 +28,7 @@ class CodeBlock:
     code: str
     line: int
     heading: str
+    section: str
     mark: str | None
 
     @property
@@ -38,10 +41,13 @@ def code_blocks(doc: str, lang: str) -> list[CodeBlock]:
     """Every ``lang`` block of ``docs/<doc>``, in order, with the heading it stands under."""
     text = (DOCS / doc).read_text(encoding="utf-8")
     blocks = []
-    heading, prose_start = "", 0
+    heading = section = ""
+    prose_start = 0
     for fence in _FENCE.finditer(text):
         prose = text[prose_start : fence.start()]
-        heading = next((h for _, h in reversed(_HEADING.findall(prose))), heading)
+        headings = _HEADING.findall(prose)
+        heading = headings[-1][1] if headings else heading
+        section = next((title for level, title in reversed(headings) if len(level) <= 2), section)
         prose_start = fence.end()
         if fence["lang"] != lang:
             continue
@@ -53,7 +59,17 @@ def code_blocks(doc: str, lang: str) -> list[CodeBlock]:
                 code=fence["code"],
                 line=text.count("\n", 0, fence.start()) + 2,
                 heading=heading,
+                section=section,
                 mark=mark["mark"] if mark else None,
             )
         )
     return blocks
+
+
+def heading_anchors(doc: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``docs/<doc>`` (code blocks left out)."""
+    prose = _FENCE.sub("", (DOCS / doc).read_text(encoding="utf-8"))
+    return {
+        re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+        for _, title in _HEADING.findall(prose)
+    }
