@@ -12,27 +12,11 @@ from tessera import ConfigurationError
 from tessera.protect import CORS, Principal
 from tessera.protect.azure_functions import authorize
 
-from .support import Api, bearer
-
-API = Api()
-TOKEN_CASES = [
-    ("good", 200, None),
-    ("missing", 401, 'Bearer realm="tessera"'),
-    ("expired", 401, 'Bearer realm="tessera", error="invalid_token"'),
-    ("wrong_audience", 401, 'Bearer realm="tessera", error="invalid_token"'),
-    ("read_only", 403, 'Bearer realm="tessera", error="insufficient_scope", scope="orders:write"'),
-]
+from .conftest import API, TOKEN_CASES, auth_headers
 
 
 def http_request(kind: str, *, method: str = "GET", body: bytes = b"", **headers: str) -> func.HttpRequest:
-    tokens = {
-        "good": API.token,
-        "expired": API.expired,
-        "wrong_audience": API.wrong_audience,
-        "read_only": API.read_only,
-    }
-    if kind in tokens:
-        headers["Authorization"] = bearer(tokens[kind]())
+    headers.update(auth_headers(kind))
     return func.HttpRequest(
         method,
         "https://orders.azurewebsites.net/api/orders?size=large",

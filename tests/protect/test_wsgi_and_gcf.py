@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import flask
 import pytest
-from werkzeug.serving import make_server
 
 from tessera import ConfigurationError
 from tessera.protect import CORS, Guard, Principal
 from tessera.protect.gcf import authorize
 from tessera.protect.wsgi import AuthorizeMiddleware, get_principal
 
-from .support import Api, bearer
-
-API = Api()
-TOKEN_CASES = [
-    ("good", 200, None),
-    ("missing", 401, 'Bearer realm="tessera"'),
-    ("expired", 401, 'Bearer realm="tessera", error="invalid_token"'),
-    ("wrong_audience", 401, 'Bearer realm="tessera", error="invalid_token"'),
-    ("read_only", 403, 'Bearer realm="tessera", error="insufficient_scope", scope="orders:write"'),
-]
-
-
-def auth_headers(kind: str) -> dict[str, str]:
-    tokens = {
-        "good": API.token,
-        "expired": API.expired,
-        "wrong_audience": API.wrong_audience,
-        "read_only": API.read_only,
-    }
-    return {"Authorization": bearer(tokens[kind]())} if kind in tokens else {}
+from ..gateway.http_client import send
+from .conftest import API, ERROR_CODES, TOKEN_CASES, ServeWSGI, auth_headers
 
 
 def flask_app() -> flask.Flask:
@@ -65,7 +42,7 @@ def test_wsgi_middleware_on_flask(kind: str, status: int, challenge: str | None)
         assert response.text == "alice"
     else:
         assert response.headers["Cache-Control"] == "no-store"
-        assert response.json is not None and "error" in response.json
+        assert response.json is not None and response.json["error"] == ERROR_CODES[kind]
 
 
 def test_ver52_wsgi_form_body_token_is_refused_and_good_form_is_replayed() -> None:
@@ -120,7 +97,7 @@ def test_gcf_decorator_in_a_flask_request_context(
 
 
 @pytest.fixture(scope="module")
-def functions_framework_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def functions_framework_server(tmp_path_factory: pytest.TempPathFactory, serve_wsgi: ServeWSGI) -> str:
     """functions-framework's Flask app for a protected function, served on 127.0.0.1:<free port>."""
     import functions_framework
 
@@ -133,32 +110,16 @@ def functions_framework_server(tmp_path_factory: pytest.TempPathFactory) -> Iter
     app = functions_framework.create_app(  # type: ignore[no-untyped-call]
         target="orders", source=str(source), signature_type="http"
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-def fetch(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback test server
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback test server
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+    return serve_wsgi(app)
 
 
 @pytest.mark.parametrize(("kind", "status", "challenge"), TOKEN_CASES)
 def test_gcf_over_real_http_with_functions_framework(
     functions_framework_server: str, kind: str, status: int, challenge: str | None
 ) -> None:
-    code, headers, body = fetch(f"{functions_framework_server}/?size=large", auth_headers(kind))
+    reply = send("GET", f"{functions_framework_server}/?size=large", headers=auth_headers(kind))
 
-    assert code == status
-    assert headers.get("WWW-Authenticate") == challenge
+    assert reply.status == status
+    assert reply.header("WWW-Authenticate") == challenge
     if status == 200:
-        assert b'"sub":"alice"' in body.replace(b" ", b"")
+        assert reply.json() == {"sub": "alice", "size": "large"}

@@ -41,6 +41,16 @@ def verifier_for(issuer: LocalIssuer, keys: RemoteKeySet) -> Verifier:
     return Verifier(issuer=issuer.issuer, audience="api", token_type="at+jwt", keys=keys, cache_size=0)
 
 
+def remote_verifier(
+    issuer: LocalIssuer, clock: ManualClock, *, hydrate: bool = False, **options: Any
+) -> tuple[RemoteKeySet, Verifier]:
+    """A RemoteKeySet for ``issuer``'s JWKS on ``clock`` (fetched now if ``hydrate``), and its verifier."""
+    keys = RemoteKeySet(issuer.jwks_uri, clock=clock, **options)
+    if hydrate:
+        keys.hydrate()
+    return keys, verifier_for(issuer, keys)
+
+
 def reason_of(verifier: Verifier, token: str) -> Reason:
     with pytest.raises(TokenError) as caught:
         verifier.verify(token)
@@ -58,8 +68,7 @@ def jwks_hits(issuer: LocalIssuer) -> int:
 def test_hydrate_fetches_once_then_verification_does_no_io(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
+    keys, verifier = remote_verifier(local_issuer, clock)
 
     keys.hydrate()
     assert jwks_hits(local_issuer) == 1
@@ -73,16 +82,15 @@ def test_hydrate_fetches_once_then_verification_does_no_io(
 
 
 def test_first_lookup_fetches_lazily(local_issuer: LocalIssuer, clock: ManualClock) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
+    _, verifier = remote_verifier(local_issuer, clock)
     assert jwks_hits(local_issuer) == 0
 
-    assert verifier_for(local_issuer, keys).verify(local_issuer.mint()).subject == "user-123"
+    assert verifier.verify(local_issuer.mint()).subject == "user-123"
     assert jwks_hits(local_issuer) == 1
 
 
 async def test_async_lookup_uses_the_same_cache(local_issuer: LocalIssuer, clock: ManualClock) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
+    _, verifier = remote_verifier(local_issuer, clock)
 
     claims = await verifier.averify(local_issuer.mint())
     verifier.verify(local_issuer.mint())
@@ -98,9 +106,7 @@ async def test_async_lookup_uses_the_same_cache(local_issuer: LocalIssuer, clock
 def test_ver55_new_kid_causes_exactly_one_refetch_then_is_accepted(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     clock.advance(31)  # outside the 30 s cooldown that started with the first fetch
     local_issuer.add_key()
 
@@ -112,9 +118,7 @@ def test_ver55_new_kid_causes_exactly_one_refetch_then_is_accepted(
 def test_ver55_new_kid_inside_cooldown_is_rejected_then_accepted_after_it(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     old_token = local_issuer.mint()
     clock.advance(10)
     local_issuer.add_key()
@@ -133,10 +137,8 @@ def test_ver55_new_kid_inside_cooldown_is_rejected_then_accepted_after_it(
 def test_ver56_retired_key_stops_verifying_once_the_cache_expires(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
     retired = local_issuer.key
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     successor = local_issuer.add_key()
     local_issuer.unpublish(retired)
     old_token = local_issuer.mint(key=retired)
@@ -153,8 +155,7 @@ def test_ver56_retired_key_stops_verifying_once_the_cache_expires(
 def test_ver57_both_keys_verify_during_overlap(local_issuer: LocalIssuer, clock: ManualClock) -> None:
     first = local_issuer.key
     second = local_issuer.add_key("ES256")
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
+    _, verifier = remote_verifier(local_issuer, clock)
 
     assert verifier.verify(local_issuer.mint(key=first)).subject == "user-123"
     assert verifier.verify(local_issuer.mint(key=second)).subject == "user-123"
@@ -168,9 +169,7 @@ def test_ver58_same_kid_new_material_is_used_only_after_refresh(
 ) -> None:
     original = local_issuer.key
     replacement = SigningKey.generate("RS256", kid=original.kid)
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     local_issuer.keys = [replacement]
     local_issuer.published = [replacement]
 
@@ -190,9 +189,7 @@ def test_ver58_same_kid_new_material_is_used_only_after_refresh(
 def test_ver61_bad_signature_never_evicts_or_refreshes_keys(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     clock.advance(60)  # outside the cooldown: a refetch would be allowed if anything asked for one
     head, payload, signature = local_issuer.mint().split(".")
     tampered = f"{head}.{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
@@ -407,10 +404,10 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 ) -> None:
     # 16 MiB lets the 10,000-key document reach the parser, so its key-count limit is what trips.
     max_bytes = 16 * 1024 * 1024 if failure == "ten_thousand_keys" else 65536
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5, max_bytes=max_bytes)
-    verifier = verifier_for(local_issuer, keys)
+    keys, verifier = remote_verifier(
+        local_issuer, clock, hydrate=True, timeout_seconds=0.5, max_bytes=max_bytes
+    )
     token = local_issuer.mint()
-    keys.hydrate()
     local_issuer.jwks_response = JWKS_FAILURES[failure](local_issuer)
 
     clock.advance(301)  # past max-age: this lookup refetches, fails, and falls back to the last good keys
@@ -440,8 +437,7 @@ def test_ver59_failed_refresh_keeps_last_good_keys_then_fails_closed(
 def test_ver59_nothing_fetched_yet_and_failure_is_keys_unavailable(
     local_issuer: LocalIssuer, clock: ManualClock, failure: str
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock, timeout_seconds=0.5)
-    verifier = verifier_for(local_issuer, keys)
+    keys, verifier = remote_verifier(local_issuer, clock, timeout_seconds=0.5)
     local_issuer.jwks_response = JWKS_FAILURES[failure](local_issuer)
     token = local_issuer.mint()
 
@@ -486,9 +482,7 @@ def test_a_parser_that_crashes_is_a_failed_refresh_not_an_uncaught_exception(
             raise KeyError("surprise")
         return parse_jwks(document)
 
-    keys = RemoteKeySet(local_issuer.jwks_uri, parse=fragile, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    keys, verifier = remote_verifier(local_issuer, clock, hydrate=True, parse=fragile)
     clock.advance(301)
 
     assert verifier.verify(local_issuer.mint()).subject == "user-123"
@@ -534,9 +528,7 @@ async def _verify_concurrently(verifier: Verifier, in_threads: list[str], in_tas
 async def test_ver16_unknown_kid_flood_fetches_at_most_once_per_cooldown(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     attacker = SigningKey.generate("ES256")
     rng = random.Random(16)
     flood = [
@@ -564,9 +556,7 @@ async def test_ver16_unknown_kid_flood_fetches_at_most_once_per_cooldown(
 async def test_ver16_concurrent_misses_for_a_new_key_share_one_fetch(
     local_issuer: LocalIssuer, clock: ManualClock
 ) -> None:
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
-    keys.hydrate()
+    _, verifier = remote_verifier(local_issuer, clock, hydrate=True)
     clock.advance(31)
     local_issuer.add_key()
     local_issuer.jwks_response = _slow_jwks(local_issuer)
@@ -590,7 +580,7 @@ async def test_async_fetch_does_not_block_the_event_loop(
         return Response.json(issuer.jwks())
 
     http_server.routes[issuer.jwks_path] = gated
-    verifier = verifier_for(issuer, RemoteKeySet(issuer.jwks_uri, clock=clock))
+    _, verifier = remote_verifier(issuer, clock)
 
     verification = asyncio.create_task(verifier.averify(issuer.mint()))
     await asyncio.sleep(0)  # the task runs up to its first await; a blocking fetch would stall here
@@ -608,8 +598,7 @@ def test_ver10_ver11_jku_and_x5u_never_fetch_or_select_a_key(
     local_issuer: LocalIssuer, clock: ManualClock, member: str
 ) -> None:
     attacker = SigningKey.generate("RS256")
-    keys = RemoteKeySet(local_issuer.jwks_uri, clock=clock)
-    verifier = verifier_for(local_issuer, keys)
+    _, verifier = remote_verifier(local_issuer, clock)
     with LocalHTTPServer() as listener:
         listener.routes["/jwks.json"] = Response.json({"keys": [attacker.public_jwk()]})
         listener.routes["/cert.pem"] = Response(200, b"-----BEGIN CERTIFICATE-----")
@@ -652,7 +641,7 @@ def test_keys_are_parsed_once_per_fetch_not_per_lookup(local_issuer: LocalIssuer
         parsed.append(document)
         return parse_jwks(document)
 
-    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, parse=counting, clock=clock))
+    _, verifier = remote_verifier(local_issuer, clock, parse=counting)
 
     for _ in range(25):
         verifier.verify(local_issuer.mint())
@@ -670,7 +659,7 @@ def test_ver62_symmetric_and_private_jwks_entries_are_ignored_with_a_warning(
     ]
     assert local_issuer.server is not None
     local_issuer.server.routes[local_issuer.jwks_path] = Response.json(published)
-    verifier = verifier_for(local_issuer, RemoteKeySet(local_issuer.jwks_uri, clock=clock))
+    _, verifier = remote_verifier(local_issuer, clock)
     someone = SigningKey.generate("RS256")  # any signer: the kid "hs-key" must never be found
     forged = someone.sign_jwt(local_issuer.claims(), typ="at+jwt", kid="hs-key")
 
@@ -692,14 +681,14 @@ def test_ver15_token_without_kid_needs_a_single_key_issuer(
 ) -> None:
     issuer = LocalIssuer(server=http_server)
     issuer.add_key()
-    verifier = verifier_for(issuer, RemoteKeySet(issuer.jwks_uri, clock=clock))
+    _, verifier = remote_verifier(issuer, clock)
 
     assert reason_of(verifier, _without_kid(issuer)) is Reason.UNKNOWN_KEY  # two keys: none is tried blindly
     single = LocalIssuer(server=http_server, path="/single")
     http_server.routes[single.jwks_path] = Response.json(
         {"keys": [single.key.public_jwk(include_meta=False)]}
     )
-    single_verifier = verifier_for(single, RemoteKeySet(single.jwks_uri, clock=clock))
+    _, single_verifier = remote_verifier(single, clock)
     assert single_verifier.verify(_without_kid(single)).subject == "user-123"
 
 

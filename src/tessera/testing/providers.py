@@ -60,14 +60,38 @@ class ProviderExample(NamedTuple):
 EXAMPLE = ProviderExample()
 
 
-def _finish(claims: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    claims.update(overrides)
+def _base_claims(
+    *, iss: str, sub: str, aud: str | list[str] | None, now: float | None, lifetime_seconds: int
+) -> dict[str, Any]:
+    """The claims every provider's token has: ``iss``, ``sub``, ``aud`` (unless None), ``iat``, ``exp``.
+
+    ``iat`` is ``now`` (the current time when None) and ``exp`` is ``lifetime_seconds`` later.
+    """
+    issued = int(time.time() if now is None else now)
+    claims = {"iss": iss, "sub": sub, "aud": aud, "iat": issued, "exp": issued + lifetime_seconds}
     return {name: value for name, value in claims.items() if value is not None}
 
 
-def _times(now: float | None, lifetime_seconds: int) -> tuple[int, int]:
-    issued = int(time.time() if now is None else now)
-    return issued, issued + lifetime_seconds
+def _finish(
+    claims: dict[str, Any], provider: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``claims`` with the ``provider``'s own claims, then ``overrides``; None removes a claim."""
+    merged = {**claims, **provider, **overrides}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+def _cognito_claims(
+    base: dict[str, Any], token_use: Literal["access", "id"], groups: Iterable[str]
+) -> dict[str, Any]:
+    """What Cognito puts in both its access and ID tokens, beyond the base claims."""
+    return {
+        "cognito:groups": list(groups),
+        "origin_jti": str(uuid.uuid4()),
+        "event_id": str(uuid.uuid4()),
+        "token_use": token_use,
+        "auth_time": base["iat"],
+        "jti": str(uuid.uuid4()),
+    }
 
 
 def cognito_access_claims(
@@ -84,24 +108,11 @@ def cognito_access_claims(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A Cognito user pool access token: ``token_use: "access"``, ``client_id``, no ``aud``."""
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "sub": sub,
-        "cognito:groups": list(groups),
-        "iss": cognito_issuer(region, user_pool_id),
-        "version": 2,
-        "client_id": client_id,
-        "origin_jti": str(uuid.uuid4()),
-        "event_id": str(uuid.uuid4()),
-        "token_use": "access",
-        "scope": scope,
-        "auth_time": iat,
-        "exp": exp,
-        "iat": iat,
-        "jti": str(uuid.uuid4()),
-        "username": username,
-    }
-    return _finish(claims, overrides)
+    iss = cognito_issuer(region, user_pool_id)
+    base = _base_claims(iss=iss, sub=sub, aud=None, now=now, lifetime_seconds=lifetime_seconds)
+    cognito = _cognito_claims(base, "access", groups)
+    own = {"version": 2, "client_id": client_id, "scope": scope, "username": username}
+    return _finish(base, {**cognito, **own}, overrides)
 
 
 def cognito_id_claims(
@@ -118,24 +129,11 @@ def cognito_id_claims(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A Cognito user pool ID token: ``token_use: "id"``, ``aud`` is the app client id."""
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "sub": sub,
-        "cognito:groups": list(groups),
-        "email_verified": True,
-        "iss": cognito_issuer(region, user_pool_id),
-        "cognito:username": username,
-        "origin_jti": str(uuid.uuid4()),
-        "aud": client_id,
-        "event_id": str(uuid.uuid4()),
-        "token_use": "id",
-        "auth_time": iat,
-        "exp": exp,
-        "iat": iat,
-        "jti": str(uuid.uuid4()),
-        "email": email,
-    }
-    return _finish(claims, overrides)
+    iss = cognito_issuer(region, user_pool_id)
+    base = _base_claims(iss=iss, sub=sub, aud=client_id, now=now, lifetime_seconds=lifetime_seconds)
+    cognito = _cognito_claims(base, "id", groups)
+    own = {"email_verified": True, "cognito:username": username, "email": email}
+    return _finish(base, {**cognito, **own}, overrides)
 
 
 def auth0_access_claims(
@@ -156,21 +154,16 @@ def auth0_access_claims(
     ``profile="rfc9068"`` gives the RFC 9068 token profile's claims (``client_id`` and
     ``jti`` instead of ``azp``); mint it with ``typ="at+jwt"`` as Auth0 does.
     """
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "iss": f"https://{domain}/",
-        "sub": sub,
-        "aud": [audience, f"https://{domain}/userinfo"],
-        "iat": iat,
-        "exp": exp,
-        "scope": scope,
-        "permissions": list(permissions),
-    }
+    aud = [audience, f"https://{domain}/userinfo"]
+    base = _base_claims(
+        iss=f"https://{domain}/", sub=sub, aud=aud, now=now, lifetime_seconds=lifetime_seconds
+    )
+    own: dict[str, Any] = {"scope": scope, "permissions": list(permissions)}
     if profile == "rfc9068":
-        claims.update(client_id=client_id, jti=uuid.uuid4().hex)
+        own.update(client_id=client_id, jti=uuid.uuid4().hex)
     else:
-        claims["azp"] = client_id
-    return _finish(claims, overrides)
+        own["azp"] = client_id
+    return _finish(base, own, overrides)
 
 
 def auth0_id_claims(
@@ -184,21 +177,17 @@ def auth0_id_claims(
     **overrides: Any,
 ) -> dict[str, Any]:
     """An Auth0 ID token: ``aud`` is the application's client id."""
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
+    iss = f"https://{domain}/"
+    base = _base_claims(iss=iss, sub=sub, aud=client_id, now=now, lifetime_seconds=lifetime_seconds)
+    own = {
         "nickname": email.split("@", maxsplit=1)[0],
         "name": email,
         "email": email,
         "email_verified": True,
-        "iss": f"https://{domain}/",
-        "aud": client_id,
-        "sub": sub,
-        "iat": iat,
-        "exp": exp,
         "sid": uuid.uuid4().hex,
         "nonce": uuid.uuid4().hex,
     }
-    return _finish(claims, overrides)
+    return _finish(base, own, overrides)
 
 
 def firebase_id_claims(
@@ -215,20 +204,16 @@ def firebase_id_claims(
 
     ``auth_time`` is 30 seconds before ``now`` unless overridden.
     """
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "iss": f"https://securetoken.google.com/{project_id}",
-        "aud": project_id,
-        "auth_time": iat - 30,
+    iss = f"https://securetoken.google.com/{project_id}"
+    base = _base_claims(iss=iss, sub=uid, aud=project_id, now=now, lifetime_seconds=lifetime_seconds)
+    own = {
+        "auth_time": base["iat"] - 30,
         "user_id": uid,
-        "sub": uid,
-        "iat": iat,
-        "exp": exp,
         "email": email,
         "email_verified": True,
         "firebase": {"identities": {"email": [email]}, "sign_in_provider": sign_in_provider},
     }
-    return _finish(claims, overrides)
+    return _finish(base, own, overrides)
 
 
 def b2c_claims(
@@ -249,22 +234,18 @@ def b2c_claims(
     an ID token shape. For the policy-specific issuer form, override
     ``iss=f"https://{tenant}.b2clogin.com/tfp/{tenant_id}/{policy.lower()}/v2.0/"``.
     """
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "iss": f"https://{tenant}.b2clogin.com/{tenant_id}/v2.0/",
-        "exp": exp,
-        "nbf": iat,
-        "aud": client_id,
-        "sub": sub,
+    iss = f"https://{tenant}.b2clogin.com/{tenant_id}/v2.0/"
+    base = _base_claims(iss=iss, sub=sub, aud=client_id, now=now, lifetime_seconds=lifetime_seconds)
+    own = {
+        "nbf": base["iat"],
         "oid": sub,
         "scp": scope,
         "azp": "b2c-spa-client-id",
         "ver": "1.0",
-        "iat": iat,
-        "auth_time": iat,
+        "auth_time": base["iat"],
         "tfp": policy,
     }
-    return _finish(claims, overrides)
+    return _finish(base, own, overrides)
 
 
 def entra_external_id_claims(
@@ -279,23 +260,19 @@ def entra_external_id_claims(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A Microsoft Entra External ID v2.0 access token for the API ``client_id``."""
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "aud": client_id,
-        "iss": f"https://{tenant_id}.ciamlogin.com/{tenant_id}/v2.0",
-        "iat": iat,
-        "nbf": iat,
-        "exp": exp,
+    iss = f"https://{tenant_id}.ciamlogin.com/{tenant_id}/v2.0"
+    base = _base_claims(iss=iss, sub=sub, aud=client_id, now=now, lifetime_seconds=lifetime_seconds)
+    own = {
+        "nbf": base["iat"],
         "azp": "spa-client-id",
         "azpacr": "0",
         "oid": "8c7a0e5d-3b1f-4f8e-9a2d-1c0b7e6f5a4d",
         "roles": list(roles) or None,
         "scp": scope,
-        "sub": sub,
         "tid": tenant_id,
         "ver": "2.0",
     }
-    return _finish(claims, overrides)
+    return _finish(base, own, overrides)
 
 
 def google_id_claims(
@@ -309,22 +286,17 @@ def google_id_claims(
     **overrides: Any,
 ) -> dict[str, Any]:
     """A Google ID token for ``client_id`` (``azp`` equals it, as for a web sign-in)."""
-    iat, exp = _times(now, lifetime_seconds)
-    claims: dict[str, Any] = {
-        "iss": issuer,
+    base = _base_claims(iss=issuer, sub=sub, aud=client_id, now=now, lifetime_seconds=lifetime_seconds)
+    own = {
         "azp": client_id,
-        "aud": client_id,
-        "sub": sub,
         "email": email,
         "email_verified": True,
         "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
         "name": "Alice Example",
         "given_name": "Alice",
         "family_name": "Example",
-        "iat": iat,
-        "exp": exp,
     }
-    return _finish(claims, overrides)
+    return _finish(base, own, overrides)
 
 
 def x509_certificates(
