@@ -11,6 +11,7 @@ from tessera.errors import ConfigurationError
 from tessera.gateway import load_gateway_config
 from tessera.gateway.config import gateway_config_from_mapping
 from tessera.gateway.routing import RouteKey
+from tessera.protect.routes import load_routes
 
 TOML = """
 issuer = "https://id.example.com"
@@ -58,6 +59,19 @@ def test_routes_file_rules_become_routes_with_gateway_defaults(tmp_path: Path) -
     assert health.authorizer is None and health.payload_version == "2.0"
     found = config.match("DELETE", "/orders/9")
     assert found is not None and found[0].handler == "orders:delete_order" and found[1] == {"id": "9"}
+
+
+@pytest.mark.parametrize("name", ["routes.toml", "ROUTES.TOML"])
+def test_the_gateway_and_protect_read_a_routes_file_alike(tmp_path: Path, name: str) -> None:
+    file = tmp_path / name
+    file.write_text(TOML)
+    assert {r.key.text for r in load_gateway_config(file).routes} >= {"GET /orders/{id}"}
+    assert len(load_routes(file).routes) == 2
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[routes]\n")
+    for loader in (load_gateway_config, load_routes):
+        with pytest.raises(ConfigurationError, match="is not valid"):
+            loader(broken)
 
 
 def test_more_specific_routes_win() -> None:

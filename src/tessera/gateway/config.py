@@ -34,14 +34,13 @@ plus an optional ``[gateway]`` table that ``tessera.protect`` leaves alone::
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from ..protect.routes import read_routes_document
 from .gateway_responses import GatewayResponseSettings, parse_gateway_responses
 from .routing import RouteKey
 
@@ -253,22 +252,6 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
     )
     responses = parse_gateway_responses(section.get("responses", {}))
     return GatewayConfig(tuple(by_key.values()), api, base_dir, responses)
-
-
-def read_routes_document(path: str | Path) -> dict[str, Any]:
-    """Parse a routes file: TOML (``.toml``) or JSON."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the routes file {file}: {exc.strerror}") from None
-    try:
-        document: Any = tomllib.loads(text) if file.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"the routes file {file} is not valid: {exc}") from None
-    if not isinstance(document, dict):
-        raise ConfigurationError("the routes file must hold a table/object")
-    return document
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:

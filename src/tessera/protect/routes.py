@@ -194,15 +194,22 @@ def parse_routes(document: Mapping[str, Any]) -> RouteRules:
     return RouteRules(tuple(routes), issuer, tuple(audience), MappingProxyType(dict(gateway)))
 
 
-def load_routes(path: str | Path) -> RouteRules:
-    """Read a ROUTES_FILE: ``.toml`` as TOML, anything else as JSON."""
+def read_routes_document(path: str | Path) -> dict[str, Any]:
+    """The parsed ROUTES_FILE: ``.toml`` (any case) as TOML, anything else as JSON."""
     source = Path(path)
     try:
-        if source.suffix.lower() == ".toml":
-            with source.open("rb") as stream:
-                document: Any = tomllib.load(stream)
-        else:
-            document = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read routes file {source}: {type(exc).__name__}") from None
-    return parse_routes(document)
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the routes file {source}: {type(exc).__name__}") from None
+    try:
+        document: Any = tomllib.loads(text) if source.suffix.lower() == ".toml" else json.loads(text)
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError
+        raise ConfigurationError(f"the routes file {source} is not valid: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigurationError("the routes file must hold a table/object")
+    return document
+
+
+def load_routes(path: str | Path) -> RouteRules:
+    """Read a ROUTES_FILE: ``.toml`` as TOML, anything else as JSON."""
+    return parse_routes(read_routes_document(path))
