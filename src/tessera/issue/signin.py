@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..passwordless import CodeRejected, SignInThrottled
+from .addresses import request_address
 from .provider import Provider
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, page, read_form
@@ -84,7 +85,7 @@ async def submit_email(request: Request) -> Response:
             request_id=request_id,
             error="Enter a valid email address.",
         )
-    address = request.client.host if request.client is not None else "unknown"
+    address = request_address(request, provider.settings.proxy_networks)
     try:
         wait = provider.limits.hit(
             f"sign-in-address:{address}", provider.settings.sign_in_requests_per_minute_per_address

@@ -7,7 +7,7 @@ never with a sleep. Keys named ``*_hash`` hold SHA-256 digests of secrets, hex-e
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ __all__ = [
     "AccessTokenRecord",
     "AuthorizationCode",
     "ClientRecord",
+    "Consent",
     "Grant",
     "OneTimeCode",
     "PendingRequest",
@@ -177,6 +178,21 @@ class PendingRequest:
 
 
 @dataclass(frozen=True)
+class Consent:
+    """The scopes a user has allowed a (third-party) client, accumulated over every approval."""
+
+    user_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: float
+    updated_at: float
+
+    def covers(self, scopes: Iterable[str]) -> bool:
+        """True when every one of ``scopes`` was allowed."""
+        return set(scopes) <= set(self.scopes)
+
+
+@dataclass(frozen=True)
 class SigningKeyRecord:
     """A signing key: public JWK in clear, private key sealed under the master key."""
 
@@ -314,6 +330,19 @@ class Store(Protocol):
 
     def remember_jti(self, issuer: str, jti: str, expires_at: float, now: float) -> bool:
         """Record a one-time ``jti`` for ``issuer``; False when it was already seen and alive."""
+        ...
+
+    # consent
+    def get_consent(self, user_id: str, client_id: str) -> Consent | None:
+        """What ``user_id`` has allowed ``client_id``, or None."""
+        ...
+
+    def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
+        """Add ``scopes`` to the user's consent for the client (creating it) atomically; the result."""
+        ...
+
+    def revoke_consent(self, user_id: str, client_id: str) -> None:
+        """Withdraw the consent and revoke every grant (so every token) the client holds for the user."""
         ...
 
     # rate limits
