@@ -9,6 +9,7 @@ import pytest
 
 from tessera.issue.clients import register_client
 from tessera.store import ClientRecord
+from tessera.testing.forge import altered
 from tessera.testing.idp import FULL_SCOPE, ISSUER, PARTNER_REDIRECT, ProviderHarness, query_of
 
 OFFLINE = "Keep access while you are away: offline access, until you withdraw it"
@@ -196,7 +197,7 @@ def test_web08_post_without_or_with_a_wrong_token_is_refused(idp: ProviderHarnes
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
     for form in (
         {"request": request_id, "decision": "approve"},
-        {"request": request_id, "decision": "approve", "csrf": csrf[:-2] + "AA"},
+        {"request": request_id, "decision": "approve", "csrf": altered(csrf)},
         {"request": request_id, "decision": "deny", "csrf": ""},
     ):
         refused = idp.browser.post("/consent", data=form)
