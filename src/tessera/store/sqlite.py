@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .base import (
+from .records import (
     AccessTokenRecord,
     AuthorizationCode,
     ClientRecord,

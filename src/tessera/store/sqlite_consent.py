@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from .base import Consent
+from .records import Consent
 from .sqlite_signin import SQLiteBase
 
 __all__ = ["ConsentTable"]

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .base import ClientRecord, RefreshState, RefreshToken, User
+from .records import ClientRecord, RefreshState, RefreshToken, User
 
 __all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "user_from"]
 
