@@ -319,3 +319,34 @@ def test_refresh_cannot_outgrow_a_narrowed_consent(idp: ProviderHarness) -> None
     idp.store.revoke_consent("usr_alice", "partner")
     idp.store.grant_consent("usr_alice", "partner", ["openid"], idp.clock.now)
     assert idp.refresh(tokens["refresh_token"], "partner").json()["error"] == "invalid_grant"
+
+
+def test_a_request_without_scope_still_says_the_client_learns_who_you_are(idp: ProviderHarness) -> None:
+    params = _partner(idp, scope=None)
+    page = _consent_page(idp, params)
+    assert _scopes_on(page) == ["Know who you are (your account identifier)"]
+    assert _callback(idp.decide(page, "approve"), params)["code"]
+    consent = idp.store.get_consent("usr_alice", "partner")
+    assert consent is not None
+    assert consent.scopes == ()
+    again = _partner(idp, scope=None)
+    assert _callback(idp.authorize(again), again)["code"]
+
+
+def test_consent_page_cannot_skip_a_forced_sign_in(idp: ProviderHarness) -> None:
+    idp.sign_in(idp.authorize_params("spa"))
+    idp.clock.advance(5)
+    params = _partner(idp, prompt="login")
+    start = idp.authorize(params)
+    assert start.status_code == 303
+    request_id = start.headers["location"].split("request=")[1]
+    shortcut = idp.browser.get(f"/consent?request={request_id}")
+    assert shortcut.status_code == 200
+    refused = idp.decide(shortcut, "approve")
+    assert refused.status_code == 400
+    assert "location" not in refused.headers
+    assert idp.store.get_consent("usr_alice", "partner") is None
+    assert _codes(idp) == 1  # the spa sign-in's code only
+    forced = _partner(idp, prompt="login")
+    assert _callback(idp.decide(_consent_page(idp, forced), "approve"), forced)["code"]
+    assert idp.store.get_consent("usr_alice", "partner") is not None

@@ -235,7 +235,10 @@ async def authorize_continue(request: Request) -> Response:
 
 
 def resume(provider: Provider, http: Request, pending: Pending, *, consented: bool = False) -> Response:
-    """Carry on with a stored request; ``consented`` when the user has just approved it."""
+    """Carry on with a stored request; ``consented`` when the user has just approved it.
+
+    The consent is recorded only once the request is complete, right before its code is issued.
+    """
     return _authorize(provider, http, urlencode(dict(pending.record.params)), pending, consented=consented)
 
 
@@ -278,7 +281,10 @@ def _authorize(
             force=found is not None or "login" in prompts or max_age is not None,
         )
     session, user = found
-    if not consented and _needs_consent(provider, verified, user):
+    if consented:
+        provider.store.grant_consent(user.user_id, verified.client.client_id, verified.scopes, now)
+        provider.audit.event("consent_granted", user_id=user.user_id, client_id=verified.client.client_id)
+    elif _needs_consent(provider, verified, user):
         if "none" in prompts:
             return redirect_to_client(
                 provider, verified, {"error": "consent_required", "error_description": "consent required"}

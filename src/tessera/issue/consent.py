@@ -35,7 +35,10 @@ _FORGED = "The form expired or came from another site. Nothing was changed. Go b
 
 
 def describe_scope(scope: str) -> str:
-    """The sentence the consent page shows for ``scope``."""
+    """The sentence the consent page shows for ``scope``.
+
+    A request with no scope at all is shown as ``openid``: the client still learns who signed in.
+    """
     return SCOPE_DESCRIPTIONS.get(scope, f"Use the permission “{scope}”")
 
 
@@ -82,7 +85,7 @@ async def consent_form(request: Request) -> Response:
         client_id=client.client_id,
         destination=_origin(verified.redirect_uri),
         email=user.email,
-        scopes=[describe_scope(s) for s in (new or verified.scopes)],
+        scopes=[describe_scope(s) for s in (new or verified.scopes or ("openid",))],
         again=consent is not None and not new,
         csrf=_token(provider, session, pending),
         request_id=pending.request_id,
@@ -117,8 +120,6 @@ async def consent_decision(request: Request) -> Response:
         )
     if decision != "approve":
         return error_page("The form could not be read.")
-    provider.store.grant_consent(user.user_id, client_id, verified.scopes, provider.now())
-    provider.audit.event("consent_granted", user_id=user.user_id, client_id=client_id)
     return resume(provider, request, pending, consented=True)
 
 
