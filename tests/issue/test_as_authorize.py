@@ -319,7 +319,9 @@ def test_pkce_pair_helper_is_s256() -> None:
     assert verifier != challenge
 
 
-def test_third_party_clients_get_consent_required_until_a_consent_screen_exists(idp: ProviderHarness) -> None:
+def test_third_party_clients_ask_for_consent_and_prompt_none_gets_consent_required(
+    idp: ProviderHarness,
+) -> None:
     from tessera.issue.clients import register_client
     from tessera.store import ClientRecord
 
@@ -328,8 +330,13 @@ def test_third_party_clients_get_consent_required_until_a_consent_screen_exists(
         ClientRecord(client_id="third", redirect_uris=(WEB_REDIRECT,), first_party=False, scopes=("openid",)),
     )
     _signed_in(idp)
-    refused = idp.authorize(idp.authorize_params("third", scope="openid"))
+    before = _codes(idp)
+    asked = idp.authorize(idp.authorize_params("third", scope="openid"))
+    assert asked.status_code == 303
+    assert asked.headers["location"].startswith("/consent?request=")
+    refused = idp.authorize(idp.authorize_params("third", scope="openid", prompt="none"))
     assert query_of(refused.headers["location"])["error"] == "consent_required"
+    assert _codes(idp) == before
     assert _genuine_code(idp)["code"]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tessera.encoding import b64url_decode, json_object
+from tessera.testing.forge import bad_signature
 from tessera.testing.idp import ISSUER, ProviderHarness, query_of
 
 WEB_SECRET = "web-secret-" + "x" * 40
@@ -63,7 +64,7 @@ def test_as54_introspection(idp: ProviderHarness) -> None:
     assert active["client_id"] == "web"
     assert idp.introspect(tokens["access_token"], ("svc", SVC_SECRET)) == {"active": False}
     assert idp.introspect("garbage") == {"active": False}
-    assert idp.introspect(tokens["access_token"][:-3] + "AAA") == {"active": False}
+    assert idp.introspect(bad_signature(tokens["access_token"])) == {"active": False}
     idp.clock.advance(901)
     assert idp.introspect(tokens["access_token"]) == {"active": False}
 
@@ -148,7 +149,7 @@ def test_userinfo(idp: ProviderHarness) -> None:
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
     forged = idp.new_browser().get(
-        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token'][:-4]}AAAA"}
+        "/userinfo", headers={"Authorization": f"Bearer {bad_signature(tokens['access_token'])}"}
     )
     assert forged.status_code == 401
     assert 'error="invalid_token"' in forged.headers["www-authenticate"]

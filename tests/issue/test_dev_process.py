@@ -187,3 +187,25 @@ def test_dev_first_start_prints_service_secret_once(tmp_path: Path) -> None:
         assert "dev-service secret" not in second.output()
         meta = httpx.get(f"{second.issuer}/.well-known/openid-configuration").json()
         assert meta["issuer"] == second.issuer
+
+
+def test_dev_server_that_loses_its_port_to_a_stranger_moves_on(
+    tmp_path: Path, http_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tessera.keys import SigningKey
+    from tessera.testing import Response, devserver
+
+    stranger = SigningKey.generate("ES256")
+    http_server.routes["/jwks"] = Response.json({"keys": [stranger.public_jwk()]})
+    ports = iter([http_server.port])
+    probe = devserver.free_port
+    monkeypatch.setattr(devserver, "free_port", lambda: next(ports, None) or probe())
+    with DevServer(users=[], data=tmp_path / "dev") as running:
+        assert running.port != http_server.port
+        served = {key["kid"] for key in httpx.get(f"{running.issuer}/jwks").json()["keys"]}
+        assert len(served) == 3
+        assert stranger.kid not in served
+        assert (
+            httpx.get(f"{running.issuer}/.well-known/openid-configuration").json()["issuer"] == running.issuer
+        )
+    assert http_server.count("/jwks") >= 1

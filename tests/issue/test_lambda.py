@@ -80,3 +80,27 @@ def test_client_credentials_through_mangum(idp: ProviderHarness) -> None:
         None,
     )
     assert wrong["statusCode"] == 401
+
+
+def test_trusted_proxies_from_the_environment(tmp_path: Any) -> None:
+    from tessera.errors import ConfigurationError
+    from tessera.issue.lambda_handler import provider_from_environment
+    from tessera.store.sqlite import SQLiteStore
+
+    env = {
+        "TESSERA_ISSUER": "https://id.example.test",
+        "TESSERA_DATA": str(tmp_path),
+        "TESSERA_SMTP_HOST": "smtp.example.test",
+        "TESSERA_MAIL_FROM": "tessera@example.test",
+        "TESSERA_SMTP_USERNAME": "relay",
+        "TESSERA_SMTP_PASSWORD": "s3cret",
+    }
+    behind = provider_from_environment({**env, "TESSERA_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.1 "})
+    direct = provider_from_environment(env)
+    assert behind.settings.trusted_proxies == ("10.0.0.0/8", "192.0.2.1")
+    assert direct.settings.trusted_proxies == ()
+    for provider in (behind, direct):
+        assert isinstance(provider.store, SQLiteStore)
+        provider.store.close()
+    with pytest.raises(ConfigurationError):
+        provider_from_environment({**env, "TESSERA_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"})

@@ -10,7 +10,7 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -63,13 +63,32 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _running(make: Callable[[int], Controller]) -> tuple[Controller, int]:
+    """A started controller on a free loopback port (Controller cannot bind port 0).
+
+    The port is probed, then bound: another process may take it in between, so a failed bind
+    tries another port. ``ready_timeout`` is generous: a busy machine (two test runs at once)
+    can take more than aiosmtpd's default 5 s to start the server thread.
+    """
+    for _ in range(3):
+        port = _free_port()
+        controller = make(port)
+        try:
+            controller.start()
+        except OSError:
+            controller.stop(no_assert=True)
+            continue
+        return controller, port
+    raise RuntimeError("no free loopback port for the SMTP test server")
+
+
 @pytest.fixture
 def smtp_sink() -> Iterator[tuple[Sink, int]]:
-    """A plain SMTP server on a free loopback port (Controller cannot bind port 0)."""
+    """A plain SMTP server on a free loopback port."""
     sink = Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = _running(
+        lambda port: Controller(sink, hostname="127.0.0.1", port=port, ready_timeout=30)
+    )
     try:
         yield sink, port
     finally:
@@ -135,17 +154,18 @@ def tls_sink(tmp_path: Any) -> Iterator[TLSSink]:
         return AuthResult(success=good, handled=False)
 
     sink = Sink()
-    port = _free_port()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_context,
-        require_starttls=True,
-        authenticator=authenticate,
-        auth_require_tls=True,
+    controller, port = _running(
+        lambda port: Controller(
+            sink,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=server_context,
+            require_starttls=True,
+            authenticator=authenticate,
+            auth_require_tls=True,
+            ready_timeout=30,
+        )
     )
-    controller.start()
     try:
         yield TLSSink(sink, port, ssl.create_default_context(cadata=cert_pem.decode()))
     finally:
@@ -291,9 +311,14 @@ def test_plain_mailer_cannot_send_where_starttls_is_required(tls_sink: TLSSink) 
 
 
 def test_unreachable_relay_is_a_typed_error() -> None:
-    port = _free_port()
-    with pytest.raises(MailDeliveryFailed) as caught:
-        SMTPMailer("127.0.0.1", port, SENDER, timeout_seconds=2).send(MailMessage("a@example.test", "s", "t"))
+    with socket.socket() as bound_not_listening:
+        # Held for the whole test: connections are refused, and no other process can take the port.
+        bound_not_listening.bind(("127.0.0.1", 0))
+        port = int(bound_not_listening.getsockname()[1])
+        with pytest.raises(MailDeliveryFailed) as caught:
+            SMTPMailer("127.0.0.1", port, SENDER, timeout_seconds=2).send(
+                MailMessage("a@example.test", "s", "t")
+            )
     assert caught.value.code == "mail_delivery_failed"
 
 

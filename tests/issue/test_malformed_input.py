@@ -19,6 +19,9 @@ GET_CASES = [
     "/logout?id_token_hint=a.b.c&post_logout_redirect_uri=https://app.example/bye",
     "/logout?%ff=1",
     "/signin/code?request=%ff",
+    "/consent",
+    "/consent?request=%00",
+    "/consent?request=x&request=y",
 ]
 
 
@@ -81,6 +84,9 @@ POST_CASES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("/signin/code", {"data": {"code": "\uff11\uff12\uff13\uff14\uff15\uff16"}}),
     ("/logout", {"data": {"csrf": "x"}}),
+    ("/consent", {"data": {"request": "x" * 5000, "decision": "approve", "csrf": "x"}}),
+    ("/consent", {"content": b"request=%ff&decision=approve", "headers": {"Content-Type": "text/plain"}}),
+    ("/consent", {"content": b"\xff\xfe", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
 ]
 
 

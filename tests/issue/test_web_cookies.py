@@ -174,3 +174,17 @@ def test_wrong_code_then_right_code_in_the_browser(idp: ProviderHarness) -> None
     good = idp.browser.post("/signin/code", data={"csrf": csrf, "request": request_id, "code": code})
     assert good.status_code == 303
     assert good.headers["location"].startswith("/authorize/continue?request=")
+
+
+def test_web16_code_page_lets_its_form_end_at_the_client_only(idp: ProviderHarness) -> None:
+    page, csrf, request_id = _start(idp)
+    assert "form-action 'self';" in page.headers["content-security-policy"]
+    posted = idp.browser.post(
+        "/signin", data={"csrf": csrf, "request": request_id, "email": "alice@example.com"}
+    )
+    code_page = idp.browser.get(posted.headers["location"])
+    policy = code_page.headers["content-security-policy"]
+    assert "form-action 'self' http://127.0.0.1:5173;" in policy
+    assert "frame-ancestors 'none'" in policy
+    unknown = idp.browser.get("/signin/code?request=not-a-request")
+    assert "form-action 'self';" in unknown.headers["content-security-policy"]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from . import authorize, endpoints, metadata, signin, token_endpoint
+from . import authorize, consent, endpoints, metadata, signin, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .provider import Provider
@@ -33,6 +33,8 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/jwks", metadata.jwks),
         Route("/authorize", authorize.authorize),
         Route("/authorize/continue", authorize.authorize_continue),
+        Route("/consent", consent.consent_form, methods=["GET"]),
+        Route("/consent", consent.consent_decision, methods=["POST"]),
         Route("/signin", signin.email_form, methods=["GET"]),
         Route("/signin", signin.submit_email, methods=["POST"]),
         Route("/signin/code", signin.code_form, methods=["GET"]),

@@ -23,6 +23,8 @@ AUDIT_EVENTS = frozenset(
         "token_revoked",
         "key_rotated",
         "client_auth_failed",
+        "consent_granted",
+        "consent_denied",
     }
 )
 _ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})

@@ -1,8 +1,10 @@
 """``/authorize``: the authorization code flow with PKCE S256 (RFC 6749 §4.1, RFC 7636, RFC 9207).
 
-Order of checks: the client and the redirect URI first, answered with an error page and never
-a redirect (AS-01, AS-03, AS-04); only then the rest of the request, whose errors are
-redirected to the verified redirect URI with ``state`` and ``iss``.
+Order of checks: the source address's rate limit (AS-57, a 429 page); the client and the
+redirect URI, answered with an error page and never a redirect (AS-01, AS-03, AS-04); only then
+the rest of the request, whose errors are redirected to the verified redirect URI with
+``state`` and ``iss``. A signed-in user then goes to the consent page (:mod:`.consent`) when
+the client is third-party and the request asks for more than the user has allowed it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,23 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..store import AuthorizationCode, ClientRecord, PendingRequest, secret_hash
+from ..store import AuthorizationCode, ClientRecord, PendingRequest, Session, User, secret_hash
+from .addresses import request_address
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .tokens import new_secret
-from .web import MAX_PARAMS, NO_STORE, error_page
+from .web import MAX_PARAMS, NO_STORE, BadParameters, error_page
 
-__all__ = ["authorize", "authorize_continue"]
+__all__ = [
+    "AuthorizationRequest",
+    "Pending",
+    "authorize",
+    "authorize_continue",
+    "load_pending",
+    "redirect_to_client",
+    "resume",
+    "validate",
+]
 
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -54,6 +66,16 @@ class AuthorizationRequest:
     def state(self) -> str | None:
         """The client's ``state``, echoed byte-exact."""
         return self.params.get("state")
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The requested scopes, in request order."""
+        return tuple(self.params.get("scope", "").split())
+
+    @property
+    def prompts(self) -> frozenset[str]:
+        """The ``prompt`` values."""
+        return frozenset(self.params.get("prompt", "").split())
 
 
 def _split_query(raw: str) -> tuple[dict[str, str], frozenset[str]] | None:
@@ -137,7 +159,8 @@ def _check_request(request: AuthorizationRequest, repeated: frozenset[str]) -> N
         raise AuthorizeError("invalid_request", "state or nonce is too long")
 
 
-def _redirect(provider: Provider, request: AuthorizationRequest, values: dict[str, str]) -> Response:
+def redirect_to_client(provider: Provider, request: AuthorizationRequest, values: dict[str, str]) -> Response:
+    """The authorization response: ``values`` plus ``state`` and ``iss`` on the verified redirect URI."""
     body = dict(values)
     if request.state is not None:
         body["state"] = request.state
@@ -146,22 +169,8 @@ def _redirect(provider: Provider, request: AuthorizationRequest, values: dict[st
     return RedirectResponse(location, status_code=302, headers={**NO_STORE, "Referrer-Policy": "no-referrer"})
 
 
-async def authorize(request: Request) -> Response:
-    """GET ``/authorize``."""
-    return _authorize(request.app.state.provider, request, request.url.query, None)
-
-
-async def authorize_continue(request: Request) -> Response:
-    """GET ``/authorize/continue?request=ID``: resume a request after sign-in."""
-    provider: Provider = request.app.state.provider
-    request_id = request.query_params.get("request", "")
-    pending = provider.store.get_pending(secret_hash(request_id), provider.now()) if request_id else None
-    if pending is None:
-        return error_page("This sign-in request has expired. Go back to the application and start again.")
-    return _authorize(provider, request, urlencode(dict(pending.params)), pending)
-
-
-def _authorize(provider: Provider, http: Request, query: str, pending: PendingRequest | None) -> Response:
+def validate(provider: Provider, query: str) -> AuthorizationRequest | Response:
+    """The checked request, or the response for a bad one (an error page or an error redirect)."""
     split = _split_query(query)
     if split is None:
         return error_page("The request is malformed.")
@@ -172,17 +181,84 @@ def _authorize(provider: Provider, http: Request, query: str, pending: PendingRe
     try:
         _check_request(verified, repeated)
     except AuthorizeError as exc:
-        return _redirect(provider, verified, {"error": exc.error, "error_description": exc.description})
+        return redirect_to_client(
+            provider, verified, {"error": exc.error, "error_description": exc.description}
+        )
+    return verified
+
+
+def _over_limit(provider: Provider, http: Request) -> Response | None:
+    limit = provider.settings.authorize_requests_per_minute_per_address
+    if limit is None:
+        return None
+    address = request_address(http, provider.settings.proxy_networks)
+    wait = provider.limits.hit(f"authorize-address:{address}", limit)
+    if wait is None:
+        return None
+    response = error_page(
+        "Too many sign-in requests came from your network. Wait a minute and try again.", 429
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A stored request and the id that its URLs and forms carry (only the hash is stored)."""
+
+    request_id: str
+    record: PendingRequest
+
+
+def load_pending(provider: Provider, request_id: str) -> Pending | None:
+    """The live pending request for the id in a URL or form, or None."""
+    record = provider.store.get_pending(secret_hash(request_id), provider.now()) if request_id else None
+    return Pending(request_id, record) if record is not None else None
+
+
+async def authorize(request: Request) -> Response:
+    """GET ``/authorize``."""
+    provider: Provider = request.app.state.provider
+    limited = _over_limit(provider, request)
+    if limited is not None:
+        return limited
+    return _authorize(provider, request, request.url.query, None, consented=False)
+
+
+async def authorize_continue(request: Request) -> Response:
+    """GET ``/authorize/continue?request=ID``: resume a request after sign-in."""
+    provider: Provider = request.app.state.provider
+    pending = load_pending(provider, request.query_params.get("request", ""))
+    if pending is None:
+        return error_page("This sign-in request has expired. Go back to the application and start again.")
+    return resume(provider, request, pending)
+
+
+def resume(provider: Provider, http: Request, pending: Pending, *, consented: bool = False) -> Response:
+    """Carry on with a stored request; ``consented`` when the user has just approved it.
+
+    The consent is recorded only once the request is complete, right before its code is issued.
+    """
+    return _authorize(provider, http, urlencode(dict(pending.record.params)), pending, consented=consented)
+
+
+def _authorize(
+    provider: Provider, http: Request, query: str, pending: Pending | None, *, consented: bool
+) -> Response:
+    verified = validate(provider, query)
+    if not isinstance(verified, AuthorizationRequest):
+        return verified
+    params = verified.params
     try:
         found = provider.session_for(provider.cookies.read(http, provider.cookies.session_name))
-    except ValueError:
+    except BadParameters:
         return error_page("The request carries conflicting cookies.")
     now = provider.now()
-    prompts = set(params.get("prompt", "").split())
+    prompts = verified.prompts
     max_age = int(params["max_age"]) if "max_age" in params else None
     if pending is not None:
         fresh_enough = found is not None and (
-            not pending.force_login or found[0].auth_time >= int(pending.created_at)
+            not pending.record.force_login or found[0].auth_time >= int(pending.record.created_at)
         )
     else:
         fresh_enough = (
@@ -192,22 +268,51 @@ def _authorize(provider: Provider, http: Request, query: str, pending: PendingRe
         )
     if not fresh_enough or found is None:
         if "none" in prompts:
-            return _redirect(
+            return redirect_to_client(
                 provider, verified, {"error": "login_required", "error_description": "sign-in required"}
             )
         if pending is not None and found is not None:
             return error_page("Sign-in did not complete. Go back to the application and start again.")
-        return _to_sign_in(
-            provider, params, force=found is not None or "login" in prompts or max_age is not None
-        )
-    if not verified.client.first_party:
-        # No consent screen yet: only first-party clients, whose consent is implied, get codes.
-        return _redirect(
-            provider, verified, {"error": "consent_required", "error_description": "consent required"}
+        return _to_page(
+            provider,
+            "signin",
+            params,
+            pending,
+            force=found is not None or "login" in prompts or max_age is not None,
         )
     session, user = found
+    if consented:
+        provider.store.grant_consent(user.user_id, verified.client.client_id, verified.scopes, now)
+        provider.audit.event("consent_granted", user_id=user.user_id, client_id=verified.client.client_id)
+    elif _needs_consent(provider, verified, user):
+        if "none" in prompts:
+            return redirect_to_client(
+                provider, verified, {"error": "consent_required", "error_description": "consent required"}
+            )
+        return _to_page(provider, "consent", params, pending, force=False)
+    return _issue_code(provider, verified, session, user, pending)
+
+
+def _needs_consent(provider: Provider, request: AuthorizationRequest, user: User) -> bool:
+    """First-party clients never ask; third-party ones when forced or asking for anything new."""
+    if request.client.first_party:
+        return False
+    if "consent" in request.prompts:
+        return True
+    consent = provider.store.get_consent(user.user_id, request.client.client_id)
+    return consent is None or not consent.covers(request.scopes)
+
+
+def _issue_code(
+    provider: Provider,
+    verified: AuthorizationRequest,
+    session: Session,
+    user: User,
+    pending: Pending | None,
+) -> Response:
+    params = verified.params
     if pending is not None:
-        provider.store.delete_pending(pending.request_hash)
+        provider.store.delete_pending(pending.record.request_hash)
     code = new_secret()
     provider.store.save_code(
         AuthorizationCode(
@@ -221,23 +326,32 @@ def _authorize(provider: Provider, http: Request, query: str, pending: PendingRe
             auth_time=session.auth_time,
             grant_id=secrets.token_urlsafe(16),
             session_hash=session.session_hash,
-            expires_at=now + provider.settings.code_seconds,
+            expires_at=provider.now() + provider.settings.code_seconds,
         )
     )
-    return _redirect(provider, verified, {"code": code})
+    return redirect_to_client(provider, verified, {"code": code})
 
 
-def _to_sign_in(provider: Provider, params: dict[str, str], *, force: bool) -> Response:
-    request_id = new_secret()
-    now = provider.now()
-    provider.store.save_pending(
-        PendingRequest(
-            request_hash=secret_hash(request_id),
-            params=params,
-            created_at=now,
-            expires_at=now + provider.settings.pending_request_seconds,
-            force_login=force,
+def _to_page(
+    provider: Provider, page: str, params: dict[str, str], pending: Pending | None, *, force: bool
+) -> Response:
+    """Send the browser to the sign-in or consent page for this request, stored as pending.
+
+    A request that is already pending keeps its id (sign-in, then consent, share one).
+    """
+    if pending is not None:
+        request_id = pending.request_id
+    else:
+        request_id = new_secret()
+        now = provider.now()
+        provider.store.save_pending(
+            PendingRequest(
+                request_hash=secret_hash(request_id),
+                params=params,
+                created_at=now,
+                expires_at=now + provider.settings.pending_request_seconds,
+                force_login=force,
+            )
         )
-    )
-    location = f"{provider.settings.base_path}/signin?{urlencode({'request': request_id})}"
+    location = f"{provider.settings.base_path}/{page}?{urlencode({'request': request_id})}"
     return RedirectResponse(location, status_code=303, headers=NO_STORE)

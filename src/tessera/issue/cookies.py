@@ -64,12 +64,25 @@ class CookieJar:
         """The form token that goes with a CSRF cookie value."""
         return b64url_encode(hmac.digest(self._csrf_key, cookie_value.encode(), hashlib.sha256))
 
-    def csrf_ok(self, request: Request, submitted: str | None) -> bool:
-        """True when the form's token matches the cookie and the request is not cross-site (WEB-08)."""
+    def bound_token(self, purpose: str, *bound_to: str) -> str:
+        """A form token for ``purpose`` that only matches the same ``bound_to`` values.
+
+        The consent form binds its token to the session and the pending request, so a token
+        seen in one session, or for one request, approves nothing else.
+        """
+        message = "\x00".join((f"tessera-form:{purpose}", *bound_to)).encode()
+        return b64url_encode(hmac.digest(self._csrf_key, message, hashlib.sha256))
+
+    def same_site(self, request: Request) -> bool:
+        """False for a request the browser marks cross-site, or whose ``Origin`` is not ours (WEB-08)."""
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return False
         origin = request.headers.get("origin")
-        if origin is not None and origin != self.origin:
+        return origin is None or origin == self.origin
+
+    def csrf_ok(self, request: Request, submitted: str | None) -> bool:
+        """True when the form's token matches the cookie and the request is not cross-site (WEB-08)."""
+        if not self.same_site(request):
             return False
         cookie = self.read(request, self.csrf_name)
         if cookie is None or submitted is None:

@@ -45,6 +45,15 @@ def _live_user(provider: Provider, user_id: str | None) -> User:
     return user
 
 
+def _consent_holds(provider: Provider, client: ClientRecord, user: User, scope: str) -> None:
+    """For a third-party client, the user's consent must still cover the grant (AS-49)."""
+    if client.first_party:
+        return
+    consent = provider.store.get_consent(user.user_id, client.client_id)
+    if consent is None or not consent.covers(scope.split()):
+        raise GrantError("invalid_grant", "the user has not allowed this client this access")
+
+
 def authorization_code_grant(
     provider: Provider, client: ClientRecord, form: Mapping[str, str]
 ) -> IssuedTokens:
@@ -73,6 +82,7 @@ def authorization_code_grant(
     ):
         raise GrantError("invalid_grant", "code_verifier does not match the code_challenge")
     user = _live_user(provider, record.user_id)
+    _consent_holds(provider, client, user, record.scope)
     scopes = record.scope.split()
     wants_refresh = "offline_access" in scopes and "refresh_token" in client.grant_types
     grant = provider.new_grant(
@@ -123,6 +133,7 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
     if record.expires_at <= now:
         raise GrantError("invalid_grant", "the refresh token is invalid")
     user = _live_user(provider, grant.user_id)
+    _consent_holds(provider, client, user, grant.scope)
     granted = grant.scope.split()
     requested = form.get("scope")
     scope = grant.scope

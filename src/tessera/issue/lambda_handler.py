@@ -8,7 +8,9 @@ from the environment on the first invocation and reuses it while the container l
   mounted EFS path, since ``/tmp`` does not outlive the container; later issues add DynamoDB);
 - ``TESSERA_MASTER_KEY``: the base64url master key (keep it in Secrets Manager);
 - ``TESSERA_SMTP_HOST``, ``TESSERA_SMTP_PORT``, ``TESSERA_MAIL_FROM``, ``TESSERA_SMTP_USERNAME``,
-  ``TESSERA_SMTP_PASSWORD``: where sign-in codes are mailed from (STARTTLS).
+  ``TESSERA_SMTP_PASSWORD``: where sign-in codes are mailed from (STARTTLS);
+- ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
+  whose ``X-Forwarded-For`` names the client (API Gateway's own source address needs none).
 
 Or build your own: ``handler = make_handler(provider)``.
 """
@@ -65,8 +67,12 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
         raise ConfigurationError(f"the environment variable {missing.args[0]} is required") from None
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - Lambda's only writable path
     root.mkdir(parents=True, exist_ok=True)
+    proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
     return Provider(
-        ProviderSettings(issuer=issuer), SQLiteStore(root / "tessera.db"), MasterKey.load(root, env), mailer
+        ProviderSettings(issuer=issuer, trusted_proxies=proxies),
+        SQLiteStore(root / "tessera.db"),
+        MasterKey.load(root, env),
+        mailer,
     )
 
 

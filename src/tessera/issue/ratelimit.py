@@ -1,8 +1,9 @@
 """Fixed-window rate limits kept in the store, so every instance (Lambda container) shares them.
 
-AS-57: failed client authentications are limited per ``client_id`` and token requests per
-source address. The source address is the connection's peer as the ASGI server reports it;
-``X-Forwarded-For`` is never read (put a proxy-aware server in front to change that).
+AS-57: failed client authentications are limited per ``client_id``; token requests, sign-in
+codes and authorization requests per source address. The source address is the connection's
+peer, or behind ``trusted_proxies`` the client named by ``X-Forwarded-For``
+(:mod:`tessera.issue.addresses`).
 """
 
 from __future__ import annotations

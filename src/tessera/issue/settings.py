@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
 
-__all__ = ["LOOPBACK_HOSTS", "ProviderSettings"]
+__all__ = ["LOOPBACK_HOSTS", "IPNetwork", "ProviderSettings"]
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -42,6 +46,8 @@ class ProviderSettings:
     sign_in_requests_per_minute_per_address: int = 30
     purge_interval_seconds: int = 900
     token_requests_per_minute_per_address: int | None = 1000
+    authorize_requests_per_minute_per_address: int | None = 300
+    trusted_proxies: tuple[str, ...] = ()
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -60,6 +66,22 @@ class ProviderSettings:
             raise ConfigurationError("refresh_grace_seconds must be between 0 and 300")
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
+        _ = self.proxy_networks
+
+    @cached_property
+    def proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """``trusted_proxies`` parsed; a bare address is a /32 (or /128) network."""
+        if not isinstance(self.trusted_proxies, tuple | list | frozenset):
+            raise ConfigurationError("trusted_proxies must be a list of addresses or CIDR blocks")
+        networks: list[IPNetwork] = []
+        for entry in self.trusted_proxies:
+            try:
+                networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    f"trusted_proxies: {entry!r} is not an IP address or CIDR block"
+                ) from None
+        return tuple(networks)
 
     @property
     def token_audience(self) -> str:

@@ -3,7 +3,8 @@
 Both forms carry a CSRF token bound to a cookie by HMAC and are refused cross-site (WEB-08);
 the code only works from the browser that asked for it, whose challenge id is in a cookie
 (PWL-18, WEB-10); a successful sign-in always mints a new session id (WEB-06) and redirects
-with 303 (AS-33).
+with 303 (AS-33). The code page's ``form-action`` also names the client's origin: a correct
+code ends, after redirects, at the client, and browsers check those redirects against it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..passwordless import CodeRejected, SignInThrottled
+from .addresses import request_address
+from .authorize import AuthorizationRequest, load_pending, validate
 from .provider import Provider
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, page, read_form
@@ -38,11 +41,26 @@ def _with_csrf(
     fresh = cookie is None
     value = cookie if cookie is not None else new_secret()
     base = provider.settings.base_path
-    action = f"{base}/signin/code" if template == "signin_code.html" else f"{base}/signin"
-    response = page(template, status, csrf=provider.cookies.csrf_token(value), action=action, **context)
+    code_form = template == "signin_code.html"
+    action = f"{base}/signin/code" if code_form else f"{base}/signin"
+    response = page(
+        template,
+        status,
+        form_targets=_client_redirect(provider, context.get("request_id", "")) if code_form else (),
+        csrf=provider.cookies.csrf_token(value),
+        action=action,
+        **context,
+    )
     if fresh:
         provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)
     return response
+
+
+def _client_redirect(provider: Provider, request_id: str) -> list[str]:
+    """The pending request's redirect URI: where a correct code ends up, after redirects."""
+    pending = load_pending(provider, request_id)
+    verified = validate(provider, urlencode(dict(pending.record.params))) if pending is not None else None
+    return [verified.redirect_uri] if isinstance(verified, AuthorizationRequest) else []
 
 
 async def email_form(request: Request) -> Response:
@@ -84,7 +102,7 @@ async def submit_email(request: Request) -> Response:
             request_id=request_id,
             error="Enter a valid email address.",
         )
-    address = request.client.host if request.client is not None else "unknown"
+    address = request_address(request, provider.settings.proxy_networks)
     try:
         wait = provider.limits.hit(
             f"sign-in-address:{address}", provider.settings.sign_in_requests_per_minute_per_address

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .addresses import request_address
 from .client_auth import ClientAuthError, authenticate_client
 from .grants import GrantError, authorization_code_grant, client_credentials_grant, refresh_token_grant
 from .provider import Provider
@@ -25,7 +26,7 @@ async def token(request: Request) -> Response:
     provider: Provider = request.app.state.provider
     per_address = provider.settings.token_requests_per_minute_per_address
     if per_address is not None:
-        address = request.client.host if request.client is not None else "unknown"
+        address = request_address(request, provider.settings.proxy_networks)
         wait = provider.limits.hit(f"token-address:{address}", per_address)
         if wait is not None:
             return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})

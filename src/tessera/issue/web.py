@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -25,10 +26,14 @@ __all__ = [
 MAX_BODY_BYTES = 64 * 1024
 MAX_PARAMS = 64
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://\[::1\](:[0-9]{1,5})?", re.ASCII)
 PAGE_HEADERS = {
     **NO_STORE,
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": _PAGE_POLICY,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -108,10 +113,28 @@ def oauth_error(
     return json_response(body, status, headers)
 
 
-def page(template: str, status: int = 200, **context: Any) -> Response:
-    """A server-rendered page with anti-framing, no-referrer and no-store headers (AS-31, AS-34)."""
+def form_target(uri: str) -> str | None:
+    """The origin of ``uri`` as a CSP source, or None when it is not a plain http(s) origin."""
+    parts = urlsplit(uri)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin if parts.scheme in ("http", "https") and _ORIGIN.fullmatch(origin) else None
+
+
+def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), **context: Any) -> Response:
+    """A server-rendered page with anti-framing, no-referrer and no-store headers (AS-31, AS-34).
+
+    ``form_targets`` are origins the page's forms may end up at: browsers apply ``form-action``
+    to the redirects that follow a form POST, and a form that completes an authorization ends
+    in a redirect to the client.
+    """
     html = _templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    headers = dict(PAGE_HEADERS)
+    targets = [t for t in (form_target(uri) for uri in form_targets) if t is not None]
+    if targets:
+        headers["Content-Security-Policy"] = _PAGE_POLICY.replace(
+            "form-action 'self'", " ".join(["form-action 'self'", *targets])
+        )
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def error_page(message: str, status: int = 400) -> Response:

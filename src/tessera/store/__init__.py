@@ -6,36 +6,10 @@ enforces ``expires_at`` itself (STO-09): lazy deletion is housekeeping, not a co
 reach the store only as hashes (STO-01); signing keys only sealed (STO-05).
 """
 
-from .base import (
-    AccessTokenRecord,
-    AuthorizationCode,
-    ClientRecord,
-    Grant,
-    OneTimeCode,
-    PendingRequest,
-    RefreshRotation,
-    RefreshState,
-    RefreshToken,
-    Session,
-    SigningKeyRecord,
-    Store,
-    User,
-    secret_hash,
-)
+from . import base, records
+from .base import *  # noqa: F403 - the protocols, listed once in base.__all__
+from .records import *  # noqa: F403 - the records, listed once in records.__all__
 
-__all__ = [
-    "AccessTokenRecord",
-    "AuthorizationCode",
-    "ClientRecord",
-    "Grant",
-    "OneTimeCode",
-    "PendingRequest",
-    "RefreshRotation",
-    "RefreshState",
-    "RefreshToken",
-    "Session",
-    "SigningKeyRecord",
-    "Store",
-    "User",
-    "secret_hash",
-]
+__all__ = []
+__all__ += records.__all__
+__all__ += base.__all__

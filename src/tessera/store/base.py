@@ -1,198 +1,47 @@
-"""The records the provider keeps, and the :class:`Store` protocol every backend implements.
+"""The :class:`Store` protocol every backend implements, one small protocol per artefact kind.
 
-Times are POSIX seconds passed in by the caller (``now``), so a test moves time with a clock,
-never with a sleep. Keys named ``*_hash`` hold SHA-256 digests of secrets, hex-encoded.
+Every method takes the time it needs as ``now`` (POSIX seconds) from the caller, so a test moves
+time with a clock, never with a sleep; every read enforces expiry itself. Writes documented as
+atomic (consuming, rotating, counting) must be: exactly one of any number of concurrent callers
+wins.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
+
+from .records import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    ClientRecord,
+    Consent,
+    Grant,
+    OneTimeCode,
+    PendingRequest,
+    RefreshRotation,
+    RefreshToken,
+    Session,
+    SigningKeyRecord,
+    User,
+)
 
 __all__ = [
-    "AccessTokenRecord",
-    "AuthorizationCode",
-    "ClientRecord",
-    "Grant",
-    "OneTimeCode",
-    "PendingRequest",
-    "RefreshRotation",
-    "RefreshState",
-    "RefreshToken",
-    "Session",
-    "SigningKeyRecord",
+    "ClientsAndUsers",
+    "AuthorizationCodes",
+    "TokenFamilies",
+    "SignIn",
+    "Consents",
+    "RateCounters",
+    "SigningKeys",
+    "Housekeeping",
     "Store",
-    "User",
-    "secret_hash",
 ]
 
 
-def secret_hash(secret: str) -> str:
-    """The stored form of a high-entropy secret (code, token, session id): SHA-256, hex."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+class ClientsAndUsers(Protocol):
+    """Registered clients and end users."""
 
-
-@dataclass(frozen=True)
-class ClientRecord:
-    """A registered OAuth client. ``auth_methods`` empty or ``("none",)`` means public."""
-
-    client_id: str
-    redirect_uris: tuple[str, ...] = ()
-    auth_methods: tuple[str, ...] = ("none",)
-    secret_hash: str | None = None
-    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
-    scopes: tuple[str, ...] = ("openid", "profile", "email", "offline_access")
-    post_logout_redirect_uris: tuple[str, ...] = ()
-    jwks: Mapping[str, Any] | None = None
-    first_party: bool = True
-    require_pkce: bool = True
-    name: str = ""
-
-    @property
-    def public(self) -> bool:
-        """True when the client holds no credentials (``token_endpoint_auth_method=none``)."""
-        return self.auth_methods == ("none",)
-
-
-@dataclass(frozen=True)
-class User:
-    """An end user."""
-
-    user_id: str
-    email: str
-    email_verified: bool = True
-    name: str = ""
-    roles: tuple[str, ...] = ()
-    disabled: bool = False
-
-
-@dataclass(frozen=True)
-class AuthorizationCode:
-    """An issued authorization code (stored by hash), bound to client, redirect and PKCE."""
-
-    code_hash: str
-    client_id: str
-    redirect_uri: str | None
-    code_challenge: str | None
-    user_id: str
-    scope: str
-    nonce: str | None
-    auth_time: int
-    grant_id: str
-    session_hash: str | None
-    expires_at: float
-    consumed: bool = False
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What one authorization (or one client_credentials request) produced: a token family."""
-
-    grant_id: str
-    client_id: str
-    user_id: str | None
-    scope: str
-    auth_time: int | None
-    created_at: float
-    expires_at: float
-    session_hash: str | None = None
-    revoked: bool = False
-
-
-class RefreshState(StrEnum):
-    """Where a refresh token is in its life."""
-
-    ACTIVE = "active"
-    ROTATED = "rotated"
-
-
-@dataclass(frozen=True)
-class RefreshToken:
-    """A refresh token (stored by hash), one member of a grant's family."""
-
-    token_hash: str
-    grant_id: str
-    client_id: str
-    issued_at: float
-    expires_at: float
-    state: RefreshState = RefreshState.ACTIVE
-    rotated_at: float | None = None
-
-
-@dataclass(frozen=True)
-class RefreshRotation:
-    """The outcome of :meth:`Store.rotate_refresh`: ``rotated`` is False when another use won."""
-
-    rotated: bool
-    previous: RefreshToken | None
-
-
-@dataclass(frozen=True)
-class AccessTokenRecord:
-    """An issued JWT access token, by ``jti``, so that it can be revoked and introspected."""
-
-    jti: str
-    client_id: str
-    grant_id: str | None
-    expires_at: float
-    revoked: bool = False
-
-
-@dataclass(frozen=True)
-class Session:
-    """A browser session at the provider (stored by the hash of its cookie value)."""
-
-    session_hash: str
-    user_id: str
-    auth_time: int
-    expires_at: float
-    revoked: bool = False
-
-
-@dataclass(frozen=True)
-class OneTimeCode:
-    """An emailed one-time code challenge: the code only as an HMAC under a pepper."""
-
-    challenge_hash: str
-    email: str
-    code_mac: str
-    created_at: float
-    expires_at: float
-    attempts: int = 0
-    consumed: bool = False
-
-
-@dataclass(frozen=True)
-class PendingRequest:
-    """A validated authorization request waiting for the user to sign in."""
-
-    request_hash: str
-    params: Mapping[str, str]
-    created_at: float
-    expires_at: float
-    force_login: bool = False
-
-
-@dataclass(frozen=True)
-class SigningKeyRecord:
-    """A signing key: public JWK in clear, private key sealed under the master key."""
-
-    kid: str
-    alg: str
-    status: str  # "previous" | "current" | "next"
-    public_jwk: Mapping[str, Any]
-    sealed_private: bytes
-    created_at: float
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Store(Protocol):
-    """Persistence for the provider. Implementations must make the documented writes atomic."""
-
-    # clients and users
     def put_client(self, client: ClientRecord) -> None:
         """Create or replace a client."""
         ...
@@ -213,7 +62,10 @@ class Store(Protocol):
         """The user with this email (case-insensitive), or None."""
         ...
 
-    # authorization codes
+
+class AuthorizationCodes(Protocol):
+    """Authorization codes: single-use, consumed by a conditional write."""
+
     def save_code(self, code: AuthorizationCode) -> None:
         """Store a new authorization code."""
         ...
@@ -226,7 +78,10 @@ class Store(Protocol):
         """Mark the code used; True for exactly one caller, and only before it expires."""
         ...
 
-    # grants, refresh and access tokens
+
+class TokenFamilies(Protocol):
+    """Grants (token families) with their refresh and access tokens."""
+
     def create_grant(self, grant: Grant) -> None:
         """Record a grant; a grant already revoked under this id stays revoked."""
         ...
@@ -267,7 +122,10 @@ class Store(Protocol):
         """Revoke every access token of a grant but one (rotation retires older tokens)."""
         ...
 
-    # sessions and sign-in
+
+class SignIn(Protocol):
+    """Browser sessions, pending authorization requests, one-time codes and one-time ``jti`` values."""
+
     def create_session(self, session: Session) -> None:
         """Store a new session."""
         ...
@@ -316,7 +174,26 @@ class Store(Protocol):
         """Record a one-time ``jti`` for ``issuer``; False when it was already seen and alive."""
         ...
 
-    # rate limits
+
+class Consents(Protocol):
+    """What users allowed third-party clients."""
+
+    def get_consent(self, user_id: str, client_id: str) -> Consent | None:
+        """What ``user_id`` has allowed ``client_id``, or None."""
+        ...
+
+    def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
+        """Add ``scopes`` to the user's consent for the client (creating it) atomically; the result."""
+        ...
+
+    def revoke_consent(self, user_id: str, client_id: str) -> None:
+        """Withdraw the consent and revoke every grant (so every token) the client holds for the user."""
+        ...
+
+
+class RateCounters(Protocol):
+    """Fixed-window hit counters for rate limits."""
+
     def count_hits(self, key: str, window: int) -> int:
         """How many hits ``key`` has in fixed window number ``window``."""
         ...
@@ -325,7 +202,10 @@ class Store(Protocol):
         """Count one hit for ``key`` in ``window`` atomically; the new count."""
         ...
 
-    # signing keys
+
+class SigningKeys(Protocol):
+    """The provider's signing keys, private parts sealed."""
+
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
         """Every stored signing key."""
         ...
@@ -334,7 +214,24 @@ class Store(Protocol):
         """Swap in a new key set if the current ``kid`` is still ``expected_current`` (CAS)."""
         ...
 
-    # housekeeping
+
+class Housekeeping(Protocol):
+    """Removal of rows that can no longer matter."""
+
     def purge_expired(self, now: float) -> int:
         """Delete rows that can no longer matter; returns how many went."""
         ...
+
+
+class Store(
+    ClientsAndUsers,
+    AuthorizationCodes,
+    TokenFamilies,
+    SignIn,
+    Consents,
+    RateCounters,
+    SigningKeys,
+    Housekeeping,
+    Protocol,
+):
+    """Persistence for the provider: every artefact kind's protocol in one."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .base import (
+from .records import (
     AccessTokenRecord,
     AuthorizationCode,
     ClientRecord,
@@ -16,13 +16,14 @@ from .base import (
     SigningKeyRecord,
     User,
 )
+from .sqlite_consent import ConsentTable
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables):
+class SQLiteStore(SignInTables, ConsentTable):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .base import ClientRecord, RefreshState, RefreshToken, User
+from .records import ClientRecord, RefreshState, RefreshToken, User
 
 __all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "user_from"]
 
@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS seen_jti (
     issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (issuer, jti));
 CREATE TABLE IF NOT EXISTS rate_hits (
     key TEXT NOT NULL, window INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS consents (
+    user_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, granted_at REAL NOT NULL,
+    updated_at REAL NOT NULL, PRIMARY KEY (user_id, client_id));
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
     sealed_private BLOB NOT NULL, created_at REAL NOT NULL);

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import OneTimeCode, PendingRequest, Session
+from .records import OneTimeCode, PendingRequest, Session
 from .sqlite_schema import SCHEMA, dump
 
 __all__ = ["SQLiteBase", "SignInTables"]

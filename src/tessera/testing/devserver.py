@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -40,6 +41,7 @@ class DevServer:
         port: int | None = None,
         ready_timeout_seconds: float = 30.0,
     ) -> None:
+        self._auto_port = port is None
         self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -54,7 +56,25 @@ class DevServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> DevServer:
-        """Start the process and wait until discovery answers."""
+        """Start the process and wait until it answers.
+
+        A free port is probed, then bound by the child: another process can take it in between.
+        On a port this object chose itself, a lost race (the child cannot bind, or a stranger
+        answers) is retried on another port.
+        """
+        for _ in range(3):
+            if self._launch():
+                return self
+            self._discard()
+            if not self._auto_port:
+                break
+            self.port = free_port()
+            self.issuer = f"http://127.0.0.1:{self.port}"
+        self.stop()
+        raise RuntimeError(f"tessera dev could not serve on 127.0.0.1:{self.port}")
+
+    def _launch(self) -> bool:
+        """Run the child until it serves (True) or lost its port to another process (False)."""
         args = [sys.executable, "-m", "tessera.cli", "dev", "--port", str(self.port)]
         args += ["--data", str(self.data)]
         for user in self.users:
@@ -66,17 +86,41 @@ class DevServer:
         deadline = time.monotonic() + self.ready_timeout_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.output().lower():
+                    return False
                 raise RuntimeError(f"tessera dev exited early:\n{self.output()[-2000:]}")
             try:
                 with urllib.request.urlopen(  # noqa: S310 - a loopback http URL we built
-                    f"{self.issuer}/.well-known/openid-configuration", timeout=1
+                    f"{self.issuer}/jwks", timeout=1
                 ) as response:
                     if response.status == 200:
-                        return self
+                        return self._ours(json.load(response))
             except OSError:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("tessera dev did not become ready in time")
+
+    def _ours(self, jwks: dict[str, Any]) -> bool:
+        """True when the JWKS that answered holds this data directory's keys, not a stranger's."""
+        from ..store.sqlite import SQLiteStore
+
+        if not (self.data / "tessera.db").exists():
+            return False
+        store = SQLiteStore(self.data / "tessera.db")
+        try:
+            stored = {record.kid for record in store.list_signing_keys()}
+        finally:
+            store.close()
+        return bool(stored) and stored == {key.get("kid") for key in jwks.get("keys", [])}
+
+    def _discard(self) -> None:
+        """Stop a child that lost its port, keeping the data directory for the next try."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def output(self) -> str:
         """Everything the process printed so far."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..encoding import b64url_encode
 
-__all__ = ["claims_at", "compact", "raw_json", "sign_raw"]
+__all__ = ["altered", "bad_signature", "claims_at", "compact", "raw_json", "sign_raw"]
 
 
 def raw_json(value: Any) -> bytes:
@@ -43,3 +43,18 @@ def claims_at(issuer: str, now: float | None = None, **overrides: Any) -> dict[s
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
+
+
+def altered(value: str) -> str:
+    """``value`` (base64url text) with its first character changed: always a different decoding.
+
+    Changing the *last* characters is not: they may carry padding bits only, or already be the
+    replacement, so such a "forgery" is now and then the genuine value.
+    """
+    return ("B" if value[0] == "A" else "A") + value[1:]
+
+
+def bad_signature(token: str) -> str:
+    """``token`` with its signature altered (see :func:`altered`)."""
+    signing_input, _, signature = token.rpartition(".")
+    return f"{signing_input}.{altered(signature)}"

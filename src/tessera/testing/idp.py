@@ -26,11 +26,12 @@ from tessera.keys import SigningKey
 from tessera.keys.sealing import MasterKey
 from tessera.store import ClientRecord, User
 from tessera.store.sqlite import SQLiteStore
-from tessera.testing.signin import sign_in_via_outbox
+from tessera.testing.signin import run_sign_in, sign_in_via_outbox, submit_consent
 
 __all__ = [
     "FULL_SCOPE",
     "ISSUER",
+    "PARTNER_REDIRECT",
     "SPA_REDIRECT",
     "WEB_REDIRECT",
     "FakeClock",
@@ -42,10 +43,16 @@ __all__ = [
 ISSUER = "http://127.0.0.1:8000"
 SPA_REDIRECT = "http://127.0.0.1:5173/callback"
 WEB_REDIRECT = "https://app.example/cb"
+PARTNER_REDIRECT = "https://partner.example/cb"
 WEB_SECRET = "web-secret-" + "x" * 40
 SVC_SECRET = "svc-secret-" + "y" * 40
 LEGACY_SECRET = "legacy-secret-" + "z" * 40
+PARTNER_SECRET = "partner-secret-" + "p" * 40
 FULL_SCOPE = "openid profile email offline_access demo:read"
+
+
+_REDIRECTS = {"spa": SPA_REDIRECT, "partner": PARTNER_REDIRECT}
+_SECRETS = {"web": WEB_SECRET, "partner": PARTNER_SECRET}
 
 
 class FakeClock:
@@ -97,9 +104,9 @@ class ProviderHarness:
         self._register()
         self.browser = self.new_browser()
 
-    def new_browser(self) -> TestClient:
-        """A fresh client with its own cookie jar."""
-        return TestClient(self.app, base_url=self.issuer, follow_redirects=False)
+    def new_browser(self, peer: str = "testclient") -> TestClient:
+        """A fresh client with its own cookie jar, connecting from ``peer`` (an address, say)."""
+        return TestClient(self.app, base_url=self.issuer, follow_redirects=False, client=(peer, 50000))
 
     def _register(self) -> None:
         clients = [
@@ -116,6 +123,15 @@ class ProviderHarness:
                 secret_hash=hash_client_secret(WEB_SECRET),
                 grant_types=("authorization_code", "refresh_token"),
                 scopes=("openid", "profile", "email", "offline_access", "demo:read"),
+            ),
+            ClientRecord(
+                client_id="partner",
+                name="Partner Reports",
+                redirect_uris=(PARTNER_REDIRECT,),
+                auth_methods=("client_secret_basic",),
+                secret_hash=hash_client_secret(PARTNER_SECRET),
+                scopes=("openid", "profile", "email", "offline_access", "demo:read"),
+                first_party=False,
             ),
             ClientRecord(
                 client_id="legacy",
@@ -151,7 +167,7 @@ class ProviderHarness:
         self.last_verifier = verifier
         params: dict[str, str | None] = {
             "client_id": client_id,
-            "redirect_uri": SPA_REDIRECT if client_id == "spa" else WEB_REDIRECT,
+            "redirect_uri": _REDIRECTS.get(client_id or "", WEB_REDIRECT),
             "response_type": "code",
             "scope": FULL_SCOPE,
             "state": "st-" + secrets.token_hex(4),
@@ -177,6 +193,23 @@ class ProviderHarness:
             browser or self.browser, f"{self.issuer}/authorize?{urlencode(params)}", email, issuer=self.issuer
         )
 
+    def consent_page(
+        self, params: dict[str, str], email: str = "alice@example.com", browser: TestClient | None = None
+    ) -> httpx.Response:
+        """Sign in (if needed) for ``params``; the provider's answer: the consent page, or a redirect."""
+        self.clock.advance(31)
+        response: httpx.Response = run_sign_in(
+            browser or self.browser, f"{self.issuer}/authorize?{urlencode(params)}", email, issuer=self.issuer
+        )
+        return response
+
+    def decide(
+        self, page: httpx.Response, decision: str, browser: TestClient | None = None
+    ) -> httpx.Response:
+        """Press Allow (``"approve"``) or Deny (``"deny"``) on ``page``."""
+        response: httpx.Response = submit_consent(browser or self.browser, page, decision, issuer=self.issuer)
+        return response
+
     def code(
         self, client_id: str = "spa", email: str = "alice@example.com", **overrides: str | None
     ) -> tuple[str, str, dict[str, str]]:
@@ -197,15 +230,15 @@ class ProviderHarness:
     def exchange(
         self, code: str, verifier: str | None, client_id: str = "spa", redirect_uri: str | None = SPA_REDIRECT
     ) -> httpx.Response:
-        """Redeem ``code`` as a public client (or ``web`` with its secret)."""
+        """Redeem ``code`` as a public client, or as ``web``/``partner`` with its secret."""
         data = {"grant_type": "authorization_code", "code": code, "client_id": client_id}
         if redirect_uri is not None:
             data["redirect_uri"] = redirect_uri
         if verifier is not None:
             data["code_verifier"] = verifier
-        if client_id == "web":
+        if client_id in _SECRETS:
             del data["client_id"]
-            return self.token(data, auth=("web", WEB_SECRET))
+            return self.token(data, auth=(client_id, _SECRETS[client_id]))
         return self.token(data)
 
     def tokens(
@@ -220,10 +253,11 @@ class ProviderHarness:
         return body
 
     def refresh(self, refresh_token: str, client_id: str = "spa", **extra: str) -> httpx.Response:
-        """POST a refresh_token grant as a public client."""
-        return self.token(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id, **extra}
-        )
+        """POST a refresh_token grant as ``client_id`` (with its secret, for a confidential one)."""
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+        if client_id in _SECRETS:
+            return self.token(data, auth=(client_id, _SECRETS[client_id]))
+        return self.token({**data, "client_id": client_id})
 
     def introspect(self, token: str, auth: tuple[str, str] = ("web", WEB_SECRET)) -> dict[str, Any]:
         """POST /introspect as a confidential client (``web`` by default)."""

@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-__all__ = ["SignInFailed", "sign_in_via_outbox"]
+__all__ = ["SignInFailed", "run_sign_in", "sign_in_via_outbox", "submit_consent"]
 
 _HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
 _CODE = re.compile(r"sign-in code is ([0-9]{6})")
@@ -40,15 +40,17 @@ def _follow(http: Any, url: str, stop_prefix: str | None) -> Any:
     raise SignInFailed("too many redirects")
 
 
-def sign_in_via_outbox(http: Any, authorization_url: str, email: str, *, issuer: str) -> str:
-    """Complete the authorization request as ``email``; return the client's callback URL.
+def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -> Any:
+    """Sign in as ``email`` for the authorization request; the provider's last answer.
 
-    ``http`` is an ``httpx.Client`` (or Starlette's ``TestClient``) that keeps cookies; it is
-    the "browser". The code is read from ``{issuer}/dev/outbox``.
+    That is a redirect to the client, or a page the provider shows after sign-in (the consent
+    page, for a third-party client). ``http`` is an ``httpx.Client`` (or Starlette's
+    ``TestClient``) that keeps cookies; it is the "browser". The code is read from
+    ``{issuer}/dev/outbox``. A browser that is already signed in goes straight to that answer.
     """
     response = _follow(http, authorization_url, issuer)
-    if response.status_code in (302, 303):
-        return urljoin(str(response.url), str(response.headers["location"]))
+    if response.status_code in (302, 303) or "/consent" in str(response.url):
+        return response
     if response.status_code != 200 or "/signin" not in str(response.url):
         raise SignInFailed(f"expected the sign-in page, got {response.status_code}")
     fields = _hidden(response.text)
@@ -65,7 +67,24 @@ def sign_in_via_outbox(http: Any, authorization_url: str, email: str, *, issuer:
     done = http.post(f"{issuer}/signin/code", data={**fields, "code": match.group(1)}, follow_redirects=False)
     if done.status_code != 303:
         raise SignInFailed(f"the code form answered {done.status_code}")
-    final = _follow(http, urljoin(str(done.url), done.headers["location"]), issuer)
+    return _follow(http, urljoin(str(done.url), done.headers["location"]), issuer)
+
+
+def submit_consent(http: Any, consent_page: Any, decision: str, *, issuer: str) -> Any:
+    """Press Allow (``"approve"``) or Deny (``"deny"``) on a consent page; the provider's answer."""
+    if consent_page.status_code != 200 or "/consent" not in str(consent_page.url):
+        raise SignInFailed(f"expected the consent page, got {consent_page.status_code}")
+    fields = _hidden(consent_page.text)
+    return http.post(f"{issuer}/consent", data={**fields, "decision": decision}, follow_redirects=False)
+
+
+def sign_in_via_outbox(http: Any, authorization_url: str, email: str, *, issuer: str) -> str:
+    """Complete the authorization request as ``email``; return the client's callback URL.
+
+    See :func:`run_sign_in`; a consent page on the way is an error here (first-party clients
+    never show one): use :func:`run_sign_in` and :func:`submit_consent` for third-party ones.
+    """
+    final = run_sign_in(http, authorization_url, email, issuer=issuer)
     if final.status_code not in (302, 303):
         raise SignInFailed(f"expected a redirect to the client, got {final.status_code}")
     return urljoin(str(final.url), str(final.headers["location"]))

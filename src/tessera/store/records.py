@@ -1,0 +1,204 @@
+"""The records the provider keeps: frozen dataclasses, one per artefact kind.
+
+Times are POSIX seconds. Fields named ``*_hash`` hold SHA-256 digests of secrets, hex-encoded
+(:func:`secret_hash`); the secrets themselves are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "AccessTokenRecord",
+    "AuthorizationCode",
+    "ClientRecord",
+    "Consent",
+    "Grant",
+    "OneTimeCode",
+    "PendingRequest",
+    "RefreshRotation",
+    "RefreshState",
+    "RefreshToken",
+    "Session",
+    "SigningKeyRecord",
+    "User",
+    "secret_hash",
+]
+
+
+def secret_hash(secret: str) -> str:
+    """The stored form of a high-entropy secret (code, token, session id): SHA-256, hex."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A registered OAuth client. ``auth_methods`` empty or ``("none",)`` means public."""
+
+    client_id: str
+    redirect_uris: tuple[str, ...] = ()
+    auth_methods: tuple[str, ...] = ("none",)
+    secret_hash: str | None = None
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "offline_access")
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    jwks: Mapping[str, Any] | None = None
+    first_party: bool = True
+    require_pkce: bool = True
+    name: str = ""
+
+    @property
+    def public(self) -> bool:
+        """True when the client holds no credentials (``token_endpoint_auth_method=none``)."""
+        return self.auth_methods == ("none",)
+
+
+@dataclass(frozen=True)
+class User:
+    """An end user."""
+
+    user_id: str
+    email: str
+    email_verified: bool = True
+    name: str = ""
+    roles: tuple[str, ...] = ()
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """An issued authorization code (stored by hash), bound to client, redirect and PKCE."""
+
+    code_hash: str
+    client_id: str
+    redirect_uri: str | None
+    code_challenge: str | None
+    user_id: str
+    scope: str
+    nonce: str | None
+    auth_time: int
+    grant_id: str
+    session_hash: str | None
+    expires_at: float
+    consumed: bool = False
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one authorization (or one client_credentials request) produced: a token family."""
+
+    grant_id: str
+    client_id: str
+    user_id: str | None
+    scope: str
+    auth_time: int | None
+    created_at: float
+    expires_at: float
+    session_hash: str | None = None
+    revoked: bool = False
+
+
+class RefreshState(StrEnum):
+    """Where a refresh token is in its life."""
+
+    ACTIVE = "active"
+    ROTATED = "rotated"
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    """A refresh token (stored by hash), one member of a grant's family."""
+
+    token_hash: str
+    grant_id: str
+    client_id: str
+    issued_at: float
+    expires_at: float
+    state: RefreshState = RefreshState.ACTIVE
+    rotated_at: float | None = None
+
+
+@dataclass(frozen=True)
+class RefreshRotation:
+    """The outcome of :meth:`Store.rotate_refresh`: ``rotated`` is False when another use won."""
+
+    rotated: bool
+    previous: RefreshToken | None
+
+
+@dataclass(frozen=True)
+class AccessTokenRecord:
+    """An issued JWT access token, by ``jti``, so that it can be revoked and introspected."""
+
+    jti: str
+    client_id: str
+    grant_id: str | None
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """A browser session at the provider (stored by the hash of its cookie value)."""
+
+    session_hash: str
+    user_id: str
+    auth_time: int
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """An emailed one-time code challenge: the code only as an HMAC under a pepper."""
+
+    challenge_hash: str
+    email: str
+    code_mac: str
+    created_at: float
+    expires_at: float
+    attempts: int = 0
+    consumed: bool = False
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A validated authorization request waiting for the user to sign in."""
+
+    request_hash: str
+    params: Mapping[str, str]
+    created_at: float
+    expires_at: float
+    force_login: bool = False
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The scopes a user has allowed a (third-party) client, accumulated over every approval."""
+
+    user_id: str
+    client_id: str
+    scopes: tuple[str, ...]
+    granted_at: float
+    updated_at: float
+
+    def covers(self, scopes: Iterable[str]) -> bool:
+        """True when every one of ``scopes`` was allowed."""
+        return set(scopes) <= set(self.scopes)
+
+
+@dataclass(frozen=True)
+class SigningKeyRecord:
+    """A signing key: public JWK in clear, private key sealed under the master key."""
+
+    kid: str
+    alg: str
+    status: str  # "previous" | "current" | "next"
+    public_jwk: Mapping[str, Any]
+    sealed_private: bytes
+    created_at: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
