@@ -25,7 +25,7 @@ from ..verify.claims import Claims
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
-from .iam import ApiArn, parse_execute_api_arn, policy_document, route_arn
+from .iam import POLICY_VERSION, ApiArn, parse_execute_api_arn, policy_document, route_arn
 from .principal import Principal
 from .routes import Route, RouteRules
 
@@ -46,7 +46,12 @@ MAX_CONTEXT_BYTES = 8192
 MAX_PRINCIPAL_ID_CHARS = 1024
 MAX_CACHED_POLICIES = 256
 MAX_CACHED_IDENTITIES = 1024
+MAX_CACHED_ARNS = 1024
 ROUTE_KEY_SOURCE = "$context.routeKey"
+
+
+_Statements = tuple[tuple[str, str, tuple[str, ...]], ...]
+"""A policy's statements as (Action, Effect, Resource) triples, to be copied into each answer."""
 
 
 class Unauthorized(TesseraError):
@@ -100,6 +105,42 @@ def _context_value(value: Any) -> str | int | float | bool | None:
     return None
 
 
+_joined_names: dict[frozenset[str], str | None] = {}
+
+
+def _joined(names: frozenset[str]) -> str | None:
+    """``names`` sorted and joined by spaces (None when empty); each distinct set joined once."""
+    joined = _joined_names.get(names, _joined)
+    if joined is _joined:
+        joined = " ".join(sorted(names)) or None
+        if len(_joined_names) >= MAX_CACHED_POLICIES:
+            _joined_names.clear()
+        _joined_names[names] = joined
+    return joined  # type: ignore[return-value]
+
+
+def _surely_small(context: Mapping[str, str | int | float | bool]) -> bool:
+    """True when the JSON of ``context`` cannot exceed the limit, without serialising it.
+
+    An ASCII character takes at most 6 bytes in JSON (``\u001f``); non-ASCII text and large
+    numbers are left to the exact check.
+    """
+    size = 2
+    for name, value in context.items():
+        if not name.isascii():
+            return False
+        size += 6 * len(name) + 4
+        if type(value) is str:
+            if not value.isascii():
+                return False
+            size += 6 * len(value) + 2
+        elif type(value) is bool:
+            size += 5
+        else:
+            size += len(repr(value))
+    return size <= MAX_CONTEXT_BYTES
+
+
 def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[str, str | int | float | bool]:
     """The authorizer ``context``: flat string/number/boolean values of verified claims only (LAM-07).
 
@@ -112,8 +153,8 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
         "is_client": principal.is_client,
         "sub": principal.subject,
         "client_id": principal.client_id,
-        "scope": " ".join(sorted(principal.scopes)) or None,
-        "roles": " ".join(sorted(principal.roles)) or None,
+        "scope": _joined(principal.scopes),
+        "roles": _joined(principal.roles),
     }
     for name in claims:
         found.setdefault(name, principal.claims.get(name))
@@ -122,8 +163,9 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
         value = _context_value(raw)
         if value is not None:
             context[name] = value
-    while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
-        context.popitem()
+    if not _surely_small(context):
+        while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
+            context.popitem()
     return context
 
 
@@ -168,8 +210,9 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.cookie = cookie
         self.simple_responses = simple_responses
-        self._statements: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._statements: dict[tuple[Any, ...], _Statements] = {}
         self._identities: dict[int, tuple[Claims, Principal, dict[str, Any]]] = {}
+        self._arns: dict[str, tuple[ApiArn, Route | None]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
@@ -208,13 +251,14 @@ class LambdaAuthorizer:
         try:
             if not isinstance(event, Mapping):
                 raise Unauthorized()
-            api = parse_execute_api_arn(event.get(arn_field))
+            api, route = self._api(event.get(arn_field))
             principal, context = self._identity(self.verifier.verify(extract(event)))
             if simple:
-                return {"isAuthorized": self._simple_decision(principal, api), "context": dict(context)}
+                allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
+                return {"isAuthorized": allowed, "context": dict(context)}
             return {
                 "principalId": principal.principal_id,
-                "policyDocument": self._document(principal, api),
+                "policyDocument": self._document(principal, api, route is None),
                 "context": dict(context),
             }
         except Unauthorized:
@@ -224,6 +268,17 @@ class LambdaAuthorizer:
         except Exception as exc:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
             raise Unauthorized() from None
+
+    def _api(self, arn: Any) -> tuple[ApiArn, Route | None]:
+        """The parsed ``methodArn``/``routeArn`` and the rule matching it, remembered per ARN."""
+        found = self._arns.get(arn) if type(arn) is str else None
+        if found is None:
+            api = parse_execute_api_arn(arn)
+            found = (api, self.rules.match(api.method, api.path))
+            if len(self._arns) >= MAX_CACHED_ARNS:
+                self._arns.clear()
+            self._arns[arn] = found
+        return found
 
     def _identity(self, claims: Claims) -> tuple[Principal, dict[str, Any]]:
         """The principal and flattened context of ``claims``, remembered per Claims object.
@@ -243,12 +298,11 @@ class LambdaAuthorizer:
         self._identities[id(claims)] = (claims, principal, context)
         return principal, context
 
-    def _document(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+    def _document(self, principal: Principal, api: ApiArn, unmatched: bool) -> dict[str, Any]:
         """The policy for these scopes and roles in this API and stage, computed once and copied."""
-        unmatched = self.rules.match(api.method, api.path) is None
         key = (principal.scopes, principal.roles, api.stage_prefix, api.arn if unmatched else None)
-        document = self._statements.get(key)
-        if document is None:
+        statements = self._statements.get(key)
+        if statements is None:
             allowed = set(map(id, self.rules.allowed(principal.scopes, principal.roles)))
             permitted = [r for r in self.rules.routes if id(r) in allowed]
             allow = [route_arn(api, r) for r in permitted]
@@ -257,17 +311,19 @@ class LambdaAuthorizer:
             if unmatched:
                 deny.append(api.arn)
             document = policy_document(allow, deny)
+            statements = tuple(
+                (s["Action"], s["Effect"], tuple(s["Resource"])) for s in document["Statement"]
+            )
             if len(self._statements) >= MAX_CACHED_POLICIES:
                 self._statements.clear()
-            self._statements[key] = document
+            self._statements[key] = statements
         return {
-            "Version": document["Version"],
-            "Statement": [{**s, "Resource": list(s["Resource"])} for s in document["Statement"]],
+            "Version": POLICY_VERSION,
+            "Statement": [
+                {"Action": action, "Effect": effect, "Resource": list(resources)}
+                for action, effect, resources in statements
+            ],
         }
-
-    def _simple_decision(self, principal: Principal, api: ApiArn) -> bool:
-        route = self.rules.match(api.method, api.path)
-        return route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
 
 
 def _compatible(method_a: str, method_b: str) -> bool:
