@@ -212,7 +212,7 @@ class LambdaAuthorizer:
         self.simple_responses = simple_responses
         self._statements: dict[tuple[Any, ...], _Statements] = {}
         self._identities: dict[int, tuple[Claims, Principal, dict[str, Any]]] = {}
-        self._arns: dict[str, tuple[ApiArn, Route | None]] = {}
+        self._arns: dict[str, tuple[ApiArn, Route | None, tuple[str, str | None]]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
@@ -251,14 +251,14 @@ class LambdaAuthorizer:
         try:
             if not isinstance(event, Mapping):
                 raise Unauthorized()
-            api, route = self._api(event.get(arn_field))
+            api, route, api_key = self._api(event.get(arn_field))
             principal, context = self._identity(self.verifier.verify(extract(event)))
             if simple:
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
                 return {"isAuthorized": allowed, "context": dict(context)}
             return {
                 "principalId": principal.principal_id,
-                "policyDocument": self._document(principal, api, route is None),
+                "policyDocument": self._document(principal, api, api_key),
                 "context": dict(context),
             }
         except Unauthorized:
@@ -269,12 +269,14 @@ class LambdaAuthorizer:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
             raise Unauthorized() from None
 
-    def _api(self, arn: Any) -> tuple[ApiArn, Route | None]:
-        """The parsed ``methodArn``/``routeArn`` and the rule matching it, remembered per ARN."""
+    def _api(self, arn: Any) -> tuple[ApiArn, Route | None, tuple[str, str | None]]:
+        """The parsed ``methodArn``/``routeArn``, the rule matching it and the part of the policy
+        key it decides (the stage, and the ARN itself when no rule matches), remembered per ARN."""
         found = self._arns.get(arn) if type(arn) is str else None
         if found is None:
             api = parse_execute_api_arn(arn)
-            found = (api, self.rules.match(api.method, api.path))
+            route = self.rules.match(api.method, api.path)
+            found = (api, route, (api.stage_prefix, api.arn if route is None else None))
             if len(self._arns) >= MAX_CACHED_ARNS:
                 self._arns.clear()
             self._arns[arn] = found
@@ -298,9 +300,9 @@ class LambdaAuthorizer:
         self._identities[id(claims)] = (claims, principal, context)
         return principal, context
 
-    def _document(self, principal: Principal, api: ApiArn, unmatched: bool) -> dict[str, Any]:
+    def _document(self, principal: Principal, api: ApiArn, api_key: tuple[str, str | None]) -> dict[str, Any]:
         """The policy for these scopes and roles in this API and stage, computed once and copied."""
-        key = (principal.scopes, principal.roles, api.stage_prefix, api.arn if unmatched else None)
+        key = (principal.scopes, principal.roles, api_key)
         statements = self._statements.get(key)
         if statements is None:
             allowed = set(map(id, self.rules.allowed(principal.scopes, principal.roles)))
@@ -308,8 +310,8 @@ class LambdaAuthorizer:
             allow = [route_arn(api, r) for r in permitted]
             deny = [route_arn(api, r) for r in self.rules.routes if id(r) not in allowed]
             deny += [route_arn(api, r) + "/*" for r in permitted if _needs_depth_guard(r, permitted)]
-            if unmatched:
-                deny.append(api.arn)
+            if api_key[1] is not None:
+                deny.append(api_key[1])
             document = policy_document(allow, deny)
             statements = tuple(
                 (s["Action"], s["Effect"], tuple(s["Resource"])) for s in document["Statement"]

@@ -26,7 +26,7 @@ from urllib.parse import unquote_plus
 
 from ..errors import Reason, TokenError
 from .decorator import Authorize, Platform, authorize_for
-from .http import Headers, HttpRequest, HttpResponse, MultiMap, parse_query
+from .http import EMPTY_QUERY, Headers, HttpRequest, HttpResponse, MultiMap, parse_query
 from .principal import Principal
 
 __all__ = [
@@ -116,9 +116,14 @@ def _body(event: Mapping[str, Any]) -> bytes:
 def _v2_request(event: Mapping[str, Any]) -> HttpRequest:
     """Payload 2.0: single values under lower-case header names, a ``cookies`` array, the raw
     query string."""
-    http = _mapping(_mapping(event, "requestContext"), "http")
+    context = event.get("requestContext")
+    http = context.get("http") if type(context) is dict else None
+    if type(http) is not dict:
+        http = _mapping(_mapping(event, "requestContext"), "http")
     method, path = http.get("method"), event.get("rawPath", http.get("path"))
-    query, given, cookies = event.get("rawQueryString"), _mapping(event, "headers"), event.get("cookies")
+    query, given, cookies = event.get("rawQueryString"), event.get("headers"), event.get("cookies")
+    if type(given) is not dict:
+        given = _mapping(event, "headers")
     if not (isinstance(method, str) and isinstance(path, str) and (query is None or isinstance(query, str))):
         raise _bad()
     try:  # join refuses anything but str, at C speed
@@ -134,11 +139,14 @@ def _v2_request(event: Mapping[str, Any]) -> HttpRequest:
         headers = Headers.from_lowercase(given)
     else:
         headers = Headers(given.items())
-    return HttpRequest(method, path, headers, parse_query(query or ""), _body(event))
+    body = b"" if event.get("body") is None else _body(event)
+    return HttpRequest(method, path, headers, parse_query(query) if query else EMPTY_QUERY, body)
 
 
 def request_from_event(event: Any) -> HttpRequest:
     """The :class:`HttpRequest` an API Gateway, ALB or Function URL event describes."""
+    if type(event) is dict and event.get("version") == "2.0":
+        return _v2_request(event)
     shape = event_shape(event)
     if shape is EventShape.HTTP_V2:
         return _v2_request(event)

@@ -59,10 +59,6 @@ class Authorize(Protocol[Decorator_co]):
         ...
 
 
-def _principal_last(handler: Callable[..., Any], principal: Principal, args: Any, kwargs: Any) -> Any:
-    return handler(*args, principal, **kwargs)
-
-
 @dataclass(frozen=True, slots=True)
 class Platform:
     """How one platform calls a protected function, and how it must be answered.
@@ -70,7 +66,7 @@ class Platform:
     ``request(*args, **kwargs)`` is the :class:`HttpRequest` the platform's call describes; it
     raises :class:`TokenError` for a malformed one (answered 400). ``respond(response, *args,
     **kwargs)`` is a rejection in the platform's own form. ``call(handler, principal, args,
-    kwargs)`` runs the handler (default: the principal is the last positional argument).
+    kwargs)`` runs the handler (None, the default: the principal is the last positional argument).
     ``add_cors(result, headers)`` adds CORS headers to the handler's result (None: the result
     is returned as it is). An ``async def`` handler gets an ``async def`` wrapper when
     ``async_handlers`` is ``"await"``, or is run with :func:`asyncio.run` inside the sync
@@ -80,7 +76,7 @@ class Platform:
 
     request: Callable[..., HttpRequest]
     respond: Callable[..., Any]
-    call: Callable[[Callable[..., Any], Principal, Any, Any], Any] = _principal_last
+    call: Callable[[Callable[..., Any], Principal, Any, Any], Any] | None = None
     add_cors: Callable[[Any, CORSHeaders], Any] | None = None
     async_handlers: Literal["await", "run"] = "run"
     adjust: Callable[[Callable[..., Any], Callable[..., Any]], None] | None = None
@@ -148,7 +144,7 @@ def _sync_wrapper(guard: Guard, platform: Platform, handler: Callable[..., Any])
         outcome = guard.admit(request)
         if isinstance(outcome, HttpResponse):
             return respond(outcome, *args, **kwargs)
-        result = call(handler, outcome, args, kwargs)
+        result = handler(*args, outcome, **kwargs) if call is None else call(handler, outcome, args, kwargs)
         return result if add_cors is None else add_cors(result, guard.cors_headers(request))
 
     return protected
@@ -166,7 +162,10 @@ def _async_wrapper(guard: Guard, platform: Platform, handler: Callable[..., Any]
         outcome = await guard.aadmit(request)
         if isinstance(outcome, HttpResponse):
             return respond(outcome, *args, **kwargs)
-        result = await call(handler, outcome, args, kwargs)
+        if call is None:
+            result = await handler(*args, outcome, **kwargs)
+        else:
+            result = await call(handler, outcome, args, kwargs)
         return result if add_cors is None else add_cors(result, guard.cors_headers(request))
 
     return protected

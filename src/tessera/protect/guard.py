@@ -79,11 +79,13 @@ class Guard:
 
     def token(self, request: HttpRequest) -> str:
         """The request's single bearer token; raise :class:`TokenError` otherwise."""
-        return token_from_request(request, cookie=self.cookie, header=self.header)
+        return token_from_request(request, self.cookie, self.header)
 
     def authenticate(self, request: HttpRequest) -> Principal:
         """The verified principal allowed to make ``request``; raise :class:`TokenError`."""
-        return self.authorize_claims(self.verifier.verify(self.token(request)))
+        return self.authorize_claims(
+            self.verifier.verify(token_from_request(request, self.cookie, self.header))
+        )
 
     async def aauthenticate(self, request: HttpRequest) -> Principal:
         """The async twin of :meth:`authenticate`: only the verification is awaited."""

@@ -42,7 +42,7 @@ class MultiMap(Mapping[str, str]):
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order (empty when absent)."""
-        key = self._key(name)
+        key = name.lower() if self._fold_case else name
         repeated = self._repeated.get(key) if self._repeated else None
         if repeated is not None:
             return list(repeated)
@@ -66,7 +66,7 @@ class MultiMap(Mapping[str, str]):
         return self._first.get(self._key(name), default)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._key(name) in self._first
+        return isinstance(name, str) and (name.lower() if self._fold_case else name) in self._first
 
     def __getitem__(self, name: str) -> str:
         return self._first[self._key(name)]
