@@ -234,7 +234,7 @@ def _respond(response: HttpResponse, event: Any, context: Any) -> Any:
 
 
 authorize: Authorize[Callable[[LambdaHandler], LambdaEntryPoint]] = authorize_for(
-    Platform(request=_request, respond=_respond, add_cors=_with_cors),
+    Platform(request=_request, respond=_respond, add_cors=_with_cors, arity=2),
     module=__name__,
     doc="Protect ``handler(event, context, principal)``; rejections become proxy responses.",
 )

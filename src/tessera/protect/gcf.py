@@ -57,7 +57,7 @@ def _hide_wrapped(handler: Callable[..., Any], wrapper: Callable[..., Any]) -> N
 
 
 authorize: Authorize[Callable[[FlaskHandler], FlaskView]] = authorize_for(
-    Platform(request=request_from_flask, respond=_respond, add_cors=_add_cors, adjust=_hide_wrapped),
+    Platform(request=request_from_flask, respond=_respond, add_cors=_add_cors, adjust=_hide_wrapped, arity=1),
     module=__name__,
     doc="Protect ``handler(request, principal)``; the result takes only the Flask request.",
 )

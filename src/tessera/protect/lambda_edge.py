@@ -110,7 +110,7 @@ def _respond(response: HttpResponse, event: Any, context: Any) -> Any:
 
 
 authorize: Authorize[Callable[[EdgeHandler], EdgeEntryPoint]] = authorize_for(
-    Platform(request=_request, respond=_respond),
+    Platform(request=_request, respond=_respond, arity=2),
     module=__name__,
     doc="Protect a viewer-request ``handler(event, context, principal)``.",
 )
