@@ -216,8 +216,9 @@ class LambdaAuthorizer:
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
-        kind = event.get("type") if isinstance(event, Mapping) else None
-        if isinstance(event, Mapping) and event.get("version") == "2.0":
+        is_mapping = type(event) is dict or isinstance(event, Mapping)
+        kind = event.get("type") if is_mapping else None
+        if is_mapping and event.get("version") == "2.0":
             return self.http_api(event, context)
         if kind == "TOKEN":
             return self.token(event, context)
@@ -249,7 +250,7 @@ class LambdaAuthorizer:
 
     def _guarded(self, event: Any, extract: Any, arn_field: str, *, simple: bool) -> dict[str, Any]:
         try:
-            if not isinstance(event, Mapping):
+            if type(event) is not dict and not isinstance(event, Mapping):
                 raise Unauthorized()
             api, route, api_key = self._api(event.get(arn_field))
             principal, context = self._identity(self.verifier.verify(extract(event)))
