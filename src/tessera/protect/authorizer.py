@@ -94,6 +94,11 @@ def check_identity_sources(
 
 
 def _context_value(value: Any) -> str | int | float | bool | None:
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_CONTEXT_VALUE_CHARS else None
+    if kind is bool or value is None:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool | int):
         return value
     if isinstance(value, float):
