@@ -25,7 +25,7 @@ from ..verify.claims import Claims
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
-from .iam import ApiArn, parse_execute_api_arn, policy_document, route_arn
+from .iam import POLICY_VERSION, ApiArn, parse_execute_api_arn, policy_document, route_arn
 from .principal import Principal
 from .routes import Route, RouteRules
 
@@ -46,7 +46,12 @@ MAX_CONTEXT_BYTES = 8192
 MAX_PRINCIPAL_ID_CHARS = 1024
 MAX_CACHED_POLICIES = 256
 MAX_CACHED_IDENTITIES = 1024
+MAX_CACHED_ARNS = 1024
 ROUTE_KEY_SOURCE = "$context.routeKey"
+
+
+_Statements = tuple[tuple[str, str, tuple[str, ...]], ...]
+"""A policy's statements as (Action, Effect, Resource) triples, to be copied into each answer."""
 
 
 class Unauthorized(TesseraError):
@@ -89,6 +94,11 @@ def check_identity_sources(
 
 
 def _context_value(value: Any) -> str | int | float | bool | None:
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= MAX_CONTEXT_VALUE_CHARS else None
+    if kind is bool or value is None:
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool | int):
         return value
     if isinstance(value, float):
@@ -98,6 +108,42 @@ def _context_value(value: Any) -> str | int | float | bool | None:
     if isinstance(value, str):
         return value if len(value) <= MAX_CONTEXT_VALUE_CHARS else None
     return None
+
+
+_joined_names: dict[frozenset[str], str | None] = {}
+
+
+def _joined(names: frozenset[str]) -> str | None:
+    """``names`` sorted and joined by spaces (None when empty); each distinct set joined once."""
+    joined = _joined_names.get(names, _joined)
+    if joined is _joined:
+        joined = " ".join(sorted(names)) or None
+        if len(_joined_names) >= MAX_CACHED_POLICIES:
+            _joined_names.clear()
+        _joined_names[names] = joined
+    return joined  # type: ignore[return-value]
+
+
+def _surely_small(context: Mapping[str, str | int | float | bool]) -> bool:
+    """True when the JSON of ``context`` cannot exceed the limit, without serialising it.
+
+    An ASCII character takes at most 6 bytes in JSON (``\u001f``); non-ASCII text and large
+    numbers are left to the exact check.
+    """
+    size = 2
+    for name, value in context.items():
+        if not name.isascii():
+            return False
+        size += 6 * len(name) + 4
+        if type(value) is str:
+            if not value.isascii():
+                return False
+            size += 6 * len(value) + 2
+        elif type(value) is bool:
+            size += 5
+        else:
+            size += len(repr(value))
+    return size <= MAX_CONTEXT_BYTES
 
 
 def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[str, str | int | float | bool]:
@@ -112,8 +158,8 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
         "is_client": principal.is_client,
         "sub": principal.subject,
         "client_id": principal.client_id,
-        "scope": " ".join(sorted(principal.scopes)) or None,
-        "roles": " ".join(sorted(principal.roles)) or None,
+        "scope": _joined(principal.scopes),
+        "roles": _joined(principal.roles),
     }
     for name in claims:
         found.setdefault(name, principal.claims.get(name))
@@ -122,8 +168,9 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
         value = _context_value(raw)
         if value is not None:
             context[name] = value
-    while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
-        context.popitem()
+    if not _surely_small(context):
+        while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
+            context.popitem()
     return context
 
 
@@ -168,13 +215,15 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.cookie = cookie
         self.simple_responses = simple_responses
-        self._statements: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._statements: dict[tuple[Any, ...], _Statements] = {}
         self._identities: dict[int, tuple[Claims, Principal, dict[str, Any]]] = {}
+        self._arns: dict[str, tuple[ApiArn, Route | None, tuple[str, str | None]]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
-        kind = event.get("type") if isinstance(event, Mapping) else None
-        if isinstance(event, Mapping) and event.get("version") == "2.0":
+        is_mapping = type(event) is dict or isinstance(event, Mapping)
+        kind = event.get("type") if is_mapping else None
+        if is_mapping and event.get("version") == "2.0":
             return self.http_api(event, context)
         if kind == "TOKEN":
             return self.token(event, context)
@@ -206,15 +255,16 @@ class LambdaAuthorizer:
 
     def _guarded(self, event: Any, extract: Any, arn_field: str, *, simple: bool) -> dict[str, Any]:
         try:
-            if not isinstance(event, Mapping):
+            if type(event) is not dict and not isinstance(event, Mapping):
                 raise Unauthorized()
-            api = parse_execute_api_arn(event.get(arn_field))
+            api, route, api_key = self._api(event.get(arn_field))
             principal, context = self._identity(self.verifier.verify(extract(event)))
             if simple:
-                return {"isAuthorized": self._simple_decision(principal, api), "context": dict(context)}
+                allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
+                return {"isAuthorized": allowed, "context": dict(context)}
             return {
                 "principalId": principal.principal_id,
-                "policyDocument": self._document(principal, api),
+                "policyDocument": self._document(principal, api, api_key),
                 "context": dict(context),
             }
         except Unauthorized:
@@ -224,6 +274,19 @@ class LambdaAuthorizer:
         except Exception as exc:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
             raise Unauthorized() from None
+
+    def _api(self, arn: Any) -> tuple[ApiArn, Route | None, tuple[str, str | None]]:
+        """The parsed ``methodArn``/``routeArn``, the rule matching it and the part of the policy
+        key it decides (the stage, and the ARN itself when no rule matches), remembered per ARN."""
+        found = self._arns.get(arn) if type(arn) is str else None
+        if found is None:
+            api = parse_execute_api_arn(arn)
+            route = self.rules.match(api.method, api.path)
+            found = (api, route, (api.stage_prefix, api.arn if route is None else None))
+            if len(self._arns) >= MAX_CACHED_ARNS:
+                self._arns.clear()
+            self._arns[arn] = found
+        return found
 
     def _identity(self, claims: Claims) -> tuple[Principal, dict[str, Any]]:
         """The principal and flattened context of ``claims``, remembered per Claims object.
@@ -243,31 +306,32 @@ class LambdaAuthorizer:
         self._identities[id(claims)] = (claims, principal, context)
         return principal, context
 
-    def _document(self, principal: Principal, api: ApiArn) -> dict[str, Any]:
+    def _document(self, principal: Principal, api: ApiArn, api_key: tuple[str, str | None]) -> dict[str, Any]:
         """The policy for these scopes and roles in this API and stage, computed once and copied."""
-        unmatched = self.rules.match(api.method, api.path) is None
-        key = (principal.scopes, principal.roles, api.stage_prefix, api.arn if unmatched else None)
-        document = self._statements.get(key)
-        if document is None:
+        key = (principal.scopes, principal.roles, api_key)
+        statements = self._statements.get(key)
+        if statements is None:
             allowed = set(map(id, self.rules.allowed(principal.scopes, principal.roles)))
             permitted = [r for r in self.rules.routes if id(r) in allowed]
             allow = [route_arn(api, r) for r in permitted]
             deny = [route_arn(api, r) for r in self.rules.routes if id(r) not in allowed]
             deny += [route_arn(api, r) + "/*" for r in permitted if _needs_depth_guard(r, permitted)]
-            if unmatched:
-                deny.append(api.arn)
+            if api_key[1] is not None:
+                deny.append(api_key[1])
             document = policy_document(allow, deny)
+            statements = tuple(
+                (s["Action"], s["Effect"], tuple(s["Resource"])) for s in document["Statement"]
+            )
             if len(self._statements) >= MAX_CACHED_POLICIES:
                 self._statements.clear()
-            self._statements[key] = document
+            self._statements[key] = statements
         return {
-            "Version": document["Version"],
-            "Statement": [{**s, "Resource": list(s["Resource"])} for s in document["Statement"]],
+            "Version": POLICY_VERSION,
+            "Statement": [
+                {"Action": action, "Effect": effect, "Resource": list(resources)}
+                for action, effect, resources in statements
+            ],
         }
-
-    def _simple_decision(self, principal: Principal, api: ApiArn) -> bool:
-        route = self.rules.match(api.method, api.path)
-        return route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
 
 
 def _compatible(method_a: str, method_b: str) -> bool:

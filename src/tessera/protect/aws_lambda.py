@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
-import inspect
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from ..errors import Reason, TokenError
-from .cors import CORS
-from .decorator import make_guard
-from .guard import ClaimPredicate, Guard, TokenVerifier
-from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .decorator import Authorize, Platform, authorize_for
+from .http import EMPTY_QUERY, Headers, HttpRequest, HttpResponse, MultiMap, parse_query
 from .principal import Principal
 
 __all__ = [
@@ -63,17 +59,17 @@ def _mapping(event: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = event.get(name)
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise _bad()
     return value
 
 
 def _string(value: Any, default: str | None = None) -> str:
+    if isinstance(value, str):
+        return value
     if value is None and default is not None:
         return default
-    if not isinstance(value, str):
-        raise _bad()
-    return value
+    raise _bad()
 
 
 def _pairs(single: Mapping[str, Any], multi: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -93,7 +89,7 @@ def _pairs(single: Mapping[str, Any], multi: Mapping[str, Any]) -> list[tuple[st
 
 def event_shape(event: Any) -> EventShape:
     """The payload format of ``event``; raise TokenError (400) when it is none of them."""
-    if not isinstance(event, Mapping):
+    if type(event) is not dict and not isinstance(event, Mapping):
         raise _bad()
     if event.get("version") == "2.0":
         return EventShape.HTTP_V2
@@ -117,29 +113,51 @@ def _body(event: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def request_from_event(event: Any) -> HttpRequest:
-    """The :class:`HttpRequest` an API Gateway, ALB or Function URL event describes."""
-    shape = event_shape(event)
-    if shape is EventShape.HTTP_V2:
+def _v2_request(event: Mapping[str, Any]) -> HttpRequest:
+    """Payload 2.0: single values under lower-case header names, a ``cookies`` array, the raw
+    query string."""
+    context = event.get("requestContext")
+    http = context.get("http") if type(context) is dict else None
+    if type(http) is not dict:
         http = _mapping(_mapping(event, "requestContext"), "http")
-        headers = [(_string(k), _string(v)) for k, v in _mapping(event, "headers").items()]
-        cookies = event.get("cookies") or []
+    method, path = http.get("method"), event.get("rawPath", http.get("path"))
+    query, given, cookies = event.get("rawQueryString"), event.get("headers"), event.get("cookies")
+    if type(given) is not dict:
+        given = _mapping(event, "headers")
+    if not (isinstance(method, str) and isinstance(path, str) and (query is None or isinstance(query, str))):
+        raise _bad()
+    try:  # join refuses anything but str, at C speed
+        names = "".join(given)
+        "".join(given.values())
+    except TypeError:
+        raise _bad() from None
+    if cookies:
         if not isinstance(cookies, list):
             raise _bad()
-        if cookies:
-            headers.append(("cookie", "; ".join(_string(c) for c in cookies)))
-        query = parse_qsl(_string(event.get("rawQueryString"), ""), keep_blank_values=True)
-        method = _string(http.get("method"))
-        path = _string(event.get("rawPath", http.get("path")))
+        headers = Headers([*given.items(), ("cookie", "; ".join(_string(c) for c in cookies))])
+    elif type(given) is dict and names.isascii() and names.islower():
+        headers = Headers.from_lowercase(given)
     else:
-        headers = _pairs(_mapping(event, "headers"), _mapping(event, "multiValueHeaders"))
-        query = _pairs(
-            _mapping(event, "queryStringParameters"), _mapping(event, "multiValueQueryStringParameters")
-        )
-        if shape is EventShape.ALB:
-            query = [(unquote_plus(k), unquote_plus(v)) for k, v in query]
-        method = _string(event.get("httpMethod"))
-        path = _string(event.get("path"))
+        headers = Headers(given.items())
+    body = b"" if event.get("body") is None else _body(event)
+    return HttpRequest(method, path, headers, parse_query(query) if query else EMPTY_QUERY, body)
+
+
+def request_from_event(event: Any) -> HttpRequest:
+    """The :class:`HttpRequest` an API Gateway, ALB or Function URL event describes."""
+    if type(event) is dict and event.get("version") == "2.0":
+        return _v2_request(event)
+    shape = event_shape(event)
+    if shape is EventShape.HTTP_V2:
+        return _v2_request(event)
+    headers = _pairs(_mapping(event, "headers"), _mapping(event, "multiValueHeaders"))
+    query = _pairs(
+        _mapping(event, "queryStringParameters"), _mapping(event, "multiValueQueryStringParameters")
+    )
+    if shape is EventShape.ALB:
+        query = [(unquote_plus(k), unquote_plus(v)) for k, v in query]
+    method = _string(event.get("httpMethod"))
+    path = _string(event.get("path"))
     return HttpRequest(method, path, Headers(headers), MultiMap(query), _body(event))
 
 
@@ -191,8 +209,7 @@ def _joined(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def _with_cors(result: Any, guard: Guard, request: HttpRequest) -> Any:
-    extra = guard.cors_headers(request)
+def _with_cors(result: Any, extra: tuple[tuple[str, str], ...]) -> Any:
     if not extra or not isinstance(result, dict) or "statusCode" not in result:
         return result
     result = dict(result)
@@ -208,47 +225,16 @@ def _with_cors(result: Any, guard: Guard, request: HttpRequest) -> Any:
     return result
 
 
-def authorize(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-) -> Callable[[LambdaHandler], LambdaEntryPoint]:
-    """Protect ``handler(event, context, principal)``; rejections become proxy responses."""
-    guard = make_guard(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
-    )
-
-    def decorate(handler: LambdaHandler) -> LambdaEntryPoint:
-        run = handler
-        if inspect.iscoroutinefunction(handler):
-            run = _in_event_loop(handler)
-
-        @functools.wraps(handler)
-        def protected(event: Any, context: Any) -> Any:
-            try:
-                request = request_from_event(event)
-            except TokenError as error:
-                return to_lambda_response(guard.error_response(error), event)
-
-            outcome = guard.admit(request)
-            if isinstance(outcome, HttpResponse):
-                return to_lambda_response(outcome, event)
-            return _with_cors(run(event, context, outcome), guard, request)
-
-        return protected
-
-    return decorate
+def _request(event: Any, context: Any) -> HttpRequest:
+    return request_from_event(event)
 
 
-def _in_event_loop(handler: Callable[..., Any]) -> LambdaHandler:
-    def run(event: Any, context: Any, principal: Principal) -> Any:
-        import asyncio  # only for async handlers: keeps it off the cold-start path
+def _respond(response: HttpResponse, event: Any, context: Any) -> Any:
+    return to_lambda_response(response, event)
 
-        return asyncio.run(handler(event, context, principal))
 
-    return run
+authorize: Authorize[Callable[[LambdaHandler], LambdaEntryPoint]] = authorize_for(
+    Platform(request=_request, respond=_respond, add_cors=_with_cors, arity=2),
+    module=__name__,
+    doc="Protect ``handler(event, context, principal)``; rejections become proxy responses.",
+)

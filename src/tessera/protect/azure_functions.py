@@ -14,18 +14,15 @@ comma-joined value, so two Authorization headers arrive as a single invalid toke
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
 from ._signature import without_principal
-from .cors import CORS
-from .decorator import make_guard
-from .guard import ClaimPredicate, Guard, TokenVerifier
+from .decorator import Authorize, Platform, authorize_for
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .principal import Principal
 
 __all__ = ["authorize", "request_from_azure", "to_azure_response"]
 
@@ -57,60 +54,36 @@ def _add_cors(result: Any, cors: tuple[tuple[str, str], ...]) -> Any:
     return result
 
 
-def authorize(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Protect an Azure Functions HTTP handler that takes a ``principal`` parameter."""
-    guard = make_guard(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
-    )
-
-    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(handler):
-
-            @functools.wraps(handler)
-            async def protected_async(*args: Any, **kwargs: Any) -> Any:
-                request = _find_request(signature, args, kwargs)
-                outcome = await guard.aadmit(request)
-                if isinstance(outcome, HttpResponse):
-                    return to_azure_response(outcome)
-                return _add_cors(
-                    await handler(*args, principal=outcome, **kwargs), guard.cors_headers(request)
-                )
-
-            signature = without_principal(handler, protected_async)
-            return protected_async
-
-        @functools.wraps(handler)
-        def protected(*args: Any, **kwargs: Any) -> Any:
-            request = _find_request(signature, args, kwargs)
-            return _run(guard, request, lambda principal: handler(*args, principal=principal, **kwargs))
-
-        signature = without_principal(handler, protected)
-        return protected
-
-    return decorate
-
-
-def _run(guard: Guard, request: HttpRequest, call: Callable[[Any], Any]) -> Any:
-    outcome = guard.admit(request)
-    if isinstance(outcome, HttpResponse):
-        return to_azure_response(outcome)
-    return _add_cors(call(outcome), guard.cors_headers(request))
-
-
-def _find_request(signature: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]) -> HttpRequest:
+def _request(*args: Any, **kwargs: Any) -> HttpRequest:
     import azure.functions as func
 
-    bound = signature.bind(*args, **kwargs)
-    for value in bound.arguments.values():
+    for value in (*args, *kwargs.values()):
         if isinstance(value, func.HttpRequest):
             return request_from_azure(value)
     raise ConfigurationError("the protected function did not receive an azure.functions.HttpRequest")
+
+
+def _respond(response: HttpResponse, *args: Any, **kwargs: Any) -> Any:
+    return to_azure_response(response)
+
+
+def _principal_by_name(handler: Callable[..., Any], principal: Principal, args: Any, kwargs: Any) -> Any:
+    return handler(*args, principal=principal, **kwargs)
+
+
+def _signature(handler: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    without_principal(handler, wrapper)
+
+
+authorize: Authorize[Callable[[Callable[..., Any]], Callable[..., Any]]] = authorize_for(
+    Platform(
+        request=_request,
+        respond=_respond,
+        call=_principal_by_name,
+        add_cors=_add_cors,
+        async_handlers="await",
+        adjust=_signature,
+    ),
+    module=__name__,
+    doc="Protect an Azure Functions HTTP handler that takes a ``principal`` parameter.",
+)

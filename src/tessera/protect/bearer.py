@@ -13,11 +13,19 @@ import re
 from ..errors import Reason, TokenError
 from .http import HttpRequest
 
-__all__ = ["parse_authorization", "token_from_request"]
+__all__ = ["is_token68", "parse_authorization", "token_from_request"]
 
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_TOKEN68_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 _SCHEME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUERY_PARAMETER = "access_token"
+
+
+def is_token68(value: str) -> bool:
+    """Whether ``value`` is one RFC 7235 token68: ``[A-Za-z0-9-._~+/]+`` then any ``=`` padding."""
+    if not value.isascii():
+        return False
+    characters = value.rstrip("=").encode("ascii")
+    return bool(characters) and not characters.translate(None, _TOKEN68_CHARACTERS)
 
 
 def parse_authorization(value: str) -> str | None:
@@ -26,13 +34,16 @@ def parse_authorization(value: str) -> str | None:
     A value that is not ``scheme [SP credentials]`` at all is a malformed request (400); a
     Bearer header without exactly one well-formed token is an invalid token (401).
     """
-    scheme, _, credentials = value.partition(" ")
-    if not value.isascii() or _SCHEME.fullmatch(scheme) is None:
+    if not value.isascii():
         raise TokenError(Reason.INVALID_REQUEST)
+    scheme, _, credentials = value.partition(" ")
     if scheme.lower() != "bearer":
+        if _SCHEME.fullmatch(scheme) is None:
+            raise TokenError(Reason.INVALID_REQUEST)
         return None
     token = credentials.lstrip(" ")
-    if _TOKEN68.fullmatch(token) is None:
+    characters = token.rstrip("=").encode("ascii")  # is_token68, inlined on the hot path
+    if not characters or characters.translate(None, _TOKEN68_CHARACTERS):
         raise TokenError(Reason.MALFORMED)
     return token
 
@@ -48,7 +59,7 @@ def _sent_elsewhere(request: HttpRequest) -> bool:
     return False
 
 
-def token_from_request(request: HttpRequest, *, cookie: str | None = None, header: str | None = None) -> str:
+def token_from_request(request: HttpRequest, cookie: str | None = None, header: str | None = None) -> str:
     """The single bearer token of ``request``; raise :class:`TokenError` otherwise.
 
     ``cookie`` names a cookie that may carry the token instead of the header; ``header`` names
@@ -80,7 +91,7 @@ def token_from_request(request: HttpRequest, *, cookie: str | None = None, heade
     if token is not None:
         return token
     if cookie_token is not None:
-        if not cookie_token or _TOKEN68.fullmatch(cookie_token) is None:
+        if not is_token68(cookie_token):
             raise TokenError(Reason.MALFORMED)
         return cookie_token
     raise TokenError(Reason.MISSING_TOKEN)

@@ -12,14 +12,10 @@ An ``async def`` handler is run to completion with :func:`asyncio.run`.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from .cors import CORS
-from .decorator import make_guard
-from .guard import ClaimPredicate, TokenVerifier
+from .decorator import Authorize, Platform, authorize_for
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
 
 __all__ = ["authorize", "request_from_flask", "to_flask_response"]
@@ -52,39 +48,16 @@ def _add_cors(result: Any, cors: tuple[tuple[str, str], ...]) -> Any:
     return response
 
 
-def authorize(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-) -> Callable[[FlaskHandler], FlaskView]:
-    """Protect ``handler(request, principal)``; the result takes only the Flask request."""
-    guard = make_guard(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
-    )
+def _respond(response: HttpResponse, flask_request: Any) -> Any:
+    return to_flask_response(response)
 
-    def decorate(handler: FlaskHandler) -> FlaskView:
-        run = handler
-        if inspect.iscoroutinefunction(handler):
 
-            def run(flask_request: Any, principal: Any) -> Any:
-                import asyncio  # only for async handlers: keeps it off the cold-start path
+def _hide_wrapped(handler: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    wrapper.__dict__.pop("__wrapped__", None)
 
-                return asyncio.run(handler(flask_request, principal))
 
-        @functools.wraps(handler)
-        def protected(flask_request: Any) -> Any:
-            request = request_from_flask(flask_request)
-            outcome = guard.admit(request)
-            if isinstance(outcome, HttpResponse):
-                return to_flask_response(outcome)
-            return _add_cors(run(flask_request, outcome), guard.cors_headers(request))
-
-        protected.__dict__.pop("__wrapped__", None)
-        return protected
-
-    return decorate
+authorize: Authorize[Callable[[FlaskHandler], FlaskView]] = authorize_for(
+    Platform(request=request_from_flask, respond=_respond, add_cors=_add_cors, adjust=_hide_wrapped, arity=1),
+    module=__name__,
+    doc="Protect ``handler(request, principal)``; the result takes only the Flask request.",
+)

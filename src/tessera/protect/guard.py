@@ -75,14 +75,17 @@ class Guard:
         self.cookie = cookie
         self.header = header
         self.cors = cors
+        self._last: tuple[Claims, Principal] | None = None
 
     def token(self, request: HttpRequest) -> str:
         """The request's single bearer token; raise :class:`TokenError` otherwise."""
-        return token_from_request(request, cookie=self.cookie, header=self.header)
+        return token_from_request(request, self.cookie, self.header)
 
     def authenticate(self, request: HttpRequest) -> Principal:
         """The verified principal allowed to make ``request``; raise :class:`TokenError`."""
-        return self.authorize_claims(self.verifier.verify(self.token(request)))
+        return self.authorize_claims(
+            self.verifier.verify(token_from_request(request, self.cookie, self.header))
+        )
 
     async def aauthenticate(self, request: HttpRequest) -> Principal:
         """The async twin of :meth:`authenticate`: only the verification is awaited."""
@@ -105,7 +108,18 @@ class Guard:
         for predicate in self.require:
             if not _holds(predicate, claims):
                 raise TokenError(Reason.CLAIM_REJECTED)
-        return Principal.from_claims(claims)
+        return self._principal(claims)
+
+    def _principal(self, claims: Claims) -> Principal:
+        """The principal of ``claims``; the last one is remembered with the Claims object it
+        came from (a verifier with its token cache on returns the same object again).
+        """
+        last = self._last
+        if last is not None and last[0] is claims:
+            return last[1]
+        principal = Principal.from_claims(claims)
+        self._last = (claims, principal)
+        return principal
 
     def admit(self, request: HttpRequest) -> Principal | HttpResponse:
         """The principal to hand the handler, or the response to send instead.
@@ -113,9 +127,8 @@ class Guard:
         The response is the preflight answer (CORS configured) or the RFC 6750 rejection.
         Adapters call this (or :meth:`aadmit`) and only translate its result.
         """
-        answer = self.preflight(request)
-        if answer is not None:
-            return answer
+        if self.cors is not None and self.cors.is_preflight(request):
+            return self.cors.preflight(request)
         try:
             return self.authenticate(request)
         except TokenError as error:

@@ -17,6 +17,7 @@ from .routes import Route
 
 __all__ = [
     "MAX_ARN_BYTES",
+    "POLICY_VERSION",
     "ApiArn",
     "parse_execute_api_arn",
     "policy_allows",
@@ -26,6 +27,7 @@ __all__ = [
 
 MAX_ARN_BYTES = 1600
 INVOKE = "execute-api:Invoke"
+POLICY_VERSION = "2012-10-17"
 _ARN = re.compile(
     r"arn:(aws|aws-cn|aws-us-gov):execute-api:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):([a-z0-9]{1,64})"
     r"/(\$default|[A-Za-z0-9_-]{1,128})/([A-Z]{3,7})/([!-~]*)"
@@ -80,7 +82,7 @@ def policy_document(allow: Iterable[str], deny: Iterable[str]) -> dict[str, Any]
     for effect, resources in (("Allow", sorted(set(allow))), ("Deny", sorted(set(deny)))):
         if resources:
             statements.append({"Action": INVOKE, "Effect": effect, "Resource": resources})
-    return {"Version": "2012-10-17", "Statement": statements}
+    return {"Version": POLICY_VERSION, "Statement": statements}
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

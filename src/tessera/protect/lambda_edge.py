@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -26,7 +25,7 @@ from urllib.parse import parse_qsl
 
 from ..errors import Reason, TokenError
 from .cors import CORS
-from .decorator import make_guard
+from .decorator import Authorize, Platform, authorize_for
 from .guard import ClaimPredicate, TokenVerifier
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
 from .principal import Principal
@@ -102,36 +101,19 @@ def to_cloudfront_response(response: HttpResponse) -> dict[str, Any]:
     }
 
 
-def authorize(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-) -> Callable[[EdgeHandler], EdgeEntryPoint]:
-    """Protect a viewer-request ``handler(event, context, principal)``."""
-    guard = make_guard(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
-    )
+def _request(event: Any, context: Any) -> HttpRequest:
+    return request_from_cloudfront(cloudfront_request(event))
 
-    def decorate(handler: EdgeHandler) -> EdgeEntryPoint:
-        @functools.wraps(handler)
-        def protected(event: Any, context: Any) -> Any:
-            try:
-                request = request_from_cloudfront(cloudfront_request(event))
-            except TokenError as error:
-                return to_cloudfront_response(guard.error_response(error))
-            outcome = guard.admit(request)
-            if isinstance(outcome, HttpResponse):
-                return to_cloudfront_response(outcome)
-            return handler(event, context, outcome)
 
-        return protected
+def _respond(response: HttpResponse, event: Any, context: Any) -> Any:
+    return to_cloudfront_response(response)
 
-    return decorate
+
+authorize: Authorize[Callable[[EdgeHandler], EdgeEntryPoint]] = authorize_for(
+    Platform(request=_request, respond=_respond, arity=2),
+    module=__name__,
+    doc="Protect a viewer-request ``handler(event, context, principal)``.",
+)
 
 
 def viewer_request(

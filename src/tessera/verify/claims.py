@@ -94,6 +94,13 @@ class Claims(Mapping[str, Any]):
             return ()
         return (aud,) if isinstance(aud, str) else tuple(aud)
 
+    def get(self, name: str, default: Any = None, /) -> Any:
+        """The claim ``name``, or ``default`` when absent."""
+        return self._raw.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
     def __getitem__(self, name: str) -> Any:
         return self._raw[name]
 
