@@ -37,6 +37,10 @@ AUDIENCE = "orders-api"
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42"
 AUTHORIZER_TARGET_RATIO = 1.5
 CACHED_TARGET_US = 10.0
+JWT_FLOOR = "JWT floor: base64url + json.loads + RSA verify + exp/iss/aud (issue 2's floor)"
+# The 10 µs target read on a slower machine, as issue 2's cold-start target is: the reference
+# machine of peer-benchmarks.md ran this floor (RS256) in 22.2 µs.
+REFERENCE_JWT_FLOOR_US = 22.2
 
 
 @dataclass
@@ -141,8 +145,17 @@ def build_cases(issuer: Any, token: str | None = None) -> tuple[list[Case], list
     public_key = issuer.key.public_key
     jwks = issuer.jwks()
 
+    pad, sha256 = padding.PKCS1v15(), hashes.SHA256()
+
     def bare() -> None:
-        public_key.verify(raw_signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(raw_signature, signing_input, pad, sha256)
+
+    def jwt_floor() -> None:  # issue 2's floor: decode, one signature check, three compares
+        head_and_payload, _, sig = token.rpartition(".")
+        public_key.verify(_b64(sig), head_and_payload.encode(), pad, sha256)
+        claims = json.loads(_b64(head_and_payload.partition(".")[2]))
+        if claims["exp"] <= time.time() or claims["iss"] != issuer.issuer or claims["aud"] != AUDIENCE:
+            raise ValueError("claims rejected")
 
     def verifier(cache_size: int) -> Verifier:
         return Verifier(
@@ -153,6 +166,7 @@ def build_cases(issuer: Any, token: str | None = None) -> tuple[list[Case], list
     token_event = {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": METHOD_ARN}
     cases = [
         Case("bare RSA signature verify (floor)", bare, "floor"),
+        Case(JWT_FLOOR, jwt_floor, "jwt-floor"),
         Case("tessera Verifier.verify, token cache off", lambda: uncached.verify(token), "verify"),
         Case("tessera Verifier.verify, token cache on", lambda: cached.verify(token), "verify-cached"),
     ]
@@ -243,7 +257,7 @@ def _accepted_forgeries(issuer: Any) -> list[str]:
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     cases, _ = build_cases(issuer, f"{header}.{forged_payload}.{signature}")
     problems = []
-    for case in cases[1:]:  # the floor verifies pre-decoded bytes of the genuine token
+    for case in cases[2:]:  # the floors verify the genuine token's signature
         try:
             result = case.call()
         except Exception:  # noqa: S112 - a refusal is what we want
@@ -285,36 +299,56 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             case.call()  # every case must succeed on the genuine token before it is timed
         problems = _accepted_forgeries(issuer)
         results = _measure(cases, rounds, target)
-    floor = results[cases[0].name]
+    floor, jwt_floor = results[cases[0].name], results[JWT_FLOOR]
     lines = [
         "## Protecting a Lambda: per-invocation overhead (RS256, warm)",
         "",
         f"Python {platform.python_version()} on {platform.machine()}; median of {rounds} interleaved rounds.",
         "",
-        "| case | µs / call | x bare signature |",
-        "|---|---:|---:|",
+        "| case | µs / call | x bare signature | x JWT floor |",
+        "|---|---:|---:|---:|",
     ]
-    lines += [f"| {c.name} | {results[c.name]:.2f} | {results[c.name] / floor:.2f} |" for c in cases]
-    lines += ["", *_verdicts(cases, results, floor), *(f"- note: {n}" for n in notes)]
+    for case in cases:
+        us = results[case.name]
+        lines.append(f"| {case.name} | {us:.2f} | {us / floor:.2f} | {us / jwt_floor:.2f} |")
+    lines += ["", *_verdicts(cases, results, floor, jwt_floor), *(f"- note: {n}" for n in notes)]
     lines += [f"- PROBLEM: {p}" for p in problems]
-    data = {"results_us": results, "floor_us": floor, "notes": notes, "rounds": rounds, "problems": problems}
+    data = {
+        "results_us": results,
+        "floor_us": floor,
+        "jwt_floor_us": jwt_floor,
+        "notes": notes,
+        "rounds": rounds,
+        "problems": problems,
+    }
     return "\n".join(lines), data
 
 
-def _verdicts(cases: list[Case], results: dict[str, float], floor: float) -> list[str]:
+def _verdicts(cases: list[Case], results: dict[str, float], floor: float, jwt_floor: float) -> list[str]:
+    """Each target read two ways: against the signature check alone (strict), and against the
+    JWT floor every verifier must pay (how issue 2's targets are read on this machine)."""
+    scaled_cached_us = CACHED_TARGET_US * jwt_floor / REFERENCE_JWT_FLOOR_US
     verdicts = []
     for case in cases:
         us = results[case.name]
         if case.kind.endswith("uncached"):
-            ratio = us / floor
-            ok = "meets" if ratio < AUTHORIZER_TARGET_RATIO else "MISSES"
+            strict, relaxed = us / floor, us / jwt_floor
             verdicts.append(
-                f"- {case.name}: {ratio:.2f}x the floor, {ok} the < {AUTHORIZER_TARGET_RATIO}x target"
+                f"- {case.name}: {strict:.2f}x the bare signature check "
+                f"({_met(strict < AUTHORIZER_TARGET_RATIO)} < {AUTHORIZER_TARGET_RATIO}x), "
+                f"{relaxed:.2f}x the JWT floor ({_met(relaxed < AUTHORIZER_TARGET_RATIO)})"
             )
         elif case.kind.endswith("cached token"):
-            ok = "meets" if us < CACHED_TARGET_US else "MISSES"
-            verdicts.append(f"- {case.name}: {us:.2f} µs, {ok} the < {CACHED_TARGET_US:.0f} µs target")
+            verdicts.append(
+                f"- {case.name}: {us:.2f} µs ({_met(us < CACHED_TARGET_US)} < {CACHED_TARGET_US:.0f} µs; "
+                f"{_met(us < scaled_cached_us)} {scaled_cached_us:.1f} µs, the target scaled by this "
+                f"machine's JWT floor against the reference machine's {REFERENCE_JWT_FLOOR_US} µs)"
+            )
     return verdicts
+
+
+def _met(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
 
 
 def main() -> int:
