@@ -125,7 +125,22 @@ def test_each_platform_authorize_keeps_its_name_module_doc_and_keywords(module: 
     assert authorize.__name__ == "authorize" and authorize.__module__ == module.__name__
     assert authorize.__doc__ and authorize.__doc__.startswith("Protect")
     parameters = inspect.signature(authorize).parameters
-    assert list(parameters) == ["verifier", "scopes", "roles", "require", "realm", "cookie", "cors"]
+    assert list(parameters) == ["verifier", "scopes", "roles", "require", "realm", "cookie", "cors", "header"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "verifier")
     with pytest.raises(TypeError):
-        authorize(API.verifier, header="x-token")
+        authorize(API.verifier, audience="orders-api")
+
+
+def test_a_platform_decorator_reads_a_front_door_header_and_only_that() -> None:
+    @aws_lambda.authorize(API.verifier, header="x-token", scopes=["orders:read"])
+    def handler(event: dict[str, Any], context: object, principal: Principal) -> dict[str, Any]:
+        return {"statusCode": 200, "body": principal.principal_id}
+
+    def event(**headers: str) -> dict[str, Any]:
+        shaped = load_event("http_v2")
+        shaped["headers"] = {"host": "api.example", **headers}
+        return shaped
+
+    assert handler(event(**{"x-token": API.token()}), None) == {"statusCode": 200, "body": "alice"}
+    assert handler(event(**{"x-token": API.forged()}), None)["statusCode"] == 401
+    assert handler(event(authorization=bearer(API.token())), None)["statusCode"] == 401

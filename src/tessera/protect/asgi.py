@@ -147,10 +147,18 @@ def authorize(
     realm: str = "tessera",
     cookie: str | None = None,
     cors: CORS | None = None,
+    header: str | None = None,
 ) -> Callable[[F], F]:
     """Protect a Starlette endpoint or a FastAPI path operation (see the module docstring)."""
     guard = make_guard(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+        verifier,
+        scopes=scopes,
+        roles=roles,
+        require=require,
+        realm=realm,
+        cookie=cookie,
+        cors=cors,
+        header=header,
     )
 
     def decorate(endpoint: F) -> F:

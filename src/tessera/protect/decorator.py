@@ -54,6 +54,7 @@ class Authorize(Protocol[Decorator_co]):
         realm: str = "tessera",
         cookie: str | None = None,
         cors: CORS | None = None,
+        header: str | None = None,
     ) -> Decorator_co:
         """Build the guard for these requirements and return the decorator that applies it."""
         ...
@@ -94,9 +95,19 @@ def make_guard(
     realm: str = "tessera",
     cookie: str | None = None,
     cors: CORS | None = None,
+    header: str | None = None,
 ) -> Guard:
     """The :class:`Guard` every platform ``authorize`` builds from its keywords."""
-    return Guard(verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors)
+    return Guard(
+        verifier,
+        scopes=scopes,
+        roles=roles,
+        require=require,
+        realm=realm,
+        cookie=cookie,
+        cors=cors,
+        header=header,
+    )
 
 
 def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any]:
@@ -111,9 +122,17 @@ def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any
         realm: str = "tessera",
         cookie: str | None = None,
         cors: CORS | None = None,
+        header: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         guard = make_guard(
-            verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+            verifier,
+            scopes=scopes,
+            roles=roles,
+            require=require,
+            realm=realm,
+            cookie=cookie,
+            cors=cors,
+            header=header,
         )
 
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:

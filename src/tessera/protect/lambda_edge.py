@@ -125,6 +125,7 @@ def viewer_request(
     realm: str = "tessera",
     cookie: str | None = None,
     cors: CORS | None = None,
+    header: str | None = None,
 ) -> EdgeEntryPoint:
     """A complete viewer-request handler: forward allowed requests unchanged, answer the rest."""
 
@@ -132,5 +133,12 @@ def viewer_request(
         return event["Records"][0]["cf"]["request"]
 
     return authorize(
-        verifier, scopes=scopes, roles=roles, require=require, realm=realm, cookie=cookie, cors=cors
+        verifier,
+        scopes=scopes,
+        roles=roles,
+        require=require,
+        realm=realm,
+        cookie=cookie,
+        cors=cors,
+        header=header,
     )(forward)
