@@ -7,6 +7,7 @@ except in the store, so any number of instances (Lambda containers) can serve on
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 from ..errors import Reason, TokenError
 from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
+from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
 from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
 from ..verify import Claims, Verifier
@@ -138,7 +140,7 @@ class Provider:
         return session, user
 
     # tokens
-    def issue(
+    async def issue(
         self,
         *,
         client: ClientRecord,
@@ -151,7 +153,9 @@ class Provider:
     ) -> IssuedTokens:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
 
-        ``grant`` is None for client_credentials, whose tokens belong to no family.
+        ``grant`` is None for client_credentials, whose tokens belong to no family. The
+        signatures are made in a worker thread: ``cryptography`` releases the GIL while it
+        signs, so concurrent requests sign on every core while the event loop goes on.
         """
         now = int(self.now())
         auth_time = grant.auth_time if grant is not None else None
@@ -169,26 +173,22 @@ class Provider:
             user=user,
             auth_time=auth_time,
         )
-        access_token = key.sign_jwt(claims, typ="at+jwt")
+        id_claims = None
+        if id_token and user is not None and auth_time is not None:
+            id_claims = id_token_claims(
+                issuer=self.settings.issuer,
+                user=user,
+                client_id=client.client_id,
+                scope=frozenset(scope.split()),
+                now=now,
+                lifetime=self.settings.id_token_seconds,
+                auth_time=auth_time,
+                nonce=nonce,
+            )
+        access_token, signed_id_token = await asyncio.to_thread(_sign_tokens, key, claims, id_claims)
         self.store.save_access_token(
             AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
         )
-        signed_id_token = None
-        if id_token and user is not None and auth_time is not None:
-            signed_id_token = key.sign_jwt(
-                id_token_claims(
-                    issuer=self.settings.issuer,
-                    user=user,
-                    client_id=client.client_id,
-                    scope=frozenset(scope.split()),
-                    now=now,
-                    lifetime=self.settings.id_token_seconds,
-                    auth_time=auth_time,
-                    nonce=nonce,
-                    access_token_hash=at_hash(access_token, key),
-                ),
-                typ="JWT",
-            )
         self.audit.event(
             "token_issued",
             client_id=client.client_id,
@@ -247,3 +247,13 @@ class Provider:
             if grant is None or grant.revoked:
                 raise TokenError(Reason.REVOKED)
         return claims
+
+
+def _sign_tokens(
+    key: SigningKey, access_claims: dict[str, Any], id_claims: dict[str, Any] | None
+) -> tuple[str, str | None]:
+    """The signed access token and, when ``id_claims`` are given, the ID token with its ``at_hash``."""
+    access_token = key.sign_jwt(access_claims, typ="at+jwt")
+    if id_claims is None:
+        return access_token, None
+    return access_token, key.sign_jwt({**id_claims, "at_hash": at_hash(access_token, key)}, typ="JWT")

@@ -46,7 +46,7 @@ async def token(request: Request) -> Response:
         return oauth_error("unsupported_grant_type", "the grant type is not supported")
     provider.housekeeping()
     try:
-        issued = grant(provider, client, form)
+        issued = await grant(provider, client, form)
     except GrantError as exc:
         return oauth_error(exc.error, exc.description)
     return json_response(issued.response())

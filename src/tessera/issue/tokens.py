@@ -65,9 +65,11 @@ def id_token_claims(
     lifetime: int,
     auth_time: int,
     nonce: str | None,
-    access_token_hash: str,
 ) -> dict[str, Any]:
-    """The claims of an ID token for ``user`` (email and name only with their scopes)."""
+    """The claims of an ID token for ``user`` (email and name only with their scopes).
+
+    The signer adds ``at_hash`` once the access token is signed.
+    """
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": user.user_id,
@@ -75,7 +77,6 @@ def id_token_claims(
         "iat": now,
         "exp": now + lifetime,
         "auth_time": auth_time,
-        "at_hash": access_token_hash,
     }
     if nonce is not None:
         claims["nonce"] = nonce
