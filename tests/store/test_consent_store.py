@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tessera.store import AccessTokenRecord, Grant
 from tessera.store.sqlite import SQLiteStore
 
-NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    db = SQLiteStore(tmp_path / "store.db")
-    yield db
-    db.close()
+from .conftest import NOW
 
 
 def _grant(store: SQLiteStore, grant_id: str, user_id: str, client_id: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,14 +13,7 @@ from tessera.store import AuthorizationCode, Grant, OneTimeCode, RefreshToken, S
 from tessera.store.sqlite import SQLiteStore
 from tessera.testing.idp import ProviderHarness
 
-NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    db = SQLiteStore(tmp_path / "store.db")
-    yield db
-    db.close()
+from .conftest import NOW
 
 
 def _code(code_hash: str = "c1", expires_at: float = NOW + 60) -> AuthorizationCode:
