@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +22,7 @@ from .addresses import request_address
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .tokens import new_secret
-from .web import MAX_PARAMS, NO_STORE, BadParameters, error_page
+from .web import NO_STORE, BadParameters, error_page, split_params
 
 __all__ = [
     "AuthorizationRequest",
@@ -76,23 +76,6 @@ class AuthorizationRequest:
     def prompts(self) -> frozenset[str]:
         """The ``prompt`` values."""
         return frozenset(self.params.get("prompt", "").split())
-
-
-def _split_query(raw: str) -> tuple[dict[str, str], frozenset[str]] | None:
-    try:
-        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_PARAMS, errors="strict")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    params: dict[str, str] = {}
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for name, value in pairs:
-        if name in seen:
-            repeated.add(name)
-        seen.add(name)
-        if value != "":
-            params[name] = value
-    return params, frozenset(repeated)
 
 
 def _verify_client(
@@ -171,10 +154,10 @@ def redirect_to_client(provider: Provider, request: AuthorizationRequest, values
 
 def validate(provider: Provider, query: str) -> AuthorizationRequest | Response:
     """The checked request, or the response for a bad one (an error page or an error redirect)."""
-    split = _split_query(query)
-    if split is None:
+    try:
+        params, repeated = split_params(query)
+    except BadParameters:
         return error_page("The request is malformed.")
-    params, repeated = split
     verified = _verify_client(provider, params, repeated)
     if not isinstance(verified, AuthorizationRequest):
         return verified

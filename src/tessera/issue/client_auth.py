@@ -17,14 +17,22 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..encoding import EncodingError, b64url_decode, json_object
 from ..errors import Reason, TesseraError, TokenError
 from ..store import ClientRecord
 from ..verify import ANY, Verifier
 from .provider import Provider
+from .web import BadParameters, oauth_error, read_form
 
-__all__ = ["ASSERTION_TYPE", "ClientAuthError", "authenticate_client", "hash_client_secret"]
+__all__ = [
+    "ASSERTION_TYPE",
+    "ClientAuthError",
+    "authenticate_client",
+    "authenticated_form",
+    "hash_client_secret",
+]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _DUMMY_HASH = hashlib.sha256(b"no such client").hexdigest()
@@ -199,3 +207,17 @@ def _assertion_client(provider: Provider, form: Mapping[str, str]) -> ClientReco
         provider.audit.event("client_auth_failed", client_id=client_id, reason="jti_replay")
         raise ClientAuthError("invalid_client")
     return client
+
+
+async def authenticated_form(
+    provider: Provider, request: Request
+) -> tuple[ClientRecord, dict[str, str]] | Response:
+    """The form of a client-authenticated POST and the client; or the RFC 6749 §5.2 error to send."""
+    try:
+        form = await read_form(request)
+    except BadParameters as exc:
+        return oauth_error("invalid_request", exc.description)
+    try:
+        return authenticate_client(provider, request, form), form
+    except ClientAuthError as exc:
+        return oauth_error(exc.error, exc.description, exc.status, exc.headers)

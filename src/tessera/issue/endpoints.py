@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from ..errors import TesseraError, TokenError
 from ..store import ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
-from .client_auth import ClientAuthError, authenticate_client
+from .client_auth import authenticated_form
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .tokens import new_secret, user_claims
@@ -64,14 +64,10 @@ async def userinfo(request: Request) -> Response:
 async def _client_request(
     request: Request, provider: Provider
 ) -> tuple[ClientRecord, dict[str, str]] | Response:
-    try:
-        form = await read_form(request)
-    except BadParameters as exc:
-        return oauth_error("invalid_request", exc.description)
-    try:
-        client = authenticate_client(provider, request, form)
-    except ClientAuthError as exc:
-        return oauth_error(exc.error, exc.description, exc.status, exc.headers)
+    outcome = await authenticated_form(provider, request)
+    if isinstance(outcome, Response):
+        return outcome
+    client, form = outcome
     if "token" not in form or len(form["token"]) > MAX_TOKEN:
         return oauth_error("invalid_request", "token is required")
     return client, form

@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .addresses import request_address
-from .client_auth import ClientAuthError, authenticate_client
+from .client_auth import authenticated_form
 from .grants import GrantError, authorization_code_grant, client_credentials_grant, refresh_token_grant
 from .provider import Provider
-from .web import BadParameters, json_response, oauth_error, read_form
+from .web import json_response, oauth_error
 
 __all__ = ["GRANT_TYPES", "token"]
 
@@ -30,14 +30,10 @@ async def token(request: Request) -> Response:
         wait = provider.limits.hit(f"token-address:{address}", per_address)
         if wait is not None:
             return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})
-    try:
-        form = await read_form(request)
-    except BadParameters as exc:
-        return oauth_error("invalid_request", exc.description)
-    try:
-        client = authenticate_client(provider, request, form)
-    except ClientAuthError as exc:
-        return oauth_error(exc.error, exc.description, exc.status, exc.headers)
+    outcome = await authenticated_form(provider, request)
+    if isinstance(outcome, Response):
+        return outcome
+    client, form = outcome
     grant_type = form.get("grant_type")
     if grant_type is None:
         return oauth_error("invalid_request", "grant_type is required")

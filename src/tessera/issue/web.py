@@ -20,6 +20,7 @@ __all__ = [
     "oauth_error",
     "page",
     "parse_params",
+    "split_params",
     "read_form",
 ]
 
@@ -53,10 +54,11 @@ class BadParameters(ValueError):
         self.repeated = repeated
 
 
-def parse_params(raw: str) -> dict[str, str]:
-    """Decode ``application/x-www-form-urlencoded`` text; repeated names raise BadParameters.
+def split_params(raw: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Decode ``application/x-www-form-urlencoded`` text: the values, and the names that repeat.
 
-    Empty values count as absent, as RFC 6749 §3.1 says.
+    Empty values count as absent, as RFC 6749 §3.1 says. Malformed text or too many fields
+    raise BadParameters.
     """
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_PARAMS, errors="strict")
@@ -71,8 +73,14 @@ def parse_params(raw: str) -> dict[str, str]:
         seen.add(name)
         if value != "":
             params[name] = value
+    return params, frozenset(repeated)
+
+
+def parse_params(raw: str) -> dict[str, str]:
+    """:func:`split_params`, where a repeated name raises BadParameters."""
+    params, repeated = split_params(raw)
     if repeated:
-        raise BadParameters("a parameter is repeated", frozenset(repeated))
+        raise BadParameters("a parameter is repeated", repeated)
     return params
 
 
