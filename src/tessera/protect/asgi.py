@@ -17,13 +17,11 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, TypeVar, cast
-from urllib.parse import parse_qsl
 
 from ..errors import ConfigurationError
 from .cors import CORS
-from .decorator import make_guard
 from .guard import ClaimPredicate, Guard, TokenVerifier
-from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .http import Headers, HttpRequest, HttpResponse, parse_query
 from .principal import Principal
 
 __all__ = ["PRINCIPAL_KEY", "AuthorizeMiddleware", "authorize", "get_principal", "request_from_scope"]
@@ -42,8 +40,8 @@ DEFAULT_MAX_FORM_BYTES = 1 << 20
 def request_from_scope(scope: Mapping[str, Any], body: bytes = b"") -> HttpRequest:
     """The :class:`HttpRequest` of an ASGI HTTP ``scope`` (headers as latin-1, RFC 9110)."""
     headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ()))
-    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return HttpRequest(scope.get("method", "GET"), scope.get("path", "/"), headers, MultiMap(query), body)
+    query = parse_query(scope.get("query_string", b"").decode("latin-1"))
+    return HttpRequest(scope.get("method", "GET"), scope.get("path", "/"), headers, query, body)
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
@@ -150,7 +148,7 @@ def authorize(
     header: str | None = None,
 ) -> Callable[[F], F]:
     """Protect a Starlette endpoint or a FastAPI path operation (see the module docstring)."""
-    guard = make_guard(
+    guard = Guard(
         verifier,
         scopes=scopes,
         roles=roles,

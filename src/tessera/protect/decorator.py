@@ -21,7 +21,7 @@ from .guard import ClaimPredicate, Guard, TokenVerifier
 from .http import HttpRequest, HttpResponse
 from .principal import Principal
 
-__all__ = ["Authorize", "Platform", "authorize", "authorize_for", "make_guard"]
+__all__ = ["Authorize", "Platform", "authorize", "authorize_for"]
 
 SyncHandler = Callable[[HttpRequest, Principal], HttpResponse]
 AsyncHandler = Callable[[HttpRequest, Principal], Awaitable[HttpResponse]]
@@ -86,30 +86,6 @@ class Platform:
     arity: Literal[1, 2] | None = None
 
 
-def make_guard(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-    header: str | None = None,
-) -> Guard:
-    """The :class:`Guard` every platform ``authorize`` builds from its keywords."""
-    return Guard(
-        verifier,
-        scopes=scopes,
-        roles=roles,
-        require=require,
-        realm=realm,
-        cookie=cookie,
-        cors=cors,
-        header=header,
-    )
-
-
 def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any]:
     """The ``authorize`` decorator factory of ``platform`` (``module`` and ``doc`` name and describe it)."""
 
@@ -124,7 +100,7 @@ def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any
         cors: CORS | None = None,
         header: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        guard = make_guard(
+        guard = Guard(
             verifier,
             scopes=scopes,
             roles=roles,

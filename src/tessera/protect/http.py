@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
-__all__ = ["FORM_MEDIA_TYPE", "Headers", "HttpRequest", "HttpResponse", "MultiMap", "parse_cookies"]
+__all__ = [
+    "FORM_MEDIA_TYPE",
+    "Headers",
+    "HttpRequest",
+    "HttpResponse",
+    "MultiMap",
+    "parse_cookies",
+    "parse_query",
+]
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 _Default = TypeVar("_Default")

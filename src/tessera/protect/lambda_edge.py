@@ -21,13 +21,12 @@ import binascii
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..errors import Reason, TokenError
 from .cors import CORS
 from .decorator import Authorize, Platform, authorize_for
 from .guard import ClaimPredicate, TokenVerifier
-from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .http import Headers, HttpRequest, HttpResponse, parse_query
 from .principal import Principal
 
 __all__ = [
@@ -70,9 +69,7 @@ def request_from_cloudfront(request: Mapping[str, Any]) -> HttpRequest:
     method, uri, querystring = request.get("method"), request.get("uri"), request.get("querystring", "")
     if not isinstance(method, str) or not isinstance(uri, str) or not isinstance(querystring, str):
         raise TokenError(Reason.INVALID_REQUEST)
-    return HttpRequest(
-        method, uri, Headers(pairs), MultiMap(parse_qsl(querystring, keep_blank_values=True)), _body(request)
-    )
+    return HttpRequest(method, uri, Headers(pairs), parse_query(querystring), _body(request))
 
 
 def _body(request: Mapping[str, Any]) -> bytes:

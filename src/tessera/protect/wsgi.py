@@ -15,11 +15,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..errors import ConfigurationError
 from .guard import Guard
-from .http import Headers, HttpRequest, HttpResponse, MultiMap
+from .http import Headers, HttpRequest, HttpResponse, parse_query
 from .principal import Principal
 
 __all__ = ["PRINCIPAL_KEY", "AuthorizeMiddleware", "get_principal", "request_from_environ"]
@@ -43,11 +42,9 @@ def request_from_environ(environ: Mapping[str, Any], body: bytes = b"") -> HttpR
             headers.append((key[5:].replace("_", "-").lower(), str(value)))
         elif key in _SPECIAL_HEADERS and value:
             headers.append((_SPECIAL_HEADERS[key], str(value)))
-    query = parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    query = parse_query(str(environ.get("QUERY_STRING", "")))
     path = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "/"))
-    return HttpRequest(
-        str(environ.get("REQUEST_METHOD", "GET")), path, Headers(headers), MultiMap(query), body
-    )
+    return HttpRequest(str(environ.get("REQUEST_METHOD", "GET")), path, Headers(headers), query, body)
 
 
 def _status_line(status: int) -> str:
