@@ -96,17 +96,20 @@ def _tutorial_authorizer(jwks_url: str) -> Callable[[dict[str, Any]], dict[str, 
         kid = jwt.get_unverified_header(token)["kid"]
         key = next(jwt.PyJWK(k) for k in jwks["keys"] if k["kid"] == kid)
         claims = jwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE)
-        return {
-            "principalId": claims["sub"],
-            "policyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
-                ],
-            },
-        }
+        return _allow(claims["sub"], event["methodArn"])
 
     return handler
+
+
+def _allow(principal_id: str, method_arn: str) -> dict[str, Any]:
+    """The Allow policy the tutorial authorizers return."""
+    return {
+        "principalId": principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}],
+        },
+    }
 
 
 def _pyjwk_client_authorizer(jwks_url: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -119,15 +122,7 @@ def _pyjwk_client_authorizer(jwks_url: str) -> Callable[[dict[str, Any]], dict[s
         token = event["authorizationToken"].split(" ", 1)[1]
         key = client.get_signing_key_from_jwt(token)
         claims = jwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE)
-        return {
-            "principalId": claims["sub"],
-            "policyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
-                ],
-            },
-        }
+        return _allow(claims["sub"], event["methodArn"])
 
     return handler
 
