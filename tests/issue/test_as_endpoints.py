@@ -52,6 +52,23 @@ def test_as53_public_client_revokes_its_access_token(idp: ProviderHarness) -> No
     assert idp.hello(tokens["access_token"]).status_code == 401
 
 
+def test_as53_client_credentials_token_is_recorded_only_once_revoked(idp: ProviderHarness) -> None:
+    token = idp.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET)).json()["access_token"]
+    jti = json_object(b64url_decode(token.split(".")[1]))["jti"]
+    assert idp.store.get_access_token(jti) is None
+    assert idp.introspect(token, ("svc", SVC_SECRET))["active"] is True
+    assert _revoke(idp, token, ("web", WEB_SECRET)).status_code == 200
+    assert idp.introspect(token, ("svc", SVC_SECRET))["active"] is True
+    assert _revoke(idp, bad_signature(token), ("svc", SVC_SECRET)).status_code == 200
+    assert idp.introspect(token, ("svc", SVC_SECRET))["active"] is True
+    assert _revoke(idp, token, ("svc", SVC_SECRET)).status_code == 200
+    record = idp.store.get_access_token(jti)
+    assert record is not None and record.revoked and record.client_id == "svc"
+    assert idp.introspect(token, ("svc", SVC_SECRET)) == {"active": False}
+    other = idp.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET)).json()["access_token"]
+    assert idp.introspect(other, ("svc", SVC_SECRET))["active"] is True
+
+
 def test_as54_introspection(idp: ProviderHarness) -> None:
     tokens = idp.tokens("web")
     unauthenticated = idp.new_browser().post("/introspect", data={"token": tokens["access_token"]})

@@ -9,7 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tessera.store import AuthorizationCode, Grant, OneTimeCode, RefreshToken, Session, secret_hash
+from tessera.store import (
+    AccessTokenRecord,
+    AuthorizationCode,
+    ClientRecord,
+    Grant,
+    OneTimeCode,
+    RefreshToken,
+    Session,
+    SigningKeyRecord,
+    secret_hash,
+)
 from tessera.store.sqlite import SQLiteStore
 from tessera.testing.idp import ProviderHarness
 
@@ -149,13 +159,48 @@ def test_provider_housekeeping_purges_at_most_every_interval(tmp_path: Path) -> 
     idp = ProviderHarness(tmp_path)
     code, _, _ = idp.code()
     secret = ("svc", "svc-secret-" + "y" * 40)
-    idp.token({"grant_type": "client_credentials"}, auth=secret)
+    issued = idp.token({"grant_type": "client_credentials"}, auth=secret).json()["access_token"]
+    assert idp.new_browser().post("/revoke", data={"token": issued}, auth=secret).status_code == 200
     with sqlite3.connect(idp.store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM codes").fetchone()[0] == 1
+        assert db.execute("SELECT COUNT(*) FROM access_tokens").fetchone()[0] == 1
     idp.clock.advance(2 * 3600)
     idp.token({"grant_type": "client_credentials"}, auth=secret)
     with sqlite3.connect(idp.store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM codes").fetchone()[0] == 0
-        assert db.execute("SELECT COUNT(*) FROM access_tokens").fetchone()[0] == 1
+        assert db.execute("SELECT COUNT(*) FROM access_tokens").fetchone()[0] == 0
     assert code
     idp.store.close()
+
+
+def test_revoking_an_unrecorded_access_token_records_it_revoked(store: SQLiteStore) -> None:
+    store.revoke_access_token(AccessTokenRecord("cc-1", "svc", None, NOW + 900))
+    revoked = store.get_access_token("cc-1")
+    assert revoked is not None and revoked.revoked and revoked.grant_id is None
+    store.save_access_token(AccessTokenRecord("grant-1", "web", "g1", NOW + 900))
+    live = store.get_access_token("grant-1")
+    assert live is not None and not live.revoked
+    store.revoke_access_token(AccessTokenRecord("grant-1", "web", None, NOW + 900))
+    marked = store.get_access_token("grant-1")
+    assert marked is not None and marked.revoked and marked.grant_id == "g1"
+    assert store.purge_expired(NOW + 901) >= 2
+    assert store.get_access_token("cc-1") is None
+
+
+def test_remembered_clients_and_keys_follow_writes_from_other_connections(store: SQLiteStore) -> None:
+    first = ClientRecord(client_id="svc", name="first", scopes=("a",))
+    store.put_client(first)
+    assert store.get_client("svc") == first
+    other = SQLiteStore(store.path)
+    renamed = ClientRecord(client_id="svc", name="renamed", scopes=("a",))
+    other.put_client(renamed)
+    assert store.get_client("svc") == renamed
+    key = SigningKeyRecord("kid-1", "ES256", "current", {"kty": "EC"}, b"sealed", NOW)
+    assert other.replace_signing_keys(None, [key])
+    assert [k.kid for k in store.list_signing_keys()] == ["kid-1"]
+    with sqlite3.connect(store.path) as db:
+        db.execute("DELETE FROM clients")
+    assert store.get_client("svc") is None
+    store.put_client(first)
+    assert other.get_client("svc") == first
+    other.close()

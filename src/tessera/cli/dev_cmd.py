@@ -60,5 +60,8 @@ def run_dev(args: argparse.Namespace) -> int:
     else:
         lines.append("  no users yet: restart with --user you@example.com[:admin]")
     print("\n".join(lines), flush=True)
-    uvicorn.run(create_app(setup.provider), host=host, port=args.port, log_level="warning")
+    # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
+    uvicorn.run(
+        create_app(setup.provider), host=host, port=args.port, log_level="warning", proxy_headers=False
+    )
     return 0

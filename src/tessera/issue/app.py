@@ -26,8 +26,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
-    """The ASGI app for ``provider``; every route lives under the issuer's path."""
+    """The ASGI app for ``provider``; every route lives under the issuer's path.
+
+    ``/token``, the busiest route, is matched first.
+    """
     routes: list[BaseRoute] = [
+        Route("/token", token_endpoint.token, methods=["POST"]),
         Route("/.well-known/openid-configuration", metadata.discovery),
         Route("/.well-known/oauth-authorization-server", metadata.discovery),
         Route("/jwks", metadata.jwks),
@@ -40,7 +44,6 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", signin.code_form, methods=["GET"]),
         Route("/signin/code", signin.submit_code, methods=["POST"]),
         Route("/signin/done", signin.signed_in),
-        Route("/token", token_endpoint.token, methods=["POST"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

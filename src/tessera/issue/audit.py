@@ -41,6 +41,8 @@ class AuditLog:
         """Log the event ``name`` with identifier ``fields``."""
         if name not in AUDIT_EVENTS or not set(fields) <= _ALLOWED_FIELDS:
             raise ValueError("unknown audit event or field")
+        if not self._logger.isEnabledFor(logging.INFO):
+            return
         record = {"event": name, "time": int(self._clock())}
         record.update({k: v for k, v in fields.items() if v is not None})
         self._logger.info(json.dumps(record, sort_keys=True))

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import Reason, TokenError
 from ..protect.asgi import authorize
 from ..protect.principal import Principal
 from ..verify import Verifier
 from .provider import Provider
 
 __all__ = ["demo_routes"]
-
-
-def _not_revoked(provider: Provider) -> Any:
-    def check(claims: Mapping[str, Any], typ: str | None) -> None:
-        jti = claims.get("jti")
-        record = provider.store.get_access_token(jti) if isinstance(jti, str) else None
-        grant = provider.store.get_grant(record.grant_id) if record is not None and record.grant_id else None
-        if (
-            record is None
-            or record.revoked
-            or (record.grant_id is not None and (grant is None or grant.revoked))
-        ):
-            raise TokenError(Reason.REVOKED)
-
-    return check
 
 
 def demo_routes(provider: Provider) -> list[Route]:
@@ -40,7 +21,7 @@ def demo_routes(provider: Provider) -> list[Route]:
         audience=provider.settings.token_audience,
         token_type="at+jwt",
         keys=provider.keys,
-        checks=(_not_revoked(provider),),
+        checks=(provider.not_revoked,),
         cache_size=0,
         clock=provider.clock,
     )

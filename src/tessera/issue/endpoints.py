@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..errors import TesseraError, TokenError
-from ..store import ClientRecord, RefreshState, secret_hash
+from ..store import AccessTokenRecord, ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
 from .client_auth import authenticated_form
 from .provider import Provider
@@ -92,7 +92,9 @@ async def revoke(request: Request) -> Response:
         except TesseraError:
             claims = None
         if claims is not None and claims.client_id == client.client_id and isinstance(claims.get("jti"), str):
-            provider.store.revoke_access_token(claims["jti"])
+            provider.store.revoke_access_token(
+                AccessTokenRecord(claims["jti"], client.client_id, None, claims.expires_at)
+            )
             provider.audit.event("token_revoked", client_id=client.client_id)
     return Response(status_code=200, headers=NO_STORE)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,10 +185,12 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
-        access_token, signed_id_token = await asyncio.to_thread(_sign_tokens, key, claims, id_claims)
-        self.store.save_access_token(
-            AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
-        )
+        loop = asyncio.get_running_loop()
+        access_token, signed_id_token = await loop.run_in_executor(None, _sign_tokens, key, claims, id_claims)
+        if grant_id is not None:
+            self.store.save_access_token(
+                AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
+            )
         self.audit.event(
             "token_issued",
             client_id=client.client_id,
@@ -238,15 +240,27 @@ class Provider:
     def check_access_token(self, token: str) -> Claims:
         """Verify one of our access tokens, including revocation; raise TokenError."""
         claims = self.verifier.verify(token)
+        self.not_revoked(claims, claims.token_type)
+        return claims
+
+    def not_revoked(self, claims: Mapping[str, Any], typ: str | None = None) -> None:
+        """A claim check: the token was not revoked, nor was its grant. Raise TokenError.
+
+        Tokens of a grant always have a record (saved when issued); a token without one is a
+        client_credentials token that nobody revoked.
+        """
         jti = claims.get("jti")
-        record = self.store.get_access_token(jti) if isinstance(jti, str) else None
-        if record is None or record.revoked:
+        if not isinstance(jti, str):
+            raise TokenError(Reason.REVOKED)
+        record = self.store.get_access_token(jti)
+        if record is None:
+            return
+        if record.revoked:
             raise TokenError(Reason.REVOKED)
         if record.grant_id is not None:
             grant = self.store.get_grant(record.grant_id)
             if grant is None or grant.revoked:
                 raise TokenError(Reason.REVOKED)
-        return claims
 
 
 def _sign_tokens(

@@ -107,15 +107,15 @@ class TokenFamilies(Protocol):
         ...
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
-        """Remember an issued access token."""
+        """Remember an access token issued in a grant, so that revoking the grant reaches it."""
         ...
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         """The access token record, or None."""
         ...
 
-    def revoke_access_token(self, jti: str) -> None:
-        """Revoke one access token."""
+    def revoke_access_token(self, record: AccessTokenRecord) -> None:
+        """Revoke one access token: mark its record, creating it when none was saved (no grant)."""
         ...
 
     def revoke_access_tokens_of_grant(self, grant_id: str, except_jti: str) -> None:

@@ -132,7 +132,11 @@ class RefreshRotation:
 
 @dataclass(frozen=True)
 class AccessTokenRecord:
-    """An issued JWT access token, by ``jti``, so that it can be revoked and introspected."""
+    """An access token by ``jti``: one issued in a grant, or a revoked one.
+
+    Tokens of no grant (client_credentials) are self-contained and get a record only when
+    revoked, so a busy machine client does not add a row per token.
+    """
 
     jti: str
     client_id: str

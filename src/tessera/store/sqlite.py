@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
+from types import MappingProxyType
 
 from .records import (
     AccessTokenRecord,
@@ -37,11 +39,16 @@ class SQLiteStore(SignInTables, ConsentTable):
         body = {**client.__dict__, "jwks": dict(client.jwks) if client.jwks is not None else None}
         with self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO clients VALUES (?, ?)", (client.client_id, dump(body)))
+        self._unsettle()
 
     def get_client(self, client_id: str) -> ClientRecord | None:
         """The client, or None."""
-        row = self._one("SELECT body FROM clients WHERE client_id = ?", client_id)
-        return client_from(row["body"]) if row else None
+
+        def load(db: sqlite3.Connection) -> ClientRecord | None:
+            row = db.execute("SELECT body FROM clients WHERE client_id = ?", (client_id,)).fetchone()
+            return client_from(row["body"]) if row else None
+
+        return self._settled(("client", client_id), load)
 
     def put_user(self, user: User) -> None:
         """Create or replace a user."""
@@ -168,7 +175,7 @@ class SQLiteStore(SignInTables, ConsentTable):
             return RefreshRotation(cursor.rowcount == 1, refresh_from(row) if row else None)
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
-        """Remember an issued access token."""
+        """Remember an access token issued in a grant, so that revoking the grant reaches it."""
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
@@ -184,10 +191,14 @@ class SQLiteStore(SignInTables, ConsentTable):
             row["jti"], row["client_id"], row["grant_id"], row["expires_at"], bool(row["revoked"])
         )
 
-    def revoke_access_token(self, jti: str) -> None:
-        """Revoke one access token."""
+    def revoke_access_token(self, record: AccessTokenRecord) -> None:
+        """Revoke one access token: mark its record, creating it when none was saved (no grant)."""
         with self._transaction() as db:
-            db.execute("UPDATE access_tokens SET revoked = 1 WHERE jti = ?", (jti,))
+            db.execute(
+                "INSERT INTO access_tokens VALUES (?, ?, ?, ?, 1) "
+                "ON CONFLICT (jti) DO UPDATE SET revoked = 1",
+                (record.jti, record.client_id, record.grant_id, record.expires_at),
+            )
 
     def revoke_access_tokens_of_grant(self, grant_id: str, except_jti: str) -> None:
         """Revoke every access token of a grant but ``except_jti``."""
@@ -199,18 +210,7 @@ class SQLiteStore(SignInTables, ConsentTable):
     # signing keys
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
         """Every stored signing key, oldest first."""
-        rows = self._connection().execute("SELECT * FROM signing_keys ORDER BY created_at").fetchall()
-        return [
-            SigningKeyRecord(
-                r["kid"],
-                r["alg"],
-                r["status"],
-                json.loads(r["public_jwk"]),
-                bytes(r["sealed_private"]),
-                r["created_at"],
-            )
-            for r in rows
-        ]
+        return self._settled(("signing_keys", ""), _signing_keys) or ()
 
     def replace_signing_keys(self, expected_current: str | None, keys: Sequence[SigningKeyRecord]) -> bool:
         """Swap the whole key set if the current ``kid`` is still ``expected_current``."""
@@ -226,7 +226,8 @@ class SQLiteStore(SignInTables, ConsentTable):
                     for k in keys
                 ],
             )
-            return True
+        self._unsettle()
+        return True
 
     # housekeeping
     def purge_expired(self, now: float) -> int:
@@ -251,3 +252,18 @@ class SQLiteStore(SignInTables, ConsentTable):
             for sql, args in statements:
                 removed += db.execute(sql, args).rowcount
         return removed
+
+
+def _signing_keys(db: sqlite3.Connection) -> tuple[SigningKeyRecord, ...]:
+    rows = db.execute("SELECT * FROM signing_keys ORDER BY created_at").fetchall()
+    return tuple(
+        SigningKeyRecord(
+            r["kid"],
+            r["alg"],
+            r["status"],
+            MappingProxyType(json.loads(r["public_jwk"])),
+            bytes(r["sealed_private"]),
+            r["created_at"],
+        )
+        for r in rows
+    )

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .records import OneTimeCode, PendingRequest, Session
 from .sqlite_schema import SCHEMA, dump
 
 __all__ = ["SQLiteBase", "SignInTables"]
+
+T = TypeVar("T")
+MAX_SETTLED = 1024
 
 
 class SQLiteBase:
@@ -46,6 +49,32 @@ class SQLiteBase:
             raise
         db.execute("COMMIT")
 
+    def _settled(self, key: tuple[str, str], load: Callable[[sqlite3.Connection], T | None]) -> T | None:
+        """``load(db)`` for a table that rarely changes, remembered until the database changes.
+
+        ``PRAGMA data_version`` moves whenever another connection (another thread, the CLI,
+        another process) commits, so a remembered answer is never stale; the writers of these
+        tables on this connection call :meth:`_unsettle`. Only found rows are remembered, so
+        lookups of unknown ids cannot grow the memory.
+        """
+        db = self._connection()
+        local = self._local
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        settled: dict[tuple[str, str], Any] | None = getattr(local, "settled", None)
+        if settled is None or local.version != version or len(settled) >= MAX_SETTLED:
+            settled = local.settled = {}
+            local.version = version
+        if key in settled:
+            value: T = settled[key]
+            return value
+        found = load(db)
+        if found is not None:
+            settled[key] = found
+        return found
+
+    def _unsettle(self) -> None:
+        self._local.settled = None
+
     def _one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._connection().execute(sql, args).fetchone()
         return row
@@ -56,6 +85,7 @@ class SQLiteBase:
         if db is not None:
             db.close()
             self._local.db = None
+            self._local.settled = None
 
 
 class SignInTables(SQLiteBase):
