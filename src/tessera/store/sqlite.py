@@ -128,7 +128,7 @@ class SQLiteStore(SignInTables, ConsentTable):
                 "VALUES (?, NULL, NULL, 9e18, 1) ON CONFLICT (grant_id) DO UPDATE SET revoked = 1",
                 (grant_id,),
             )
-            db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+            db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0", (grant_id,))
 
     def save_refresh(self, token: RefreshToken) -> None:
         """Store a new refresh token."""
@@ -204,7 +204,8 @@ class SQLiteStore(SignInTables, ConsentTable):
         """Revoke every access token of a grant but ``except_jti``."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND jti != ?", (grant_id, except_jti)
+                "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0 AND jti != ?",
+                (grant_id, except_jti),
             )
 
     # signing keys

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from .records import Consent
-from .sqlite_signin import SQLiteBase
+from .sqlite_signin import SQLiteBase, revoke_grant_rows
 
 __all__ = ["ConsentTable"]
 
@@ -61,5 +61,4 @@ class ConsentTable(SQLiteBase):
                 )
             ]
             for grant_id in grant_ids:
-                db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
-                db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+                revoke_grant_rows(db, grant_id)

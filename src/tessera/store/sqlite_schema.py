@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS access_tokens (
     jti TEXT PRIMARY KEY, client_id TEXT NOT NULL, grant_id TEXT, expires_at REAL NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS access_by_grant ON access_tokens (grant_id);
+CREATE INDEX IF NOT EXISTS live_access_by_grant ON access_tokens (grant_id) WHERE revoked = 0;
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time INTEGER NOT NULL,
     expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);

@@ -13,10 +13,16 @@ from typing import Any, TypeVar
 from .records import OneTimeCode, PendingRequest, Session
 from .sqlite_schema import SCHEMA, dump
 
-__all__ = ["SQLiteBase", "SignInTables"]
+__all__ = ["SQLiteBase", "SignInTables", "revoke_grant_rows"]
 
 T = TypeVar("T")
 MAX_SETTLED = 1024
+
+
+def revoke_grant_rows(db: sqlite3.Connection, grant_id: str) -> None:
+    """Mark a stored grant revoked, and its access tokens that are not yet."""
+    db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+    db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0", (grant_id,))
 
 
 class SQLiteBase:
@@ -120,8 +126,7 @@ class SignInTables(SQLiteBase):
                 for r in db.execute("SELECT grant_id FROM grants WHERE session_hash = ?", (session_hash,))
             ]
             for grant_id in grant_ids:
-                db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
-                db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+                revoke_grant_rows(db, grant_id)
 
     def save_pending(self, request: PendingRequest) -> None:
         """Store an authorization request that waits for sign-in."""
