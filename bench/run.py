@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         section = f"## {name}{' (quick run: not a result)' if args.quick else ''}\n\n{markdown.strip()}\n"
         path = _save(args.results_dir, name, stamp, section, {"meta": meta, "data": data})
-        _log(f"== {name}: {elapsed:.1f} s, written to {path.relative_to(HERE.parent)}")
+        shown = path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path
+        _log(f"== {name}: {elapsed:.1f} s, written to {shown}")
         print(section, flush=True)
         sections.append(section)
     (args.results_dir / "latest.md").write_text("\n".join(sections), encoding="utf-8")
