@@ -204,3 +204,20 @@ def test_remembered_clients_and_keys_follow_writes_from_other_connections(store:
     store.put_client(first)
     assert other.get_client("svc") == first
     other.close()
+
+
+def test_rotation_revokes_the_grants_earlier_access_tokens_only(store: SQLiteStore) -> None:
+    def revoked(jti: str) -> bool:
+        record = store.get_access_token(jti)
+        assert record is not None
+        return record.revoked
+
+    store.create_grant(Grant("g1", "spa", "usr_a", "openid", int(NOW), NOW, NOW + 86400))
+    store.save_refresh(_refresh("r1"))
+    store.save_access_token(AccessTokenRecord("at-1", "spa", "g1", NOW + 900))
+    store.save_access_token(AccessTokenRecord("other-grant", "spa", "g2", NOW + 900))
+    assert not store.rotate_refresh("unknown", _refresh("x"), NOW).rotated
+    assert not revoked("at-1")
+    assert store.rotate_refresh("r1", _refresh("r2"), NOW).rotated
+    assert revoked("at-1")
+    assert not revoked("other-grant")

@@ -150,7 +150,7 @@ async def refresh_token_grant(
         if previous is not None and previous.state is RefreshState.ROTATED:
             _replayed(provider, client, record.grant_id, previous.rotated_at, now)
         raise GrantError("invalid_grant", "the refresh token is invalid")
-    issued = await provider.issue(
+    return await provider.issue(
         client=client,
         grant=grant,
         scope=scope,
@@ -158,8 +158,6 @@ async def refresh_token_grant(
         refresh_token=successor_value,
         id_token="openid" in scope.split(),
     )
-    provider.store.revoke_access_tokens_of_grant(grant.grant_id, except_jti=issued.jti)
-    return issued
 
 
 def _replayed(

@@ -103,7 +103,10 @@ class TokenFamilies(Protocol):
         ...
 
     def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
-        """Atomically retire an active token and store its successor (compare-and-swap)."""
+        """Atomically retire an active token and store its successor (compare-and-swap).
+
+        A successful rotation also revokes the grant's access tokens issued so far.
+        """
         ...
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
@@ -116,10 +119,6 @@ class TokenFamilies(Protocol):
 
     def revoke_access_token(self, record: AccessTokenRecord) -> None:
         """Revoke one access token: mark its record, creating it when none was saved (no grant)."""
-        ...
-
-    def revoke_access_tokens_of_grant(self, grant_id: str, except_jti: str) -> None:
-        """Revoke every access token of a grant but one (rotation retires older tokens)."""
         ...
 
 

@@ -152,7 +152,11 @@ class SQLiteStore(SignInTables, ConsentTable):
         return refresh_from(row) if row else None
 
     def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
-        """Retire ``token_hash`` if still active and unexpired, and store ``successor``, atomically."""
+        """Retire ``token_hash`` if still active and unexpired, and store ``successor``, atomically.
+
+        The grant's access tokens issued so far are revoked in the same transaction: the
+        successor comes with a new one.
+        """
         with self._transaction() as db:
             cursor = db.execute(
                 "UPDATE refresh_tokens SET state = ?, rotated_at = ? "
@@ -170,6 +174,10 @@ class SQLiteStore(SignInTables, ConsentTable):
                         successor.expires_at,
                         RefreshState.ACTIVE.value,
                     ),
+                )
+                db.execute(
+                    "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0",
+                    (successor.grant_id,),
                 )
             row = db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
             return RefreshRotation(cursor.rowcount == 1, refresh_from(row) if row else None)
@@ -198,14 +206,6 @@ class SQLiteStore(SignInTables, ConsentTable):
                 "INSERT INTO access_tokens VALUES (?, ?, ?, ?, 1) "
                 "ON CONFLICT (jti) DO UPDATE SET revoked = 1",
                 (record.jti, record.client_id, record.grant_id, record.expires_at),
-            )
-
-    def revoke_access_tokens_of_grant(self, grant_id: str, except_jti: str) -> None:
-        """Revoke every access token of a grant but ``except_jti``."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0 AND jti != ?",
-                (grant_id, except_jti),
             )
 
     # signing keys
