@@ -62,6 +62,11 @@ def run_dev(args: argparse.Namespace) -> int:
     print("\n".join(lines), flush=True)
     # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
     uvicorn.run(
-        create_app(setup.provider), host=host, port=args.port, log_level="warning", proxy_headers=False
+        create_app(setup.provider),
+        host=host,
+        port=args.port,
+        log_level="warning",
+        proxy_headers=False,
+        server_header=False,
     )
     return 0
