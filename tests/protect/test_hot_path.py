@@ -1,8 +1,9 @@
 """The fast paths of the protect layer decide exactly as the general ones do.
 
-The v2 event reader, the token68 check, the remembered principal, the authorizer's remembered
-ARNs and the size bound of the authorizer context each skip work; these tests show that the
-forged or ambiguous input is still refused and the genuine one still accepted.
+The v2 event reader, the token68 check and its remembered answers, the remembered principal,
+the authorizer's remembered ARNs and the size bound of the authorizer context each skip work;
+these tests show that the forged or ambiguous input is still refused and the genuine one still
+accepted.
 """
 
 from __future__ import annotations
@@ -55,6 +56,21 @@ def test_ver53_bearer_token_outside_token68_is_malformed_and_a_jwt_is_not() -> N
         parse_authorization(f"Bearer {token}!")
     assert caught.value.reason is Reason.MALFORMED
     assert parse_authorization(f"Bearer {token}") == token
+
+
+def test_ver53_remembered_header_values_answer_only_for_that_exact_value() -> None:
+    token = API.token()
+    header = bearer(token)
+
+    assert parse_authorization(header) == token
+    assert parse_authorization("".join(list(header))) is parse_authorization(header)
+    for forged in (f"{header}!", f"{header[:-1]}\x00", f"{header[:-1]}é"):
+        for _ in range(2):  # a refusal is never remembered as an answer
+            with pytest.raises(TokenError) as caught:
+                parse_authorization(forged)
+            assert caught.value.reason in {Reason.MALFORMED, Reason.INVALID_REQUEST}
+    assert parse_authorization(f"Basic {token}") is None
+    assert parse_authorization(header) == token
 
 
 def test_ver52_v2_names_differing_only_in_case_are_two_authorization_headers() -> None:
