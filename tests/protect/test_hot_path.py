@@ -187,3 +187,18 @@ def test_lam07_context_bound_still_trims_large_and_non_ascii_contexts() -> None:
         assert "principal_id" in context and names[-1] not in context
     kept = flatten_context(principal(note="é" * 10, tier=3), ["note", "tier"])
     assert kept["note"] == "é" * 10 and kept["tier"] == 3
+
+
+@pytest.mark.parametrize("char", ["a", "\x01", '"', "é", "\U0001f600", "\u2028"])
+def test_lam07_context_size_bound_holds_for_every_kind_of_character(char: str) -> None:
+    for count in (10, 650, 700, 1000):
+        named = {"note1": char * count, "note2": char * count, "tier": 12345, "beta": True}
+        whole = {"principal_id": "alice", "is_client": False, "sub": "alice", **named}
+
+        flattened = flatten_context(Principal.from_claims(Claims({"sub": "alice", **named})), list(named))
+
+        if len(json.dumps(whole, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES:
+            assert flattened == whole
+        else:
+            assert len(json.dumps(flattened, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES
+            assert flattened.items() < whole.items()

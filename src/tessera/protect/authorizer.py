@@ -143,22 +143,12 @@ def _joined(names: frozenset[str]) -> str | None:
 def _surely_small(context: Mapping[str, str | int | float | bool]) -> bool:
     """True when the JSON of ``context`` cannot exceed the limit, without serialising it.
 
-    An ASCII character takes at most 6 bytes in JSON (``\u001f``); non-ASCII text and large
-    numbers are left to the exact check.
+    A character takes at most 6 bytes in the JSON (``\u001f``; UTF-8 needs at most 4), and each
+    member adds its quotes, colon and comma; numbers and booleans are as long as their repr.
     """
     size = 2
     for name, value in context.items():
-        if not name.isascii():
-            return False
-        size += 6 * len(name) + 4
-        if type(value) is str:
-            if not value.isascii():
-                return False
-            size += 6 * len(value) + 2
-        elif type(value) is bool:
-            size += 5
-        else:
-            size += len(repr(value))
+        size += 6 * len(name) + 4 + (6 * len(value) + 2 if type(value) is str else len(repr(value)))
     return size <= MAX_CONTEXT_BYTES
 
 
