@@ -112,6 +112,27 @@ def test_v2_fast_path_builds_the_same_request_as_the_general_constructor() -> No
     assert "User-Agent" in fast.headers and "x-missing" not in fast.headers
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"x-1": "a", "42": "b", "authorization": "Bearer t"},
+        {"X-1": "a", "authorization": "Bearer t"},
+        {"\u03a3": "a", "authorization": "Bearer t"},
+        {"host": "a", "Host": "b", "authorization": "Bearer t"},
+    ],
+)
+def test_v2_headers_read_fast_or_folded_are_the_same_headers(given: dict[str, str]) -> None:
+    event = v2_with_headers(given)
+
+    read = request_from_event(event).headers
+    general = Headers(given.items())
+
+    assert read.items_all() == general.items_all()
+    for name in given:
+        assert read.get_all(name) == read.get_all(name.upper()) == general.get_all(name)
+    assert read.get_all("authorization") == ["Bearer t"]
+
+
 def test_multimap_keeps_repeated_values_in_order() -> None:
     headers = Headers([("Accept", "a"), ("X", "1"), ("accept", "b"), ("ACCEPT", "c")])
 

@@ -135,7 +135,7 @@ def _v2_request(event: Mapping[str, Any]) -> HttpRequest:
         if not isinstance(cookies, list):
             raise _bad()
         headers = Headers([*given.items(), ("cookie", "; ".join(_string(c) for c in cookies))])
-    elif type(given) is dict and names.isascii() and names.islower():
+    elif type(given) is dict and names.isascii() and names.lower() == names:
         headers = Headers.from_lowercase(given)
     else:
         headers = Headers(given.items())
