@@ -1,8 +1,9 @@
 """The fast paths of the protect layer decide exactly as the general ones do.
 
-The v2 event reader, the token68 check, the remembered principal, the authorizer's remembered
-ARNs and the size bound of the authorizer context each skip work; these tests show that the
-forged or ambiguous input is still refused and the genuine one still accepted.
+The v2 event reader, the token68 check and its remembered answers, the remembered principal,
+the authorizer's remembered ARNs and the size bound of the authorizer context each skip work;
+these tests show that the forged or ambiguous input is still refused and the genuine one still
+accepted.
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ def test_ver53_bearer_token_outside_token68_is_malformed_and_a_jwt_is_not() -> N
     assert parse_authorization(f"Bearer {token}") == token
 
 
+def test_ver53_remembered_header_values_answer_only_for_that_exact_value() -> None:
+    token = API.token()
+    header = bearer(token)
+
+    assert parse_authorization(header) == token
+    assert parse_authorization("".join(list(header))) is parse_authorization(header)
+    for forged in (f"{header}!", f"{header[:-1]}\x00", f"{header[:-1]}é"):
+        for _ in range(2):  # a refusal is never remembered as an answer
+            with pytest.raises(TokenError) as caught:
+                parse_authorization(forged)
+            assert caught.value.reason in {Reason.MALFORMED, Reason.INVALID_REQUEST}
+    assert parse_authorization(f"Basic {token}") is None
+    assert parse_authorization(header) == token
+
+
 def test_ver52_v2_names_differing_only_in_case_are_two_authorization_headers() -> None:
     token = API.token()
     twice = v2_with_headers({"Authorization": bearer(token), "authorization": bearer(token)})
@@ -94,6 +110,27 @@ def test_v2_fast_path_builds_the_same_request_as_the_general_constructor() -> No
     assert fast.headers.items_all() == general.headers.items_all()
     assert fast.headers["ACCEPT"] == "application/json"
     assert "User-Agent" in fast.headers and "x-missing" not in fast.headers
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"x-1": "a", "42": "b", "authorization": "Bearer t"},
+        {"X-1": "a", "authorization": "Bearer t"},
+        {"\u03a3": "a", "authorization": "Bearer t"},
+        {"host": "a", "Host": "b", "authorization": "Bearer t"},
+    ],
+)
+def test_v2_headers_read_fast_or_folded_are_the_same_headers(given: dict[str, str]) -> None:
+    event = v2_with_headers(given)
+
+    read = request_from_event(event).headers
+    general = Headers(given.items())
+
+    assert read.items_all() == general.items_all()
+    for name in given:
+        assert read.get_all(name) == read.get_all(name.upper()) == general.get_all(name)
+    assert read.get_all("authorization") == ["Bearer t"]
 
 
 def test_multimap_keeps_repeated_values_in_order() -> None:
@@ -171,3 +208,18 @@ def test_lam07_context_bound_still_trims_large_and_non_ascii_contexts() -> None:
         assert "principal_id" in context and names[-1] not in context
     kept = flatten_context(principal(note="é" * 10, tier=3), ["note", "tier"])
     assert kept["note"] == "é" * 10 and kept["tier"] == 3
+
+
+@pytest.mark.parametrize("char", ["a", "\x01", '"', "é", "\U0001f600", "\u2028"])
+def test_lam07_context_size_bound_holds_for_every_kind_of_character(char: str) -> None:
+    for count in (10, 650, 700, 1000):
+        named = {"note1": char * count, "note2": char * count, "tier": 12345, "beta": True}
+        whole = {"principal_id": "alice", "is_client": False, "sub": "alice", **named}
+
+        flattened = flatten_context(Principal.from_claims(Claims({"sub": "alice", **named})), list(named))
+
+        if len(json.dumps(whole, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES:
+            assert flattened == whole
+        else:
+            assert len(json.dumps(flattened, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES
+            assert flattened.items() < whole.items()

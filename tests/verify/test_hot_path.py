@@ -8,7 +8,6 @@ reference: the standard library, ``cryptography`` itself, or the rule as the cat
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
@@ -26,7 +25,6 @@ from tessera.testing.forge import claims_at, raw_json, sign_raw
 from tessera.verify import jws
 from tessera.verify.claims import parse_scope
 from tessera.verify.keys import der_signature
-from tessera.verify.token_cache import sha256_function
 
 from .conftest import NOW, MakeVerifier
 
@@ -334,14 +332,3 @@ def test_the_verify_path_with_its_default_cache_imports_nothing_it_does_not_use(
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in after_key_load
     loaded_crypto = {m for m in after_key_load if m.startswith("cryptography")}
     assert not any(m.endswith((".ec", ".ed25519", ".x509")) or ".x509." in m for m in loaded_crypto)
-
-
-def test_the_cache_key_is_sha256_whichever_library_computes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    token = os.urandom(900)
-    assert "cryptography.hazmat.primitives.hashes" in sys.modules
-    from_cryptography = sha256_function()
-    monkeypatch.delitem(sys.modules, "cryptography.hazmat.primitives.hashes")
-    from_hashlib = sha256_function()
-    assert (from_cryptography.__name__, from_hashlib.__name__) == ("cryptography_digest", "hashlib_digest")
-    assert from_cryptography(token) == from_hashlib(token) == hashlib.sha256(token).digest()
-    assert from_cryptography(token[:-1]) != from_cryptography(token)

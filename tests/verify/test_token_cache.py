@@ -118,3 +118,50 @@ async def test_averify_shares_the_same_rules_and_cache(rsa_issuer: LocalIssuer) 
     with pytest.raises(TokenError) as caught:
         await verifier.averify(f"{head}.{payload}.{signature[::-1]}")
     assert caught.value.reason in {Reason.BAD_SIGNATURE, Reason.MALFORMED}
+
+
+def test_ver03_a_cached_token_with_another_signature_is_verified_in_full(rsa_issuer: LocalIssuer) -> None:
+    keys = CountingKeys(KeySet.from_jwks(rsa_issuer.jwks()))
+    verifier = Verifier(
+        issuer=rsa_issuer.issuer, audience="api", token_type="at+jwt", keys=keys, clock=Clock(NOW)
+    )
+    genuine = rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))
+    other = rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW, sub="mallory"))
+    first = verifier.verify(genuine)
+    head, payload, _ = genuine.split(".")
+    swapped = f"{head}.{payload}.{other.rsplit('.', 1)[1]}"
+
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(swapped)
+    assert caught.value.reason is Reason.BAD_SIGNATURE
+    assert keys.lookups == 2  # the swapped token went to the signature check, not the cache
+    assert verifier.verify(genuine) is first
+    assert keys.lookups == 2
+
+
+def test_the_cache_answers_an_equal_token_whatever_object_carries_it(rsa_issuer: LocalIssuer) -> None:
+    verifier = _verifier(rsa_issuer, Clock(NOW))
+    token = rsa_issuer.mint(claims_at(rsa_issuer.issuer, NOW))
+    first = verifier.verify(token)
+
+    assert verifier.verify("".join(list(token))) is first
+    as_bytes = verifier.verify(token.encode("ascii"))
+    assert as_bytes is not first and as_bytes.subject == first.subject
+    assert verifier.verify(token.encode("ascii")) is as_bytes
+
+
+class CollidingToken(str):
+    """A token whose hash is the same as every other one's: only equality tells them apart."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return 1
+
+
+def test_ver03_tokens_with_equal_hashes_are_told_apart_by_the_whole_token() -> None:
+    cache: TokenCache[str] = TokenCache(4)
+    cache.put(CollidingToken("a.b.genuine"), "genuine", NOW + 10)
+
+    assert cache.get(CollidingToken("a.b.forged"), NOW) is None
+    assert cache.get(CollidingToken("a.b.genuine"), NOW) == "genuine"

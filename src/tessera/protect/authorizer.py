@@ -54,6 +54,22 @@ _Statements = tuple[tuple[str, str, tuple[str, ...]], ...]
 """A policy's statements as (Action, Effect, Resource) triples, to be copied into each answer."""
 
 
+class _Identity:
+    """What the authorizer answers for one verified Claims object, worked out once per object.
+
+    ``policies`` holds the policy statements per API and stage (see ``LambdaAuthorizer._api``).
+    """
+
+    __slots__ = ("claims", "context", "policies", "principal", "principal_id")
+
+    def __init__(self, claims: Claims, principal: Principal, context: dict[str, Any]) -> None:
+        self.claims = claims
+        self.principal = principal
+        self.principal_id = principal.principal_id
+        self.context = context
+        self.policies: dict[tuple[str, str | None], _Statements] = {}
+
+
 class Unauthorized(TesseraError):
     """Raised to make API Gateway answer 401: its message is exactly ``Unauthorized``."""
 
@@ -127,22 +143,12 @@ def _joined(names: frozenset[str]) -> str | None:
 def _surely_small(context: Mapping[str, str | int | float | bool]) -> bool:
     """True when the JSON of ``context`` cannot exceed the limit, without serialising it.
 
-    An ASCII character takes at most 6 bytes in JSON (``\u001f``); non-ASCII text and large
-    numbers are left to the exact check.
+    A character takes at most 6 bytes in the JSON (``\u001f``; UTF-8 needs at most 4), and each
+    member adds its quotes, colon and comma; numbers and booleans are as long as their repr.
     """
     size = 2
     for name, value in context.items():
-        if not name.isascii():
-            return False
-        size += 6 * len(name) + 4
-        if type(value) is str:
-            if not value.isascii():
-                return False
-            size += 6 * len(value) + 2
-        elif type(value) is bool:
-            size += 5
-        else:
-            size += len(repr(value))
+        size += 6 * len(name) + 4 + (6 * len(value) + 2 if type(value) is str else len(repr(value)))
     return size <= MAX_CONTEXT_BYTES
 
 
@@ -216,7 +222,7 @@ class LambdaAuthorizer:
         self.cookie = cookie
         self.simple_responses = simple_responses
         self._statements: dict[tuple[Any, ...], _Statements] = {}
-        self._identities: dict[int, tuple[Claims, Principal, dict[str, Any]]] = {}
+        self._identities: dict[int, _Identity] = {}
         self._arns: dict[str, tuple[ApiArn, Route | None, tuple[str, str | None]]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -224,24 +230,24 @@ class LambdaAuthorizer:
         is_mapping = type(event) is dict or isinstance(event, Mapping)
         kind = event.get("type") if is_mapping else None
         if is_mapping and event.get("version") == "2.0":
-            return self.http_api(event, context)
+            return self._guarded(event, self._token_of_request_event, "routeArn", self.simple_responses)
         if kind == "TOKEN":
-            return self.token(event, context)
+            return self._guarded(event, self._token_of_token_event, "methodArn", False)
         if kind == "REQUEST":
-            return self.request(event, context)
+            return self._guarded(event, self._token_of_request_event, "methodArn", False)
         raise Unauthorized()
 
     def token(self, event: Any, context: Any = None) -> dict[str, Any]:
         """A REST API ``TOKEN`` authorizer: ``authorizationToken`` and ``methodArn``."""
-        return self._guarded(event, self._token_of_token_event, "methodArn", simple=False)
+        return self._guarded(event, self._token_of_token_event, "methodArn", False)
 
     def request(self, event: Any, context: Any = None) -> dict[str, Any]:
         """A REST API ``REQUEST`` authorizer (payload 1.0: headers, multiValueHeaders, methodArn)."""
-        return self._guarded(event, self._token_of_request_event, "methodArn", simple=False)
+        return self._guarded(event, self._token_of_request_event, "methodArn", False)
 
     def http_api(self, event: Any, context: Any = None) -> dict[str, Any]:
         """An HTTP API authorizer, payload 2.0 (``routeArn``; IAM policy or simple response)."""
-        return self._guarded(event, self._token_of_request_event, "routeArn", simple=self.simple_responses)
+        return self._guarded(event, self._token_of_request_event, "routeArn", self.simple_responses)
 
     def _token_of_token_event(self, event: Mapping[str, Any]) -> str:
         value = event.get("authorizationToken")
@@ -253,19 +259,29 @@ class LambdaAuthorizer:
     def _token_of_request_event(self, event: Mapping[str, Any]) -> str:
         return token_from_request(request_from_event(event), cookie=self.cookie)
 
-    def _guarded(self, event: Any, extract: Any, arn_field: str, *, simple: bool) -> dict[str, Any]:
+    def _guarded(self, event: Any, extract: Any, arn_field: str, simple: bool) -> dict[str, Any]:
         try:
             if type(event) is not dict and not isinstance(event, Mapping):
                 raise Unauthorized()
             api, route, api_key = self._api(event.get(arn_field))
-            principal, context = self._identity(self.verifier.verify(extract(event)))
+            identity = self._identity(self.verifier.verify(extract(event)))
             if simple:
+                principal = identity.principal
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
-                return {"isAuthorized": allowed, "context": dict(context)}
+                return {"isAuthorized": allowed, "context": identity.context.copy()}
+            statements = identity.policies.get(api_key)
+            if statements is None:
+                statements = self._statements_for(identity, api, api_key)
             return {
-                "principalId": principal.principal_id,
-                "policyDocument": self._document(principal, api, api_key),
-                "context": dict(context),
+                "principalId": identity.principal_id,
+                "policyDocument": {
+                    "Version": POLICY_VERSION,
+                    "Statement": [
+                        {"Action": action, "Effect": effect, "Resource": list(resources)}
+                        for action, effect, resources in statements
+                    ],
+                },
+                "context": identity.context.copy(),
             }
         except Unauthorized:
             raise
@@ -288,30 +304,43 @@ class LambdaAuthorizer:
             self._arns[arn] = found
         return found
 
-    def _identity(self, claims: Claims) -> tuple[Principal, dict[str, Any]]:
+    def _identity(self, claims: Claims) -> _Identity:
         """The principal and flattened context of ``claims``, remembered per Claims object.
 
         A warm verifier returns the same Claims object for a token it already verified; the
         entry keeps that object alive, so its ``id`` cannot be reused by another while cached.
         """
-        entry = self._identities.get(id(claims))
-        if entry is not None and entry[0] is claims:
-            return entry[1], entry[2]
+        identity = self._identities.get(id(claims))
+        if identity is not None and identity.claims is claims:
+            return identity
         principal = Principal.from_claims(claims)
         if len(principal.principal_id) > MAX_PRINCIPAL_ID_CHARS:
             raise Unauthorized()
-        context = flatten_context(principal, self.context_claims)
+        identity = _Identity(claims, principal, flatten_context(principal, self.context_claims))
         if len(self._identities) >= MAX_CACHED_IDENTITIES:
             self._identities.clear()
-        self._identities[id(claims)] = (claims, principal, context)
-        return principal, context
+        self._identities[id(claims)] = identity
+        return identity
 
-    def _document(self, principal: Principal, api: ApiArn, api_key: tuple[str, str | None]) -> dict[str, Any]:
-        """The policy for these scopes and roles in this API and stage, computed once and copied."""
-        key = (principal.scopes, principal.roles, api_key)
+    def _statements_for(
+        self, identity: _Identity, api: ApiArn, api_key: tuple[str, str | None]
+    ) -> _Statements:
+        """The policy statements of ``identity`` in this API and stage, remembered on the identity."""
+        principal = identity.principal
+        statements = self._policy_statements(principal.scopes, principal.roles, api, api_key)
+        if len(identity.policies) >= MAX_CACHED_POLICIES:
+            identity.policies.clear()
+        identity.policies[api_key] = statements
+        return statements
+
+    def _policy_statements(
+        self, scopes: frozenset[str], roles: frozenset[str], api: ApiArn, api_key: tuple[str, str | None]
+    ) -> _Statements:
+        """The policy for these scopes and roles in this API and stage, computed once per distinct set."""
+        key = (scopes, roles, api_key)
         statements = self._statements.get(key)
         if statements is None:
-            allowed = set(map(id, self.rules.allowed(principal.scopes, principal.roles)))
+            allowed = set(map(id, self.rules.allowed(scopes, roles)))
             permitted = [r for r in self.rules.routes if id(r) in allowed]
             allow = [route_arn(api, r) for r in permitted]
             deny = [route_arn(api, r) for r in self.rules.routes if id(r) not in allowed]
@@ -325,13 +354,7 @@ class LambdaAuthorizer:
             if len(self._statements) >= MAX_CACHED_POLICIES:
                 self._statements.clear()
             self._statements[key] = statements
-        return {
-            "Version": POLICY_VERSION,
-            "Statement": [
-                {"Action": action, "Effect": effect, "Resource": list(resources)}
-                for action, effect, resources in statements
-            ],
-        }
+        return statements
 
 
 def _compatible(method_a: str, method_b: str) -> bool:

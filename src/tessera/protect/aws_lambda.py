@@ -135,7 +135,7 @@ def _v2_request(event: Mapping[str, Any]) -> HttpRequest:
         if not isinstance(cookies, list):
             raise _bad()
         headers = Headers([*given.items(), ("cookie", "; ".join(_string(c) for c in cookies))])
-    elif type(given) is dict and names.isascii() and names.islower():
+    elif type(given) is dict and names.isascii() and names.lower() == names:
         headers = Headers.from_lowercase(given)
     else:
         headers = Headers(given.items())
@@ -226,6 +226,8 @@ def _with_cors(result: Any, extra: tuple[tuple[str, str], ...]) -> Any:
 
 
 def _request(event: Any, context: Any) -> HttpRequest:
+    if type(event) is dict and event.get("version") == "2.0":
+        return _v2_request(event)
     return request_from_event(event)
 
 

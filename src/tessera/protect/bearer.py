@@ -8,6 +8,7 @@ cookie. Never the query string. A request that uses two methods at once (header 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import Reason, TokenError
@@ -18,6 +19,7 @@ __all__ = ["is_token68", "parse_authorization", "token_from_request"]
 _TOKEN68_CHARACTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 _SCHEME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUERY_PARAMETER = "access_token"
+_REMEMBERED_VALUES = 256
 
 
 def is_token68(value: str) -> bool:
@@ -28,11 +30,16 @@ def is_token68(value: str) -> bool:
     return bool(characters) and not characters.translate(None, _TOKEN68_CHARACTERS)
 
 
+@functools.lru_cache(maxsize=_REMEMBERED_VALUES)
 def parse_authorization(value: str) -> str | None:
     """The token in one ``Authorization`` header value; None when the scheme is not Bearer.
 
     A value that is not ``scheme [SP credentials]`` at all is a malformed request (400); a
-    Bearer header without exactly one well-formed token is an invalid token (401).
+    Bearer header without exactly one well-formed token is an invalid token (401). Answers are
+    remembered for the last 256 values (refusals are not): a warm function sees the same
+    callers' headers again, and the token68 check reads every character. The token returned
+    for a remembered value is the same string object each time, so its hash, which the
+    verifier's token cache needs, is computed once.
     """
     if not value.isascii():
         raise TokenError(Reason.INVALID_REQUEST)

@@ -108,15 +108,15 @@ class Guard:
         for predicate in self.require:
             if not _holds(predicate, claims):
                 raise TokenError(Reason.CLAIM_REJECTED)
-        return self._principal(claims)
-
-    def _principal(self, claims: Claims) -> Principal:
-        """The principal of ``claims``; the last one is remembered with the Claims object it
-        came from (a verifier with its token cache on returns the same object again).
-        """
         last = self._last
         if last is not None and last[0] is claims:
             return last[1]
+        return self._principal(claims)
+
+    def _principal(self, claims: Claims) -> Principal:
+        """The principal of ``claims``, remembered with the Claims object it came from (a
+        verifier with its token cache on returns the same object again).
+        """
         principal = Principal.from_claims(claims)
         self._last = (claims, principal)
         return principal

@@ -1,77 +1,49 @@
 """A bounded LRU of verified tokens, so a warm container verifies a repeated token once.
 
-Entries are keyed by the SHA-256 of the token (the token itself is never kept) and expire no
-later than the token's ``exp``.
+Entries are keyed by the token itself. A lookup hashes the token (Python's own hash, kept on
+the string once computed) and a hit compares the whole token, so the cache answers only for
+the exact token that was verified: one that differs anywhere, its signature included, misses
+and is verified in full. Entries expire no later than the token's ``exp``. The cache holds its
+tokens in process memory until then (``cache_size=0`` turns it off).
 """
 
 from __future__ import annotations
 
-import sys
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["TokenCache", "sha256_function"]
+__all__ = ["TokenCache"]
 
 T = TypeVar("T")
 
 
-def sha256_function() -> Callable[[bytes], bytes]:
-    """OpenSSL's SHA-256: from ``cryptography`` when it is loaded (any asymmetric key loads it),
-    else from ``hashlib`` (which a shared secret's ``hmac`` loads).
-
-    Importing ``hashlib`` only for the cache would cost a cold start several milliseconds.
-    """
-    if "cryptography.hazmat.primitives.hashes" in sys.modules:
-        from cryptography.hazmat.primitives import hashes
-
-        blank = hashes.Hash(hashes.SHA256())
-
-        def cryptography_digest(data: bytes) -> bytes:
-            context = blank.copy()
-            context.update(data)
-            return context.finalize()
-
-        return cryptography_digest
-    import hashlib
-
-    sha256 = hashlib.sha256
-
-    def hashlib_digest(data: bytes) -> bytes:
-        return sha256(data).digest()
-
-    return hashlib_digest
-
-
 class TokenCache(Generic[T]):
-    """Maps token digests to verification results until the token expires."""
+    """Maps verified tokens to their verification results until the tokens expire."""
 
-    __slots__ = ("_entries", "capacity", "digest")
+    __slots__ = ("_entries", "capacity")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._entries: OrderedDict[bytes, tuple[float, T]] = OrderedDict()
-        self.digest = sha256_function()
-        """The cache key for a token: ``digest(token_bytes)``."""
+        self._entries: OrderedDict[str | bytes, tuple[float, T]] = OrderedDict()
 
-    def get(self, digest: bytes, now: float) -> T | None:
-        """The cached result for ``digest``, or None when absent or expired."""
-        entry = self._entries.get(digest)
+    def get(self, token: str | bytes, now: float) -> T | None:
+        """The cached result for ``token``, or None when absent or expired."""
+        entry = self._entries.get(token)
         if entry is None:
             return None
         if entry[0] <= now:
-            self._entries.pop(digest, None)
+            self._entries.pop(token, None)
             return None
         try:
-            self._entries.move_to_end(digest)
+            self._entries.move_to_end(token)
         except KeyError:  # evicted by another thread meanwhile
             pass
         return entry[1]
 
-    def put(self, digest: bytes, value: T, expires_at: float) -> None:
+    def put(self, token: str | bytes, value: T, expires_at: float) -> None:
         """Remember ``value`` until ``expires_at``, evicting the least recently used entry."""
         entries = self._entries
-        entries[digest] = (expires_at, value)
+        entries[token] = (expires_at, value)
         while len(entries) > self.capacity:
             try:
                 entries.popitem(last=False)

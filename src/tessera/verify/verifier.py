@@ -130,17 +130,14 @@ class Verifier:
     def verify(self, token: str | bytes) -> Claims:
         """Verify ``token`` and return its claims; raise :class:`~tessera.errors.TokenError`."""
         now = self._clock()
-        if type(token) is str and len(token) <= self.max_token_bytes and token.isascii():
-            raw = token.encode("ascii")
-        else:
-            raw = self._bytes(token)
+        if type(token) is not str or len(token) > self.max_token_bytes or not token.isascii():
+            token = self._bytes(token)
         cache = self._cache
-        digest = None
         if cache is not None:
-            digest = cache.digest(raw)
-            hit = cache.get(digest, now)
+            hit = cache.get(token, now)
             if hit is not None:
                 return hit
+        raw = token.encode("ascii") if isinstance(token, str) else token
         header, signing_input, payload_segment, signature = jws.split(raw)
         if header.alg not in self.algorithms:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
@@ -156,25 +153,24 @@ class Verifier:
             raise TokenError(Reason.MALFORMED) from None
         claims = self.policy.apply(payload, header.typ, now)
         if cache is not None:
-            cache.put(digest, claims, claims.expires_at)  # type: ignore[arg-type]
+            cache.put(token, claims, claims.expires_at)
         return claims
 
     async def averify(self, token: str | bytes) -> Claims:
         """The async twin of :meth:`verify`: key fetches, if any, do not block the event loop."""
         now = self._clock()
         raw = self._bytes(token)
+        cache_key = token if type(token) is str else raw
         cache = self._cache
-        digest = None
         if cache is not None:
-            digest = cache.digest(raw)
-            hit = cache.get(digest, now)
+            hit = cache.get(cache_key, now)
             if hit is not None:
                 return hit
         header, signing_input, payload_segment, signature = jws.split(raw)
         if header.alg not in self.algorithms:
             raise TokenError(Reason.ALGORITHM_NOT_ALLOWED)
         key = await self.keys.aget_key(header.kid)
-        return self._finish(header, signing_input, payload_segment, signature, key, now, digest)
+        return self._finish(header, signing_input, payload_segment, signature, key, now, cache_key)
 
     def hydrate(self) -> None:
         """Load the keys now (at import time, say) instead of on the first verification."""
@@ -210,7 +206,7 @@ class Verifier:
         signature: bytes,
         key: VerificationKey,
         now: float,
-        digest: bytes | None,
+        cache_key: str | bytes,
     ) -> Claims:
         check = key.checks.get(header.alg)
         if check is None:
@@ -223,8 +219,8 @@ class Verifier:
         except EncodingError:
             raise TokenError(Reason.MALFORMED) from None
         claims = self.policy.apply(payload, header.typ, now)
-        if digest is not None:
-            self._cache.put(digest, claims, claims.expires_at)  # type: ignore[union-attr]
+        if self._cache is not None:
+            self._cache.put(cache_key, claims, claims.expires_at)
         return claims
 
     def __repr__(self) -> str:
