@@ -22,6 +22,7 @@ from tessera.protect.authorizer import (
 from tessera.protect.iam import policy_allows, policy_document
 from tessera.protect.routes import RouteRules, parse_routes
 from tessera.testing import LocalIssuer, Response
+from tessera.testing.forge import bad_signature
 from tessera.verify.jwks import RemoteKeySet
 from tessera.verify.keys import VerificationKey
 
@@ -656,3 +657,28 @@ def test_remembered_identities_never_mix_callers() -> None:
         assert policy_allows(second["policyDocument"], arn("DELETE", "/items/1"))
         assert not policy_allows(first["policyDocument"], arn("DELETE", "/items/1"))
     assert authorizer.token(token_event(bearer(alice)))["context"]["principal_id"] == "alice"
+
+
+def test_calling_the_instance_goes_through_the_overridable_event_methods() -> None:
+    seen: list[str] = []
+
+    class Audited(LambdaAuthorizer):
+        def token(self, event: Any, context: Any = None) -> dict[str, Any]:
+            seen.append("token")
+            return super().token(event, context)
+
+        def request(self, event: Any, context: Any = None) -> dict[str, Any]:
+            seen.append("request")
+            return super().request(event, context)
+
+        def http_api(self, event: Any, context: Any = None) -> dict[str, Any]:
+            seen.append("http_api")
+            return super().http_api(event, context)
+
+    audited = Audited(API.verifier, RULES)
+    assert audited(token_event(bearer(READER)))["principalId"]
+    assert audited(request_event(bearer(READER)))["principalId"]
+    assert audited(v2_event(bearer(READER)))["principalId"]
+    assert seen == ["token", "request", "http_api"]
+    with pytest.raises(Unauthorized):
+        audited(token_event(bearer(bad_signature(READER))))

@@ -230,11 +230,11 @@ class LambdaAuthorizer:
         is_mapping = type(event) is dict or isinstance(event, Mapping)
         kind = event.get("type") if is_mapping else None
         if is_mapping and event.get("version") == "2.0":
-            return self._guarded(event, self._token_of_request_event, "routeArn", self.simple_responses)
+            return self.http_api(event, context)
         if kind == "TOKEN":
-            return self._guarded(event, self._token_of_token_event, "methodArn", False)
+            return self.token(event, context)
         if kind == "REQUEST":
-            return self._guarded(event, self._token_of_request_event, "methodArn", False)
+            return self.request(event, context)
         raise Unauthorized()
 
     def token(self, event: Any, context: Any = None) -> dict[str, Any]:
