@@ -27,3 +27,30 @@ def test_dev_leaves_x_forwarded_for_to_trusted_proxies_and_names_no_server(
 def test_dev_refuses_a_non_loopback_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: pytest.fail("must not start"))
     assert cli_main(["dev", "--data", str(tmp_path / "data"), "--host", "0.0.0.0"]) == 2
+
+
+def test_dev_workers_share_the_data_directory_through_an_app_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tessera.issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, app_from_environment
+
+    started: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
+    monkeypatch.setenv(DEV_DATA_ENV, "set by the command")  # restored after the test
+    monkeypatch.setenv(DEV_ISSUER_ENV, "set by the command")
+    data = tmp_path / "data"
+    assert cli_main(["dev", "--data", str(data), "--port", "8766", "--workers", "2"]) == 0
+    assert (started["app"], started["factory"], started["workers"]) == (
+        "tessera.issue.dev:app_from_environment",
+        True,
+        2,
+    )
+    assert started["proxy_headers"] is False
+    worker_app = app_from_environment()
+    provider = worker_app.state.provider
+    assert provider.settings.issuer == "http://127.0.0.1:8766"
+    assert provider.store.get_client("dev-service") is not None
+    assert {k["kid"] for k in provider.keys.jwks()["keys"]} == set(
+        provider.keys.records()[s].kid for s in ("previous", "current", "next")
+    )
+    assert cli_main(["dev", "--data", str(data), "--workers", "0"]) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from .tessera_op import tessera_op
 PROVIDERS: dict[str, Callable[[], AbstractContextManager[OP]]] = {
     "oidc-provider": reference_op,
     "tessera": tessera_op,
+    # Two server processes on one data directory: the store, the outbox and the limits are shared.
+    "tessera-2-workers": partial(tessera_op, workers=2),
 }
 
 

@@ -15,11 +15,13 @@ from .providers import OP, free_port
 
 
 @contextmanager
-def tessera_op() -> Iterator[OP]:
+def tessera_op(workers: int = 1) -> Iterator[OP]:
     """``tessera dev`` on a free port with user alice; signs in through the dev outbox."""
     secret = secrets.token_urlsafe(32)
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-    with DevServer(users=["alice@example.com:admin"], env={"TESSERA_DEV_SERVICE_SECRET": secret}) as server:
+    with DevServer(
+        users=["alice@example.com:admin"], env={"TESSERA_DEV_SERVICE_SECRET": secret}, workers=workers
+    ) as server:
         # One browser for the whole run, as a person would have: its session answers later
         # authorization requests without another emailed code (which is throttled).
         browser = httpx.Client(timeout=10)
@@ -29,7 +31,7 @@ def tessera_op() -> Iterator[OP]:
 
         try:
             yield OP(
-                name="tessera",
+                name="tessera" if workers == 1 else f"tessera-{workers}-workers",
                 issuer=server.issuer,
                 public_client_id="dev-spa",
                 redirect_uri=redirect_uri,

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -374,6 +375,20 @@ def test_dev_outbox_keeps_only_the_latest_mails() -> None:
     assert [m["subject"] for m in outbox.messages()] == ["mail 4", "mail 3", "mail 2"]
     with pytest.raises(ConfigurationError):
         DevOutbox(capacity=0)
+
+
+def test_dev_outbox_in_a_file_is_shared_by_processes(tmp_path: Path) -> None:
+    database = tmp_path / "outbox.db"
+    first = DevOutbox(capacity=3, stream=io.StringIO(), database=database)
+    second = DevOutbox(capacity=3, stream=io.StringIO(), database=database)
+    first.send(MailMessage("alice@example.test", "from the first", "code 111111"))
+    second.send(MailMessage("bob@example.test", "from the second", "code 222222"))
+    assert [m["subject"] for m in first.messages()] == ["from the second", "from the first"]
+    assert second.messages() == first.messages()
+    for n in range(3):
+        first.send(MailMessage("alice@example.test", f"mail {n}", "t"))
+    assert [m["subject"] for m in second.messages()] == ["mail 2", "mail 1", "mail 0"]
+    assert DevOutbox(stream=io.StringIO()).messages() == []
 
 
 def test_dev_outbox_is_thread_safe() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -22,6 +24,12 @@ def register(commands: Any) -> None:
         help="signing algorithm, chosen on first start (default RS256)",
     )
     dev.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the data directory (default 1; one per CPU serves the most)",
+    )
+    dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
     dev.set_defaults(handler=run_dev)
@@ -32,11 +40,14 @@ def run_dev(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..issue.app import create_app
-    from ..issue.dev import dev_provider
+    from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, dev_provider
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("error: tessera dev binds loopback addresses only", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
@@ -53,6 +64,8 @@ def run_dev(args: argparse.Namespace) -> int:
         f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
         f"  data        {args.data}",
     ]
+    if args.workers > 1:
+        lines.append(f"  workers     {args.workers} processes")
     if setup.new_service_secret:
         lines.append(f"  dev-service secret (shown once): {setup.new_service_secret}")
     if args.user:
@@ -61,12 +74,17 @@ def run_dev(args: argparse.Namespace) -> int:
         lines.append("  no users yet: restart with --user you@example.com[:admin]")
     print("\n".join(lines), flush=True)
     # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
-    uvicorn.run(
-        create_app(setup.provider),
-        host=host,
-        port=args.port,
-        log_level="warning",
-        proxy_headers=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": args.port,
+        "log_level": "warning",
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if args.workers == 1:
+        uvicorn.run(create_app(setup.provider), **options)
+    else:
+        os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
+        os.environ[DEV_ISSUER_ENV] = issuer
+        uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
     return 0

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from ..keys.sealing import MasterKey
@@ -20,11 +21,25 @@ from .mail import DevOutbox
 from .provider import Provider
 from .settings import ProviderSettings
 
-__all__ = ["DEV_SERVICE_SECRET_ENV", "DevSetup", "dev_provider", "parse_user"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = [
+    "DEV_DATA_ENV",
+    "DEV_ISSUER_ENV",
+    "DEV_SERVICE_SECRET_ENV",
+    "DevSetup",
+    "app_from_environment",
+    "dev_provider",
+    "parse_user",
+]
 
 DEV_SERVICE_SECRET_ENV = "TESSERA_DEV_SERVICE_SECRET"
+DEV_DATA_ENV = "TESSERA_DEV_DATA"
+DEV_ISSUER_ENV = "TESSERA_DEV_ISSUER"
 DEV_SCOPES = ("openid", "profile", "email", "offline_access", "demo:read")
 _CONFIG = "config.json"
+_OUTBOX = "outbox.db"
 DEV_RESEND_SECONDS = 5  # scripts sign in often; production keeps the 30 s default
 
 
@@ -82,7 +97,7 @@ def dev_provider(
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
     )
-    mail = outbox or DevOutbox()
+    mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
         settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail
     )
@@ -127,3 +142,15 @@ def dev_provider(
     if not config_path.exists():
         config_path.write_text(json.dumps(config, indent=2) + "\n")
     return DevSetup(provider, new_secret)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one ``tessera dev --workers N`` worker process.
+
+    The parent process has already set up the data directory (``TESSERA_DEV_DATA``) for the
+    issuer ``TESSERA_DEV_ISSUER``; every worker opens the same store and the same outbox file.
+    """
+    from .app import create_app
+
+    setup = dev_provider(os.environ[DEV_DATA_ENV], os.environ[DEV_ISSUER_ENV])
+    return create_app(setup.provider)

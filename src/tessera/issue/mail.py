@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 import smtplib
+import sqlite3
 import ssl
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from ipaddress import ip_address
+from pathlib import Path
 from typing import Protocol, TextIO
 
 from ..errors import ConfigurationError, TesseraError
@@ -188,8 +189,10 @@ class DevOutbox:
     """A development :class:`Mailer`: prints every mail to the console and keeps the latest ones.
 
     Each mail is written to ``stream`` (standard error by default) between two marker lines.
-    :meth:`messages` returns the kept mails, newest first; at most ``capacity`` are kept. Safe
-    to use from several threads. For development only: the printed mails hold sign-in codes.
+    :meth:`messages` returns the kept mails, newest first; at most ``capacity`` are kept. The
+    mails are kept in SQLite: in memory by default, or in the file ``database``, which lets
+    several processes (``tessera dev --workers``) share one outbox. Safe to use from several
+    threads. For development only: the printed mails hold sign-in codes.
     """
 
     def __init__(
@@ -198,13 +201,19 @@ class DevOutbox:
         capacity: int = 200,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.time,
+        database: str | Path = ":memory:",
     ) -> None:
         if capacity < 1:
             raise ConfigurationError("the outbox must keep at least one mail")
-        self._kept: deque[tuple[MailMessage, float]] = deque(maxlen=capacity)
+        self._capacity = capacity
         self._stream = stream
         self._clock = clock
         self._lock = threading.Lock()
+        self._db = sqlite3.connect(database, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "recipient TEXT NOT NULL, subject TEXT NOT NULL, text TEXT NOT NULL, sent_at REAL NOT NULL)"
+        )
 
     def send(self, message: MailMessage) -> None:
         """Keep ``message`` and print it, framed, to the console."""
@@ -216,7 +225,19 @@ class DevOutbox:
             f"===== end of mail =====\n"
         )
         with self._lock:
-            self._kept.append((message, sent_at))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO outbox (recipient, subject, text, sent_at) VALUES (?, ?, ?, ?)",
+                    (message.to, message.subject, message.text, sent_at),
+                )
+                self._db.execute(
+                    "DELETE FROM outbox WHERE id <= (SELECT MAX(id) FROM outbox) - ?", (self._capacity,)
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
             stream = self._stream or sys.stderr
             stream.write(frame)
             stream.flush()
@@ -224,13 +245,16 @@ class DevOutbox:
     def messages(self) -> list[dict[str, str]]:
         """The kept mails, newest first, as ``to``, ``subject``, ``text`` and ``sent_at`` (ISO 8601)."""
         with self._lock:
-            kept = list(self._kept)
+            rows = self._db.execute(
+                "SELECT recipient, subject, text, sent_at FROM outbox ORDER BY id DESC LIMIT ?",
+                (self._capacity,),
+            ).fetchall()
         return [
             {
-                "to": message.to,
-                "subject": message.subject,
-                "text": message.text,
+                "to": to,
+                "subject": subject,
+                "text": text,
                 "sent_at": datetime.fromtimestamp(sent_at, UTC).isoformat(),
             }
-            for message, sent_at in reversed(kept)
+            for to, subject, text, sent_at in rows
         ]

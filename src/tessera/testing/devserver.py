@@ -28,8 +28,9 @@ class DevServer:
     """Runs ``python -m tessera.cli dev`` until :meth:`stop`; use as a context manager.
 
     ``data`` defaults to a fresh temporary directory. ``env`` adds environment variables (for
-    example ``TESSERA_DEV_SERVICE_SECRET``). The process's combined output is kept in a file,
-    readable with :meth:`output` (the dev outbox prints sign-in mails there).
+    example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``. The
+    process's combined output is kept in a file, readable with :meth:`output` (the dev outbox
+    prints sign-in mails there).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class DevServer:
         data: str | Path | None = None,
         env: Mapping[str, str] | None = None,
         port: int | None = None,
+        workers: int = 1,
         ready_timeout_seconds: float = 30.0,
     ) -> None:
         self._auto_port = port is None
@@ -51,6 +53,7 @@ class DevServer:
         self.data = Path(data)
         self.users = tuple(users)
         self.env = dict(env or {})
+        self.workers = workers
         self.ready_timeout_seconds = ready_timeout_seconds
         self._log: IO[bytes] | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -76,7 +79,7 @@ class DevServer:
     def _launch(self) -> bool:
         """Run the child until it serves (True) or lost its port to another process (False)."""
         args = [sys.executable, "-m", "tessera.cli", "dev", "--port", str(self.port)]
-        args += ["--data", str(self.data)]
+        args += ["--data", str(self.data), "--workers", str(self.workers)]
         for user in self.users:
             args += ["--user", user]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
