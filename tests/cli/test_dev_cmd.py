@@ -32,12 +32,14 @@ def test_dev_refuses_a_non_loopback_host(tmp_path: Path, monkeypatch: pytest.Mon
 def test_dev_workers_share_the_data_directory_through_an_app_factory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tessera.issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, app_from_environment
+    from tessera.issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, app_from_environment
 
     started: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
     monkeypatch.setenv(DEV_DATA_ENV, "set by the command")  # restored after the test
     monkeypatch.setenv(DEV_ISSUER_ENV, "set by the command")
+    monkeypatch.setenv(DEV_WORKERS_ENV, "set by the command")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     data = tmp_path / "data"
     assert cli_main(["dev", "--data", str(data), "--port", "8766", "--workers", "2"]) == 0
     assert (started["app"], started["factory"], started["workers"]) == (
@@ -49,6 +51,9 @@ def test_dev_workers_share_the_data_directory_through_an_app_factory(
     worker_app = app_from_environment()
     provider = worker_app.state.provider
     assert provider.settings.issuer == "http://127.0.0.1:8766"
+    assert provider.settings.sign_in_thread is False
+    monkeypatch.setenv(DEV_WORKERS_ENV, "1")
+    assert app_from_environment().state.provider.settings.sign_in_thread is True
     assert provider.store.get_client("dev-service") is not None
     assert {k["kid"] for k in provider.keys.jwks()["keys"]} == set(
         provider.keys.records()[s].kid for s in ("previous", "current", "next")

@@ -245,3 +245,15 @@ def test_basic_header_base64_padding_variants_rejected(idp: ProviderHarness) -> 
         headers={"Authorization": f"Basic {raw.rstrip('=')}"},
     )
     assert broken.status_code == 401
+
+
+def test_tokens_signed_on_the_event_loop_are_the_same_tokens(tmp_path: Any) -> None:
+    inline = ProviderHarness(tmp_path, sign_in_thread=False)
+    assert inline.provider.settings.sign_in_thread is False
+    tokens = inline.tokens("web")
+    assert inline.hello(tokens["access_token"]).status_code == 200
+    assert inline.introspect(tokens["access_token"])["active"] is True
+    assert inline.hello(bad_signature(tokens["access_token"])).status_code == 401
+    service = inline.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET)).json()
+    assert inline.introspect(service["access_token"], ("svc", SVC_SECRET))["active"] is True
+    inline.store.close()

@@ -40,7 +40,7 @@ def run_dev(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..issue.app import create_app
-    from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, dev_provider
+    from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -86,5 +86,6 @@ def run_dev(args: argparse.Namespace) -> int:
     else:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
+        os.environ[DEV_WORKERS_ENV] = str(args.workers)
         uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
     return 0

@@ -28,6 +28,7 @@ __all__ = [
     "DEV_DATA_ENV",
     "DEV_ISSUER_ENV",
     "DEV_SERVICE_SECRET_ENV",
+    "DEV_WORKERS_ENV",
     "DevSetup",
     "app_from_environment",
     "dev_provider",
@@ -37,6 +38,7 @@ __all__ = [
 DEV_SERVICE_SECRET_ENV = "TESSERA_DEV_SERVICE_SECRET"
 DEV_DATA_ENV = "TESSERA_DEV_DATA"
 DEV_ISSUER_ENV = "TESSERA_DEV_ISSUER"
+DEV_WORKERS_ENV = "TESSERA_DEV_WORKERS"
 DEV_SCOPES = ("openid", "profile", "email", "offline_access", "demo:read")
 _CONFIG = "config.json"
 _OUTBOX = "outbox.db"
@@ -73,6 +75,7 @@ def dev_provider(
     clock: Callable[[], float] = time.time,
     outbox: DevOutbox | None = None,
     signing_alg: str | None = None,
+    sign_in_thread: bool = True,
 ) -> DevSetup:
     """Open (or create on first run) a dev installation in ``data_dir`` and build its provider."""
     env = os.environ if environ is None else environ
@@ -96,6 +99,7 @@ def dev_provider(
         dev_mode=True,
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
+        sign_in_thread=sign_in_thread,
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
@@ -149,8 +153,15 @@ def app_from_environment() -> Starlette:
 
     The parent process has already set up the data directory (``TESSERA_DEV_DATA``) for the
     issuer ``TESSERA_DEV_ISSUER``; every worker opens the same store and the same outbox file.
+    When there are at least as many workers (``TESSERA_DEV_WORKERS``) as CPUs, each has a core
+    to itself and signs on its event loop, without a thread hop.
     """
     from .app import create_app
 
-    setup = dev_provider(os.environ[DEV_DATA_ENV], os.environ[DEV_ISSUER_ENV])
+    workers = int(os.environ.get(DEV_WORKERS_ENV, "1"))
+    setup = dev_provider(
+        os.environ[DEV_DATA_ENV],
+        os.environ[DEV_ISSUER_ENV],
+        sign_in_thread=workers < (os.cpu_count() or 1),
+    )
     return create_app(setup.provider)

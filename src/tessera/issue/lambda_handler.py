@@ -69,7 +69,7 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
     root.mkdir(parents=True, exist_ok=True)
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
     return Provider(
-        ProviderSettings(issuer=issuer, trusted_proxies=proxies),
+        ProviderSettings(issuer=issuer, trusted_proxies=proxies, sign_in_thread=False),
         SQLiteStore(root / "tessera.db"),
         MasterKey.load(root, env),
         mailer,

@@ -154,8 +154,9 @@ class Provider:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
 
         ``grant`` is None for client_credentials, whose tokens belong to no family. The
-        signatures are made in a worker thread: ``cryptography`` releases the GIL while it
-        signs, so concurrent requests sign on every core while the event loop goes on.
+        signatures are made in a worker thread unless ``settings.sign_in_thread`` is off:
+        ``cryptography`` releases the GIL while it signs, so concurrent requests sign on every
+        core while the event loop goes on.
         """
         now = int(self.now())
         auth_time = grant.auth_time if grant is not None else None
@@ -185,8 +186,12 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
-        loop = asyncio.get_running_loop()
-        access_token, signed_id_token = await loop.run_in_executor(None, _sign_tokens, key, claims, id_claims)
+        if self.settings.sign_in_thread:
+            loop = asyncio.get_running_loop()
+            signed = await loop.run_in_executor(None, _sign_tokens, key, claims, id_claims)
+        else:
+            signed = _sign_tokens(key, claims, id_claims)
+        access_token, signed_id_token = signed
         if grant_id is not None:
             self.store.save_access_token(
                 AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)

@@ -27,6 +27,10 @@ class ProviderSettings:
     ``refresh_grace_seconds`` is the refresh concurrency window: a rotated refresh token that
     comes back within it is refused without revoking its family (a second tab racing the
     first); after it, the same replay is treated as theft and the whole family is revoked.
+    ``sign_in_thread`` makes token signatures in a worker thread, so that one process serving
+    many requests signs on several cores; a process that has a core to itself (one of several
+    ``tessera dev --workers``, or a Lambda container, which serves one request at a time)
+    signs faster without the hop.
     """
 
     issuer: str
@@ -48,6 +52,7 @@ class ProviderSettings:
     token_requests_per_minute_per_address: int | None = 1000
     authorize_requests_per_minute_per_address: int | None = 300
     trusted_proxies: tuple[str, ...] = ()
+    sign_in_thread: bool = True
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
