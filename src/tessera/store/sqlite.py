@@ -20,7 +20,7 @@ from .records import (
 )
 from .sqlite_consent import ConsentTable
 from .sqlite_schema import client_from, dump, refresh_from, user_from
-from .sqlite_signin import SignInTables
+from .sqlite_signin import SignInTables, revoke_access_tokens_of
 
 __all__ = ["SQLiteStore"]
 
@@ -128,7 +128,7 @@ class SQLiteStore(SignInTables, ConsentTable):
                 "VALUES (?, NULL, NULL, 9e18, 1) ON CONFLICT (grant_id) DO UPDATE SET revoked = 1",
                 (grant_id,),
             )
-            db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0", (grant_id,))
+            revoke_access_tokens_of(db, grant_id)
 
     def save_refresh(self, token: RefreshToken) -> None:
         """Store a new refresh token."""
@@ -175,10 +175,7 @@ class SQLiteStore(SignInTables, ConsentTable):
                         RefreshState.ACTIVE.value,
                     ),
                 )
-                db.execute(
-                    "UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0",
-                    (successor.grant_id,),
-                )
+                revoke_access_tokens_of(db, successor.grant_id)
             row = db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
             return RefreshRotation(cursor.rowcount == 1, refresh_from(row) if row else None)
 

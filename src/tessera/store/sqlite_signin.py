@@ -13,16 +13,21 @@ from typing import Any, TypeVar
 from .records import OneTimeCode, PendingRequest, Session
 from .sqlite_schema import SCHEMA, dump
 
-__all__ = ["SQLiteBase", "SignInTables", "revoke_grant_rows"]
+__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows"]
 
 T = TypeVar("T")
 MAX_SETTLED = 1024
 
 
+def revoke_access_tokens_of(db: sqlite3.Connection, grant_id: str) -> None:
+    """Mark the grant's access tokens that are still live revoked (index ``live_access_by_grant``)."""
+    db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0", (grant_id,))
+
+
 def revoke_grant_rows(db: sqlite3.Connection, grant_id: str) -> None:
     """Mark a stored grant revoked, and its access tokens that are not yet."""
     db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
-    db.execute("UPDATE access_tokens SET revoked = 1 WHERE grant_id = ? AND revoked = 0", (grant_id,))
+    revoke_access_tokens_of(db, grant_id)
 
 
 class SQLiteBase:
