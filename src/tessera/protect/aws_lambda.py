@@ -226,8 +226,6 @@ def _with_cors(result: Any, extra: tuple[tuple[str, str], ...]) -> Any:
 
 
 def _request(event: Any, context: Any) -> HttpRequest:
-    if type(event) is dict and event.get("version") == "2.0":
-        return _v2_request(event)
     return request_from_event(event)
 
 
