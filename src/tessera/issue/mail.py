@@ -209,7 +209,7 @@ class DevOutbox:
         self._stream = stream
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(database, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db = sqlite3.connect(database, timeout=30, check_same_thread=False)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, "
             "recipient TEXT NOT NULL, subject TEXT NOT NULL, text TEXT NOT NULL, sent_at REAL NOT NULL)"
@@ -225,8 +225,7 @@ class DevOutbox:
             f"===== end of mail =====\n"
         )
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._db:  # one transaction: committed, or rolled back on an error
                 self._db.execute(
                     "INSERT INTO outbox (recipient, subject, text, sent_at) VALUES (?, ?, ?, ?)",
                     (message.to, message.subject, message.text, sent_at),
@@ -234,10 +233,6 @@ class DevOutbox:
                 self._db.execute(
                     "DELETE FROM outbox WHERE id <= (SELECT MAX(id) FROM outbox) - ?", (self._capacity,)
                 )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
             stream = self._stream or sys.stderr
             stream.write(frame)
             stream.flush()

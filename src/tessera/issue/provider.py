@@ -188,10 +188,11 @@ class Provider:
             )
         if self.settings.sign_in_thread:
             loop = asyncio.get_running_loop()
-            signed = await loop.run_in_executor(None, _sign_tokens, key, claims, id_claims)
+            access_token, signed_id_token = await loop.run_in_executor(
+                None, _sign_tokens, key, claims, id_claims
+            )
         else:
-            signed = _sign_tokens(key, claims, id_claims)
-        access_token, signed_id_token = signed
+            access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
         if grant_id is not None:
             self.store.save_access_token(
                 AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
