@@ -210,6 +210,21 @@ def test_lam07_context_bound_still_trims_large_and_non_ascii_contexts() -> None:
     assert kept["note"] == "é" * 10 and kept["tier"] == 3
 
 
+@pytest.mark.parametrize("char", ["a", "\x01", "é"])
+def test_lam07_context_size_bound_holds_for_long_standard_members(char: str) -> None:
+    for count in (100, 160, 700, 1000):
+        subject, client_id = "u" + char * count, "c" + char * count
+        whole = {"principal_id": subject, "is_client": False, "sub": subject, "client_id": client_id}
+
+        flattened = flatten_context(Principal.from_claims(Claims({"sub": subject, "client_id": client_id})))
+
+        if len(json.dumps(whole, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES:
+            assert flattened == whole
+        else:
+            assert len(json.dumps(flattened, ensure_ascii=False).encode()) <= MAX_CONTEXT_BYTES
+            assert flattened.items() < whole.items()
+
+
 @pytest.mark.parametrize("char", ["a", "\x01", '"', "é", "\U0001f600", "\u2028"])
 def test_lam07_context_size_bound_holds_for_every_kind_of_character(char: str) -> None:
     for count in (10, 650, 700, 1000):

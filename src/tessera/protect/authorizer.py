@@ -152,6 +152,12 @@ def _surely_small(context: Mapping[str, str | int | float | bool]) -> bool:
     return size <= MAX_CONTEXT_BYTES
 
 
+_STANDARD_CONTEXT = frozenset({"principal_id", "is_client", "sub", "client_id", "scope", "roles"})
+# The standard members fit the limit while their string values total at most this many
+# characters: 6 bytes per character, plus about 310 bytes of names and punctuation.
+_STANDARD_CHARS_BOUND = 1000
+
+
 def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[str, str | int | float | bool]:
     """The authorizer ``context``: flat string/number/boolean values of verified claims only (LAM-07).
 
@@ -159,22 +165,27 @@ def flatten_context(principal: Principal, claims: Iterable[str] = ()) -> dict[st
     and ``roles``; then each named claim. Lists of strings are joined by spaces; objects, other
     lists and values over 1024 characters are left out; the whole context stays under 8 KiB.
     """
-    found: dict[str, Any] = {
-        "principal_id": principal.principal_id,
-        "is_client": principal.is_client,
-        "sub": principal.subject,
-        "client_id": principal.client_id,
-        "scope": _joined(principal.scopes),
-        "roles": _joined(principal.roles),
-    }
-    for name in claims:
-        found.setdefault(name, principal.claims.get(name))
+    principal_id = principal.principal_id
     context: dict[str, str | int | float | bool] = {}
-    for name, raw in found.items():
-        value = _context_value(raw)
-        if value is not None:
+    if len(principal_id) <= MAX_CONTEXT_VALUE_CHARS:
+        context["principal_id"] = principal_id
+    context["is_client"] = principal.is_client
+    chars = len(principal_id)
+    for name, value in (
+        ("sub", principal.subject),
+        ("client_id", principal.client_id),
+        ("scope", _joined(principal.scopes)),
+        ("roles", _joined(principal.roles)),
+    ):
+        if value is not None and len(value) <= MAX_CONTEXT_VALUE_CHARS:
             context[name] = value
-    if not _surely_small(context):
+            chars += len(value)
+    for name in claims:
+        if name not in context and name not in _STANDARD_CONTEXT:
+            flat = _context_value(principal.claims.get(name))
+            if flat is not None:
+                context[name] = flat
+    if (claims or chars > _STANDARD_CHARS_BOUND) and not _surely_small(context):
         while len(json_dumps(context)) > MAX_CONTEXT_BYTES:
             context.popitem()
     return context
