@@ -305,7 +305,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     from tessera.testing import LocalIssuer
 
     quick = bool(getattr(args, "quick", False))
-    rounds, target = (3, 0.05) if quick else (7, 0.4)
+    rounds, target = (3, 0.05) if quick else (31, 0.1)
     with LocalIssuer() as issuer:
         cases, notes = build_cases(issuer)
         for case in cases:
