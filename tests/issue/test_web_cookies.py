@@ -188,3 +188,22 @@ def test_web16_code_page_lets_its_form_end_at_the_client_only(idp: ProviderHarne
     assert "frame-ancestors 'none'" in policy
     unknown = idp.browser.get("/signin/code?request=not-a-request")
     assert "form-action 'self';" in unknown.headers["content-security-policy"]
+
+
+def test_web18_duplicate_cookie_beside_a_valid_csrf_pair_is_a_clean_400(idp: ProviderHarness) -> None:
+    _, csrf, request_id = _start(idp)
+    csrf_cookie = f"tessera-csrf={idp.browser.cookies.get('tessera-csrf')}"
+    form = {"csrf": csrf, "request": request_id, "code": "123456"}
+
+    def post(path: str, cookies: str) -> Any:
+        return idp.new_browser().post(path, data=form, headers={"Cookie": f"{csrf_cookie}; {cookies}"})
+
+    doubled = post("/signin/code", "tessera-signin=a; tessera-signin=b")
+    assert doubled.status_code == 400 and "could not be read" in doubled.text
+    single = post("/signin/code", "tessera-signin=a")
+    assert single.status_code == 400 and "That code is not valid" in single.text
+
+    doubled = post("/logout", "tessera-session=a; tessera-session=b")
+    assert doubled.status_code == 400 and "could not be read" in doubled.text
+    single = post("/logout", "tessera-session=a")
+    assert single.status_code == 200 and "could not be read" not in single.text

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from ..store import Session, User
 from .authorize import AuthorizationRequest, Pending, load_pending, redirect_to_client, resume, validate
+from .cookies import UNREADABLE_FORM
 from .provider import Provider
 from .web import BadParameters, error_page, page, read_form
 
@@ -100,7 +101,7 @@ async def consent_decision(request: Request) -> Response:
     try:
         form = await read_form(request)
     except BadParameters:
-        return error_page("The form could not be read.")
+        return error_page(UNREADABLE_FORM)
     if not provider.cookies.same_site(request):
         return error_page(_FORGED, 403)
     context = _context(provider, request, load_pending(provider, form.get("request", "")))
@@ -119,7 +120,7 @@ async def consent_decision(request: Request) -> Response:
             provider, verified, {"error": "access_denied", "error_description": "the user denied access"}
         )
     if decision != "approve":
-        return error_page("The form could not be read.")
+        return error_page(UNREADABLE_FORM)
     return resume(provider, request, pending, consented=True)
 
 

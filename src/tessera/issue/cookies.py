@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..encoding import b64url_encode
-from .web import BadParameters
+from .web import BadParameters, error_page, read_form
 
-__all__ = ["CookieJar"]
+__all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar"]
 
 MAX_COOKIE_HEADER = 8192
+UNREADABLE_FORM = "The form could not be read."
+FORGED_FORM = "The form expired or came from another site. Reload and try again."
 
 
 class CookieJar:
@@ -88,3 +90,17 @@ class CookieJar:
         if cookie is None or submitted is None:
             return False
         return hmac.compare_digest(self.csrf_token(cookie), submitted)
+
+    async def posted_form(self, request: Request) -> dict[str, str] | Response:
+        """The POSTed form when it reads and its CSRF token matches the cookie, else the error page.
+
+        An unreadable form (or cookie header) gets 400; a missing or wrong token, or a
+        cross-site request, gets 403 (WEB-08).
+        """
+        try:
+            form = await read_form(request)
+            if self.csrf_ok(request, form.get("csrf")):
+                return form
+        except BadParameters:
+            return error_page(UNREADABLE_FORM)
+        return error_page(FORGED_FORM, 403)

@@ -11,6 +11,7 @@ from ..errors import TesseraError, TokenError
 from ..store import AccessTokenRecord, ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
 from .client_auth import authenticated_form
+from .cookies import UNREADABLE_FORM
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .tokens import new_secret, user_claims
@@ -22,7 +23,6 @@ from .web import (
     oauth_error,
     page,
     parse_params,
-    read_form,
 )
 
 __all__ = ["introspect", "logout", "logout_confirm", "revoke", "userinfo"]
@@ -210,14 +210,13 @@ async def logout_confirm(request: Request) -> Response:
     """POST ``/logout``: end the session and its grants, clear the cookie, return to the client."""
     provider = _provider(request)
     cookies = provider.cookies
+    form = await cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
     try:
-        form = await read_form(request)
-        csrf_ok = cookies.csrf_ok(request, form.get("csrf"))
         session_value = cookies.read(request, cookies.session_name)
     except BadParameters:
-        return error_page("The form could not be read.")
-    if not csrf_ok:
-        return error_page("The form expired or came from another site. Reload and try again.", 403)
+        return error_page(UNREADABLE_FORM)
     refused = _checked_logout(provider, form)
     if refused is not None:
         return refused

@@ -17,9 +17,10 @@ from starlette.responses import RedirectResponse, Response
 from ..passwordless import CodeRejected, SignInThrottled
 from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
+from .cookies import UNREADABLE_FORM
 from .provider import Provider
 from .tokens import new_secret
-from .web import NO_STORE, BadParameters, page, read_form
+from .web import NO_STORE, BadParameters, error_page, page
 
 __all__ = ["code_form", "email_form", "submit_code", "submit_email"]
 
@@ -82,15 +83,9 @@ async def code_form(request: Request) -> Response:
 async def submit_email(request: Request) -> Response:
     """POST ``/signin``: send a code (if the address has an account) and ask for it."""
     provider = _provider(request)
-    try:
-        form = await read_form(request)
-        csrf_ok = provider.cookies.csrf_ok(request, form.get("csrf"))
-    except BadParameters:
-        return page("error.html", 400, message="The form could not be read.")
-    if not csrf_ok:
-        return page(
-            "error.html", 403, message="The form expired or came from another site. Reload and try again."
-        )
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
     request_id = form.get("request", "")
     email = form.get("email", "").strip()
     if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
@@ -135,16 +130,13 @@ async def submit_email(request: Request) -> Response:
 async def submit_code(request: Request) -> Response:
     """POST ``/signin/code``: check the code, start a session, resume the authorization request."""
     provider = _provider(request)
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
     try:
-        form = await read_form(request)
-        csrf_ok = provider.cookies.csrf_ok(request, form.get("csrf"))
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
     except BadParameters:
-        return page("error.html", 400, message="The form could not be read.")
-    if not csrf_ok:
-        return page(
-            "error.html", 403, message="The form expired or came from another site. Reload and try again."
-        )
+        return error_page(UNREADABLE_FORM)
     request_id = form.get("request", "")
     try:
         if challenge_id is None:
