@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tessera.testing.devserver import DevServer, free_port
-from tessera.testing.signin import sign_in_via_outbox
+from tessera.testing.signin import run_sign_in, sign_in_via_outbox, submit_consent
 from tessera.verify import Verifier
 
 SERVICE_SECRET = "dev-service-secret-" + "s" * 32
@@ -209,3 +209,47 @@ def test_dev_server_that_loses_its_port_to_a_stranger_moves_on(
             httpx.get(f"{running.issuer}/.well-known/openid-configuration").json()["issuer"] == running.issuer
         )
     assert http_server.count("/jwks") >= 1
+
+
+def test_dev_partner_is_third_party_and_asks_for_consent_until_allowed(server: DevServer) -> None:
+    browser = _browsers.setdefault("alice@example.com", httpx.Client(timeout=10))
+    verifier, challenge = _pkce()
+    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    url = _authorize_url(server, challenge, redirect_uri, client_id="dev-partner")
+
+    def params_of(response: httpx.Response) -> httpx.QueryParams:
+        assert response.status_code in (302, 303)
+        location = httpx.URL(response.headers["location"])
+        assert str(location.copy_with(query=None)) == redirect_uri
+        return location.params
+
+    first = run_sign_in(browser, url, "alice@example.com", issuer=server.issuer)
+    assert "/consent" in str(first.url) and "Development third-party app" in first.text
+    assert params_of(submit_consent(browser, first, "deny", issuer=server.issuer))["error"] == "access_denied"
+
+    again = run_sign_in(browser, url, "alice@example.com", issuer=server.issuer)
+    assert "/consent" in str(again.url)  # a denial records nothing
+    code = params_of(submit_consent(browser, again, "approve", issuer=server.issuer))["code"]
+    token = httpx.post(
+        f"{server.issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": "dev-partner",
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    access = token.json()["access_token"]
+    hello = httpx.get(f"{server.issuer}/demo/hello", headers={"Authorization": f"Bearer {access}"})
+    assert hello.status_code == 200
+
+    _, challenge = _pkce()
+    allowed = run_sign_in(
+        browser,
+        _authorize_url(server, challenge, redirect_uri, client_id="dev-partner"),
+        "alice@example.com",
+        issuer=server.issuer,
+    )
+    assert params_of(allowed)["code"]  # the consent now covers these scopes: no page

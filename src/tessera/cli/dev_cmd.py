@@ -60,6 +60,7 @@ def run_dev(args: argparse.Namespace) -> int:
         f"Tessera dev provider: {issuer}",
         f"  discovery   {issuer}/.well-known/openid-configuration",
         "  clients     dev-spa (public, PKCE, http://127.0.0.1:*/callback), dev-service (client_credentials)",
+        "              dev-partner (as dev-spa, but third-party: asks for consent)",
         f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
         f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
         f"  data        {args.data}",

@@ -115,6 +115,17 @@ def dev_provider(
             scopes=DEV_SCOPES,
         ),
     )
+    register_client(
+        store,
+        ClientRecord(
+            client_id="dev-partner",
+            name="Development third-party app",
+            redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+            post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
+            scopes=DEV_SCOPES,
+            first_party=False,
+        ),
+    )
     secret = env.get(DEV_SERVICE_SECRET_ENV)
     existing = store.get_client("dev-service")
     new_secret = None
