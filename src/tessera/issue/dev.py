@@ -7,7 +7,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,26 +105,16 @@ def dev_provider(
     provider = Provider(
         settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail
     )
-    register_client(
-        store,
-        ClientRecord(
-            client_id="dev-spa",
-            name="Development single-page app",
-            redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
-            post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
-            scopes=DEV_SCOPES,
-        ),
+    spa = ClientRecord(
+        client_id="dev-spa",
+        name="Development single-page app",
+        redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+        post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
+        scopes=DEV_SCOPES,
     )
+    register_client(store, spa)
     register_client(
-        store,
-        ClientRecord(
-            client_id="dev-partner",
-            name="Development third-party app",
-            redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
-            post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
-            scopes=DEV_SCOPES,
-            first_party=False,
-        ),
+        store, replace(spa, client_id="dev-partner", name="Development third-party app", first_party=False)
     )
     secret = env.get(DEV_SERVICE_SECRET_ENV)
     existing = store.get_client("dev-service")
