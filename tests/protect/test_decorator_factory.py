@@ -11,10 +11,13 @@ import pytest
 from tessera.errors import Reason, TokenError
 from tessera.protect import (
     CORS,
+    Guard,
+    GuardOptions,
     Headers,
     HttpRequest,
     HttpResponse,
     Principal,
+    asgi,
     aws_lambda,
     azure_functions,
     decorator,
@@ -124,11 +127,27 @@ def test_each_platform_authorize_keeps_its_name_module_doc_and_keywords(module: 
 
     assert authorize.__name__ == "authorize" and authorize.__module__ == module.__name__
     assert authorize.__doc__ and authorize.__doc__.startswith("Protect")
-    parameters = inspect.signature(authorize).parameters
+    _assert_guard_keywords(authorize)
+
+
+@pytest.mark.parametrize("function", [asgi.authorize, lambda_edge.viewer_request])
+def test_other_guard_factories_show_and_check_the_same_keywords(function: Any) -> None:
+    _assert_guard_keywords(function)
+
+
+def test_guard_options_name_exactly_the_guard_keywords() -> None:
+    keywords = [n for n in inspect.signature(Guard).parameters if n != "verifier"]
+    assert list(GuardOptions.__annotations__) == keywords
+
+
+def _assert_guard_keywords(function: Callable[..., Any]) -> None:
+    parameters = inspect.signature(function).parameters
     assert list(parameters) == ["verifier", "scopes", "roles", "require", "realm", "cookie", "cors", "header"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in parameters.items() if n != "verifier")
+    assert parameters["realm"].default == "tessera" and parameters["scopes"].default == ()
     with pytest.raises(TypeError):
-        authorize(API.verifier, audience="orders-api")
+        function(API.verifier, audience="orders-api")
+    function(API.verifier, scopes=["orders:read"], realm="orders")  # the genuine keywords work
 
 
 def test_a_platform_decorator_reads_a_front_door_header_and_only_that() -> None:

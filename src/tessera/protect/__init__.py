@@ -9,7 +9,7 @@ The core is here: :class:`Guard` (the decision), :class:`HttpRequest`/:class:`Ht
 
 from .cors import CORS
 from .decorator import authorize
-from .guard import ClaimPredicate, Guard, TokenVerifier
+from .guard import ClaimPredicate, Guard, GuardOptions, TokenVerifier
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
 from .principal import Principal
 from .responses import error_response
@@ -18,6 +18,7 @@ __all__ = [
     "CORS",
     "ClaimPredicate",
     "Guard",
+    "GuardOptions",
     "Headers",
     "HttpRequest",
     "HttpResponse",

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any, TypeVar, Unpack, cast
 
 from ..errors import ConfigurationError
-from .cors import CORS
-from .guard import ClaimPredicate, Guard, TokenVerifier
+from .guard import Guard, GuardOptions, TokenVerifier, with_guard_signature
 from .http import Headers, HttpRequest, HttpResponse, parse_query
 from .principal import Principal
 
@@ -136,28 +135,14 @@ def get_principal(request: Any) -> Principal:
     return principal
 
 
-def authorize(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-    header: str | None = None,
-) -> Callable[[F], F]:
-    """Protect a Starlette endpoint or a FastAPI path operation (see the module docstring)."""
-    guard = Guard(
-        verifier,
-        scopes=scopes,
-        roles=roles,
-        require=require,
-        realm=realm,
-        cookie=cookie,
-        cors=cors,
-        header=header,
-    )
+@with_guard_signature
+def authorize(verifier: TokenVerifier, **options: Unpack[GuardOptions]) -> Callable[[F], F]:
+    """Protect a Starlette endpoint or a FastAPI path operation (see the module docstring).
+
+    The keywords are :class:`~tessera.protect.Guard`'s: ``scopes``, ``roles``, ``require``,
+    ``realm``, ``cookie``, ``cors`` and ``header``.
+    """
+    guard = Guard(verifier, **options)
 
     def decorate(endpoint: F) -> F:
         from starlette.requests import Request

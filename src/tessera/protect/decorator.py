@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import Any, Literal, Protocol, TypeVar, Unpack, overload
 
 from ..errors import TokenError
-from .cors import CORS
-from .guard import ClaimPredicate, Guard, TokenVerifier
+from .guard import Guard, GuardOptions, TokenVerifier, with_guard_signature
 from .http import HttpRequest, HttpResponse
 from .principal import Principal
 
@@ -44,18 +43,7 @@ class HandlerDecorator(Protocol):
 class Authorize(Protocol[Decorator_co]):
     """The shape of every platform's ``authorize``: a verifier and requirements in, a decorator out."""
 
-    def __call__(
-        self,
-        verifier: TokenVerifier,
-        *,
-        scopes: Iterable[str] = (),
-        roles: Iterable[str] = (),
-        require: Iterable[ClaimPredicate] = (),
-        realm: str = "tessera",
-        cookie: str | None = None,
-        cors: CORS | None = None,
-        header: str | None = None,
-    ) -> Decorator_co:
+    def __call__(self, verifier: TokenVerifier, **options: Unpack[GuardOptions]) -> Decorator_co:
         """Build the guard for these requirements and return the decorator that applies it."""
         ...
 
@@ -90,26 +78,9 @@ def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any
     """The ``authorize`` decorator factory of ``platform`` (``module`` and ``doc`` name and describe it)."""
 
     def authorize(
-        verifier: TokenVerifier,
-        *,
-        scopes: Iterable[str] = (),
-        roles: Iterable[str] = (),
-        require: Iterable[ClaimPredicate] = (),
-        realm: str = "tessera",
-        cookie: str | None = None,
-        cors: CORS | None = None,
-        header: str | None = None,
+        verifier: TokenVerifier, **options: Unpack[GuardOptions]
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        guard = Guard(
-            verifier,
-            scopes=scopes,
-            roles=roles,
-            require=require,
-            realm=realm,
-            cookie=cookie,
-            cors=cors,
-            header=header,
-        )
+        guard = Guard(verifier, **options)
 
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
             if not inspect.iscoroutinefunction(handler):
@@ -127,7 +98,7 @@ def authorize_for(platform: Platform, *, module: str, doc: str) -> Authorize[Any
 
     authorize.__module__ = module
     authorize.__doc__ = doc
-    return authorize
+    return with_guard_signature(authorize)
 
 
 def _sync_wrapper(guard: Guard, platform: Platform, handler: Callable[..., Any]) -> Callable[..., Any]:

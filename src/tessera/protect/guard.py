@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from ..errors import ConfigurationError, Reason, TokenError
 from ..verify.claims import Claims
@@ -13,10 +14,11 @@ from .http import HttpRequest, HttpResponse
 from .principal import Principal
 from .responses import check_realm, error_response
 
-__all__ = ["ClaimPredicate", "Guard", "TokenVerifier"]
+__all__ = ["ClaimPredicate", "Guard", "GuardOptions", "TokenVerifier", "with_guard_signature"]
 
 ClaimPredicate = Callable[[Claims], bool]
 """An extra requirement on the verified claims: return True to allow."""
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 class TokenVerifier(Protocol):
@@ -29,6 +31,18 @@ class TokenVerifier(Protocol):
     async def averify(self, token: str) -> Claims:
         """Verify without blocking the event loop."""
         ...
+
+
+class GuardOptions(TypedDict, total=False):
+    """The keywords of :class:`Guard`, which every ``authorize`` takes too (defaults as there)."""
+
+    scopes: Iterable[str]
+    roles: Iterable[str]
+    require: Iterable[ClaimPredicate]
+    realm: str
+    cookie: str | None
+    cors: CORS | None
+    header: str | None
 
 
 class Guard:
@@ -165,3 +179,13 @@ def _holds(predicate: ClaimPredicate, claims: Claims) -> bool:
         return predicate(claims) is True
     except Exception:
         return False
+
+
+def with_guard_signature(function: _Function) -> _Function:
+    """Give ``function(verifier, **options)`` the signature of :class:`Guard` (its keywords and
+    defaults) and its own return type, so ``help()`` and editors show the keywords it takes."""
+    own = inspect.signature(function)
+    function.__signature__ = inspect.signature(Guard).replace(  # type: ignore[attr-defined]
+        return_annotation=own.return_annotation
+    )
+    return function

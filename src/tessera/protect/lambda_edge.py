@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Unpack
 
 from ..errors import Reason, TokenError
-from .cors import CORS
 from .decorator import Authorize, Platform, authorize_for
-from .guard import ClaimPredicate, TokenVerifier
+from .guard import GuardOptions, TokenVerifier, with_guard_signature
 from .http import Headers, HttpRequest, HttpResponse, parse_query
 from .principal import Principal
 
@@ -113,29 +112,14 @@ authorize: Authorize[Callable[[EdgeHandler], EdgeEntryPoint]] = authorize_for(
 )
 
 
-def viewer_request(
-    verifier: TokenVerifier,
-    *,
-    scopes: Iterable[str] = (),
-    roles: Iterable[str] = (),
-    require: Iterable[ClaimPredicate] = (),
-    realm: str = "tessera",
-    cookie: str | None = None,
-    cors: CORS | None = None,
-    header: str | None = None,
-) -> EdgeEntryPoint:
-    """A complete viewer-request handler: forward allowed requests unchanged, answer the rest."""
+@with_guard_signature
+def viewer_request(verifier: TokenVerifier, **options: Unpack[GuardOptions]) -> EdgeEntryPoint:
+    """A complete viewer-request handler: forward allowed requests unchanged, answer the rest.
+
+    The keywords are :class:`~tessera.protect.Guard`'s, as for :func:`authorize`.
+    """
 
     def forward(event: Any, context: Any, principal: Principal) -> Any:
         return event["Records"][0]["cf"]["request"]
 
-    return authorize(
-        verifier,
-        scopes=scopes,
-        roles=roles,
-        require=require,
-        realm=realm,
-        cookie=cookie,
-        cors=cors,
-        header=header,
-    )(forward)
+    return authorize(verifier, **options)(forward)
