@@ -68,16 +68,23 @@ def _tokens(server: DevServer, email: str = "alice@example.com") -> tuple[dict[s
         browser, _authorize_url(server, challenge, redirect_uri), email, issuer=server.issuer
     )
     code = httpx.URL(callback).params["code"]
+    response = _redeem(server, code, verifier, redirect_uri)
+    assert response.status_code == 200, response.text
+    return response.json(), code
+
+
+def _redeem(
+    server: DevServer, code: str, verifier: str, redirect_uri: str | None = None, client_id: str = "dev-spa"
+) -> httpx.Response:
     data = {
         "grant_type": "authorization_code",
         "code": code,
-        "client_id": "dev-spa",
-        "redirect_uri": redirect_uri,
+        "client_id": client_id,
         "code_verifier": verifier,
     }
-    response = httpx.post(f"{server.issuer}/token", data=data, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json(), code
+    if redirect_uri is not None:
+        data["redirect_uri"] = redirect_uri
+    return httpx.post(f"{server.issuer}/token", data=data, timeout=10)
 
 
 def test_dev_happy_path_sign_in_demo_api_and_service(server: DevServer) -> None:
@@ -134,15 +141,7 @@ def test_dev_as01_bad_redirect_gets_error_page(server: DevServer) -> None:
 
 def test_dev_as15_code_reuse_revokes(server: DevServer) -> None:
     tokens, code = _tokens(server)
-    replay = httpx.post(
-        f"{server.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": "dev-spa",
-            "code_verifier": "x" * 43,
-        },
-    )
+    replay = _redeem(server, code, "x" * 43)
     assert replay.json()["error"] == "invalid_grant"
     hello = httpx.get(
         f"{server.issuer}/demo/hello", headers={"Authorization": f"Bearer {tokens['access_token']}"}
@@ -230,16 +229,7 @@ def test_dev_partner_is_third_party_and_asks_for_consent_until_allowed(server: D
     again = run_sign_in(browser, url, "alice@example.com", issuer=server.issuer)
     assert "/consent" in str(again.url)  # a denial records nothing
     code = params_of(submit_consent(browser, again, "approve", issuer=server.issuer))["code"]
-    token = httpx.post(
-        f"{server.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": "dev-partner",
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-        },
-    )
+    token = _redeem(server, code, verifier, redirect_uri, client_id="dev-partner")
     assert token.status_code == 200, token.text
     access = token.json()["access_token"]
     hello = httpx.get(f"{server.issuer}/demo/hello", headers={"Authorization": f"Bearer {access}"})
