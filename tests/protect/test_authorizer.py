@@ -353,6 +353,29 @@ def test_lam03_cache_key_without_the_credential_is_refused() -> None:
     check_identity_sources(["method.request.header.X-Tenant"], cache_ttl_seconds=0, route_specific=True)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "$request.querystring.header.authorization",
+        "method.request.querystring.header.Authorization",
+        "$stageVariables.header.authorization",
+        "$request.header.X-Header.Authorization",
+    ],
+)
+def test_lam03_a_source_merely_ending_in_header_authorization_is_not_the_credential(source: str) -> None:
+    with pytest.raises(ConfigurationError):
+        check_identity_sources([source], cache_ttl_seconds=300, route_specific=False)
+    for genuine in ("$request.header.Authorization", "method.request.header.authorization"):
+        check_identity_sources([source, genuine], cache_ttl_seconds=300, route_specific=False)
+    check_identity_sources(
+        ["$request.header.Cookie"], cache_ttl_seconds=300, route_specific=False, cookie="at"
+    )
+    with pytest.raises(ConfigurationError):
+        check_identity_sources(
+            ["$request.querystring.header.cookie"], cache_ttl_seconds=300, route_specific=False, cookie="at"
+        )
+
+
 def test_lam04_simple_responses_cached_without_route_key_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         LambdaAuthorizer(API.verifier, RULES, simple_responses=True, cache_ttl_seconds=300)

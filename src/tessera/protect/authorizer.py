@@ -101,7 +101,9 @@ def check_identity_sources(
         return
     credential = "cookie" if cookie is not None else "authorization"
     lowered = [s.lower() for s in identity_sources]
-    if not any(s.endswith(f"header.{credential}") for s in lowered):
+    if not any(
+        s in (f"method.request.header.{credential}", f"$request.header.{credential}") for s in lowered
+    ):
         raise ConfigurationError(
             f"with caching on, the identity sources must include the {credential} header"
         )
