@@ -270,6 +270,20 @@ def test_lam01_cached_policy_never_opens_a_declared_route_the_rules_refuse(
     assert gateway.invocations == 1
 
 
+def test_lam01_unmatched_arn_is_denied_as_received_not_normalised() -> None:
+    # GET //items matches no rule: its Deny must name that ARN, not GET/items, which the
+    # cached policy would then refuse to this caller for the whole TTL.
+    event = token_event(bearer(READER))
+    event["methodArn"] = f"{PREFIX}/GET//items"
+
+    policy = LambdaAuthorizer(API.verifier, RULES).token(event)["policyDocument"]
+
+    assert not policy_allows(policy, f"{PREFIX}/GET//items")
+    assert policy_allows(policy, f"{PREFIX}/GET/items")
+    assert policy_allows(policy, f"{PREFIX}/GET/items/1")
+    assert not policy_allows(policy, f"{PREFIX}/DELETE/items/1")
+
+
 def test_lam01_policy_lists_allow_for_permitted_and_deny_for_the_rest() -> None:
     policy = AUTHORIZER.token(token_event(bearer(READER), "DELETE", "/items/1"))
 

@@ -314,7 +314,7 @@ class LambdaAuthorizer:
         if found is None:
             api = parse_execute_api_arn(arn)
             route = self.rules.match(api.method, api.path)
-            found = (api, route, (api.stage_prefix, api.arn if route is None else None))
+            found = (api, route, (api.stage_prefix, arn if route is None else None))
             if len(self._arns) >= MAX_CACHED_ARNS:
                 self._arns.clear()
             self._arns[arn] = found
