@@ -452,6 +452,7 @@ def test_lam05_lam10_jwks_failures_fail_closed(error: Exception) -> None:
 
     with pytest.raises(Unauthorized):
         LambdaAuthorizer(verifier, RULES).token(token_event(bearer(READER)))
+    assert LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))["principalId"] == "alice"
 
 
 @pytest.mark.parametrize(
@@ -497,6 +498,8 @@ def test_lam05_no_path_returns_allow_on_an_internal_error(
     for call in calls:
         with pytest.raises(Unauthorized):
             call()
+    monkeypatch.undo()
+    assert all(call()["principalId"] == "alice" for call in calls)
 
 
 def test_lam05_failing_rules_and_principal_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -510,6 +513,8 @@ def test_lam05_failing_rules_and_principal_fail_closed(monkeypatch: pytest.Monke
     monkeypatch.setattr(Principal, "from_claims", explode)
     with pytest.raises(Unauthorized):
         LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))
+    monkeypatch.undo()
+    assert LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))["principalId"] == "alice"
 
 
 def test_lam05_verifier_returning_garbage_fails_closed() -> None:
@@ -522,6 +527,7 @@ def test_lam05_verifier_returning_garbage_fails_closed() -> None:
 
     with pytest.raises(Unauthorized):
         LambdaAuthorizer(Liar(), RULES).token(token_event(bearer(READER)))
+    assert LambdaAuthorizer(API.verifier, RULES).token(token_event(bearer(READER)))["principalId"] == "alice"
 
 
 def test_lam06_cached_allow_outlives_expiry_a_documented_limitation() -> None:
