@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
+
+import pytest
 
 from .conftest import FakeClock, ServeGateway
 from .http_client import send
@@ -175,3 +178,22 @@ def test_chunked_or_unsized_bodies_are_refused_cleanly(serve_gateway: ServeGatew
         assert raw.recv(100).startswith(b"HTTP/1.1 411 ")
     reply = send("GET", f"{server.url}/items/1")
     assert reply.status == 200
+
+
+def test_malformed_request_lines_never_log_their_query_token(
+    serve_gateway: ServeGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    caplog.set_level(logging.DEBUG, logger="tessera.gateway")
+    server = serve_gateway(ECHO_ROUTES)
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as raw:
+        raw.sendall(b"GET /items/1?access_token=SECRET-IN-QUERY x HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.recv(100)  # http.server answers a bad request line as HTTP/0.9: nothing, then closes
+    reply = send("GET", f"{server.url}/items/1?access_token=SECRET-IN-GOOD-QUERY")
+
+    assert reply.status == 200
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "400" in logged and "/items/1 200" in logged
+    assert "SECRET" not in logged

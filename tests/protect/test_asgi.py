@@ -78,6 +78,21 @@ def test_ver52_middleware_rejects_token_in_header_and_form_body_and_replays_good
     assert fine.status_code == 200 and fine.text == "widget"
 
 
+def test_ver52_middleware_refuses_a_query_token_or_two_authorization_headers() -> None:
+    token = API.token()
+    good = auth_headers("good")["Authorization"]
+    with TestClient(middleware_app()) as client:
+        both = client.get("/whoami", params={"access_token": token}, headers={"Authorization": good})
+        query_only = client.get("/whoami", params={"access_token": token})
+        twice = client.get("/whoami", headers=[("Authorization", good), ("Authorization", good)])
+        fine = client.get("/whoami", params={"page": "2"}, headers={"Authorization": good})
+
+    assert (both.status_code, both.json()["error"]) == (400, "invalid_request")
+    assert query_only.status_code == 401
+    assert (twice.status_code, twice.json()["error"]) == (400, "invalid_request")
+    assert fine.status_code == 200 and fine.text == "alice"
+
+
 def test_middleware_adds_cors_headers_to_success_and_errors() -> None:
     origin = {"Origin": "https://app.example"}
     with TestClient(middleware_app()) as client:

@@ -201,3 +201,91 @@ def test_cors_headers_are_added_to_handler_results_and_errors() -> None:
     assert ok["headers"]["Access-Control-Allow-Origin"] == "https://app.example"
     assert ok["headers"]["X-Id"] == "1"
     assert headers_of(error)["access-control-allow-origin"] == "https://app.example"
+
+
+def with_query(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
+    """Add one query parameter the way the event's platform would deliver it (ALB: still encoded)."""
+    encoded = name.replace("_", "%5F") if event_shape(event) is EventShape.ALB else name
+    if event.get("version") == "2.0":
+        event["rawQueryString"] = f"{name}={value}"
+        event["queryStringParameters"] = {name: value}
+        return event
+    if "multiValueQueryStringParameters" in event:
+        event["multiValueQueryStringParameters"] = {encoded: [value]}
+    if "queryStringParameters" in event:
+        event["queryStringParameters"] = {encoded: value}
+    return event
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_ver52_every_shape_refuses_a_query_token_next_to_the_header(shape: str) -> None:
+    token = API.token()
+    both = with_query(with_authorization(load_event(shape), bearer(token)), "access_token", token)
+    query_only = with_query(load_event(shape), "access_token", token)
+    genuine = with_query(with_authorization(load_event(shape), bearer(token)), "page", "2")
+
+    assert handler(both, None)["statusCode"] == 400
+    assert json.loads(handler(both, None)["body"])["error"] == "invalid_request"
+    assert handler(query_only, None)["statusCode"] == 401
+    assert handler(genuine, None)["body"] == "alice"
+
+
+@pytest.mark.parametrize("shape", ["rest_v1", "alb_multi"])
+def test_ver52_multi_value_shapes_refuse_two_authorization_values(shape: str) -> None:
+    token = API.token()
+
+    assert (
+        handler(with_authorization(load_event(shape), bearer(token), bearer(token)), None)["statusCode"]
+        == 400
+    )
+    assert handler(with_authorization(load_event(shape), bearer(token)), None)["body"] == "alice"
+
+
+@pytest.mark.parametrize("shape", ["http_v2", "function_url"])
+def test_ver52_v2_shapes_refuse_joined_authorization_values_and_accept_one(shape: str) -> None:
+    token = API.token()
+    joined = handler(with_authorization(load_event(shape), bearer(token), bearer(token)), None)
+
+    assert joined["statusCode"] == 401
+    assert headers_of(joined)["www-authenticate"] == 'Bearer realm="tessera", error="invalid_token"'
+    assert handler(with_authorization(load_event(shape), bearer(token)), None)["body"] == "alice"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("bearer {t}", 200), ("BEARER {t}", 200), ("Basic {t}", 401), ("Bearer {t} extra", 401), ("", 400)],
+)
+def test_ver53_scheme_parsing_on_every_shape(shape: str, value: str, status: int) -> None:
+    token = API.token()
+
+    result = handler(with_authorization(load_event(shape), value.replace("{t}", token)), None)
+
+    assert result["statusCode"] == status
+    assert handler(with_authorization(load_event(shape), bearer(token)), None)["body"] == "alice"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_ver54_every_invalid_token_gets_the_same_body_on_every_shape(shape: str) -> None:
+    token = API.token()
+    bad_signature = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    invalid = [bad_signature, API.expired(), API.wrong_audience(), "garbage", API.forged()]
+    results = [handler(with_authorization(load_event(shape), bearer(t)), None) for t in invalid]
+
+    assert {r["statusCode"] for r in results} == {401}
+    assert len({r["body"] for r in results}) == 1
+    assert all(t not in r["body"] for t, r in zip(invalid, results, strict=True))
+    assert handler(with_authorization(load_event(shape), bearer(token)), None)["body"] == "alice"
+
+
+def test_v2_rejection_uses_the_v2_headers_map_even_if_the_event_has_multi_value_headers() -> None:
+    # HTTP API payload 2.0 responses have no multiValueHeaders: API Gateway would drop the challenge.
+    event = load_event("http_v2")
+    event["multiValueHeaders"] = {"accept": ["application/json"]}
+
+    result = handler(event, None)
+
+    assert result["statusCode"] == 401
+    assert result["headers"]["WWW-Authenticate"] == 'Bearer realm="tessera"'
+    assert "multiValueHeaders" not in result
+    assert handler(with_authorization(event, bearer(API.token())), None)["body"] == "alice"

@@ -88,3 +88,27 @@ def test_azure_handler_without_principal_is_refused() -> None:
 
     with pytest.raises(ConfigurationError):
         authorize(API.verifier)(plain)
+
+
+def test_ver52_azure_query_token_next_to_the_header_is_invalid_request() -> None:
+    token = API.token()
+    url = f"https://orders.azurewebsites.net/api/orders?access_token={token}"
+    both = func.HttpRequest(
+        "GET", url, headers=auth_headers("good"), params={"access_token": token}, body=b""
+    )
+    query_only = func.HttpRequest("GET", url, headers={}, params={"access_token": token}, body=b"")
+
+    assert orders(both).status_code == 400
+    assert orders(query_only).status_code == 401
+    assert orders(http_request("good")).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["https://[orders/api/orders", "https://a]b/api/orders", "http://[::1/x"])
+def test_azure_unparseable_url_is_a_clean_400(url: str) -> None:
+    request = func.HttpRequest("GET", url, headers=auth_headers("good"), params={}, body=b"")
+
+    response = orders(request)
+
+    assert response.status_code == 400
+    assert json.loads(response.get_body())["error"] == "invalid_request"
+    assert orders(http_request("good")).status_code == 200

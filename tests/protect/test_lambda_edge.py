@@ -88,3 +88,16 @@ def test_ver52_two_authorization_headers_at_the_edge_are_invalid_request() -> No
 )
 def test_malformed_events_get_a_clean_400(event: Any) -> None:
     assert HANDLER(event, None)["status"] == "400"
+
+
+def test_ver52_query_token_next_to_the_header_at_the_edge_is_invalid_request() -> None:
+    token = API.token()
+    both = edge_event(bearer(token))
+    both["Records"][0]["cf"]["request"]["querystring"] = f"size=large&access%5Ftoken={token}"
+    query_only = edge_event()
+    query_only["Records"][0]["cf"]["request"]["querystring"] = f"access_token={token}"
+    genuine = edge_event(bearer(token))
+
+    assert HANDLER(both, None)["status"] == "400"
+    assert HANDLER(query_only, None)["status"] == "401"
+    assert HANDLER(genuine, None) == genuine["Records"][0]["cf"]["request"]

@@ -55,6 +55,20 @@ def test_ver52_wsgi_form_body_token_is_refused_and_good_form_is_replayed() -> No
     assert fine.status_code == 200 and fine.text == "widget"
 
 
+def test_ver52_wsgi_query_token_next_to_the_header_is_invalid_request() -> None:
+    token = API.token()
+    client = flask_app().test_client()
+
+    both = client.get("/whoami", query_string={"access_token": token}, headers=auth_headers("good"))
+    query_only = client.get("/whoami", query_string={"access_token": token})
+    fine = client.get("/whoami", query_string={"page": "2"}, headers=auth_headers("good"))
+
+    assert both.status_code == 400
+    assert both.json is not None and both.json["error"] == "invalid_request"
+    assert query_only.status_code == 401
+    assert fine.status_code == 200 and fine.text == "alice"
+
+
 def test_wsgi_cors_on_success_and_error() -> None:
     client = flask_app().test_client()
     origin = {"Origin": "https://app.example"}
@@ -123,3 +137,19 @@ def test_gcf_over_real_http_with_functions_framework(
     assert reply.header("WWW-Authenticate") == challenge
     if status == 200:
         assert reply.json() == {"sub": "alice", "size": "large"}
+
+
+def test_ver52_gcf_refuses_a_query_or_form_token_next_to_the_header() -> None:
+    token = API.token()
+    app = flask.Flask("gcf")
+    form = {"Content-Type": "application/x-www-form-urlencoded", **auth_headers("good")}
+    with app.test_request_context(f"/?access_token={token}", headers=auth_headers("good")):
+        in_query = app.make_response(orders_function(flask.request))
+    with app.test_request_context("/", method="POST", headers=form, data=f"access_token={token}"):
+        in_form = app.make_response(orders_function(flask.request))
+    with app.test_request_context("/?size=large", method="POST", headers=form, data="name=widget"):
+        genuine = app.make_response(orders_function(flask.request))
+
+    assert (in_query.status_code, in_form.status_code) == (400, 400)
+    assert in_query.json is not None and in_query.json["error"] == "invalid_request"
+    assert genuine.status_code == 200 and genuine.json == {"sub": "alice", "size": "large"}

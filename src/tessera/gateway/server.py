@@ -169,6 +169,10 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             # The path only: a query string may carry a token (?access_token=...), never logged.
             log.info("%s %s %s", self.command, self.path.split("?", 1)[0], code)
 
+        def log_error(self, format: str, *args: Any) -> None:
+            # http.server's message can quote the raw request line, whose query may hold a token.
+            log.info("request refused: %s", args[0] if args else format)
+
         def log_message(self, format: str, *args: Any) -> None:
             log.info("%s", format % args)
 

@@ -4,7 +4,9 @@ Cache safety (LAM-01/02): the IAM policy returned lists every route of the rules
 those this principal may call and Deny for the others, all under the ``methodArn``'s own API
 and stage. A cached policy is therefore right for every route, whichever route it was first
 computed for. The Deny statements matter: ``{id}`` becomes ``*`` in an ARN, and ``*`` also
-spans ``/``, so ``GET/items/*`` alone would open ``GET /items/1/admin`` as well.
+spans ``/``, so ``GET/items/*`` alone would open ``GET /items/1/admin`` as well. A Deny that
+would only refuse an allowed literal route (``GET/users/*`` over ``GET /users/me``) is left out
+when no wildcard Allow reaches it (:func:`_deny_needed`).
 
 Failures: no or bad token → ``Unauthorized`` is raised (API Gateway answers 401); a verified
 caller who may not use the route gets an explicit Deny (403); anything unexpected also raises
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -98,7 +101,9 @@ def check_identity_sources(
         return
     credential = "cookie" if cookie is not None else "authorization"
     lowered = [s.lower() for s in identity_sources]
-    if not any(s.endswith(f"header.{credential}") for s in lowered):
+    if not any(
+        s in (f"method.request.header.{credential}", f"$request.header.{credential}") for s in lowered
+    ):
         raise ConfigurationError(
             f"with caching on, the identity sources must include the {credential} header"
         )
@@ -309,7 +314,7 @@ class LambdaAuthorizer:
         if found is None:
             api = parse_execute_api_arn(arn)
             route = self.rules.match(api.method, api.path)
-            found = (api, route, (api.stage_prefix, api.arn if route is None else None))
+            found = (api, route, (api.stage_prefix, arn if route is None else None))
             if len(self._arns) >= MAX_CACHED_ARNS:
                 self._arns.clear()
             self._arns[arn] = found
@@ -354,7 +359,8 @@ class LambdaAuthorizer:
             allowed = set(map(id, self.rules.allowed(scopes, roles)))
             permitted = [r for r in self.rules.routes if id(r) in allowed]
             allow = [route_arn(api, r) for r in permitted]
-            deny = [route_arn(api, r) for r in self.rules.routes if id(r) not in allowed]
+            denied = (route_arn(api, r) for r in self.rules.routes if id(r) not in allowed)
+            deny = [arn for arn in denied if _deny_needed(arn, allow)]
             deny += [route_arn(api, r) + "/*" for r in permitted if _needs_depth_guard(r, permitted)]
             if api_key[1] is not None:
                 deny.append(api_key[1])
@@ -366,6 +372,48 @@ class LambdaAuthorizer:
                 self._statements.clear()
             self._statements[key] = statements
         return statements
+
+
+def _deny_needed(deny: str, allow: Sequence[str]) -> bool:
+    """False when the Deny ``deny`` would only refuse literal routes the caller may call.
+
+    ``GET/users/*`` (from ``/users/{id}``) also covers an allowed ``GET/users/me``, and a Deny
+    wins. It is left out only when it covers the exact ARN of an allowed literal route and no
+    wildcard Allow can match anything it covers: the policy then answers the same everywhere
+    else, and the literal route, which the rules give this caller, is allowed.
+    """
+    literal = [a for a in allow if "*" not in a]
+    if not any(_globs_meet(deny, a) for a in literal):
+        return True
+    return any(_globs_meet(deny, a) for a in allow if "*" in a)
+
+
+def _globs_meet(first: str, second: str) -> bool:
+    """Whether some ARN matches both resource patterns (``*`` spans any characters, ``/`` too)."""
+    stars = [first.find("*"), second.find("*")]
+    if -1 in stars:  # one of them is an exact ARN
+        pattern, text = (first, second) if stars[1] == -1 else (second, first)
+        return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), text, re.DOTALL) is not None
+    head = min(stars)
+    if first[:head] != second[:head]:  # the literal heads differ
+        return False
+    tail = min(len(first) - first.rfind("*"), len(second) - second.rfind("*")) - 1
+    if tail and first[-tail:] != second[-tail:]:  # the literal tails differ
+        return False
+    pending, seen = [(head, head)], set()
+    while pending:  # (i, j): first[:i] and second[:j] can spell the same text
+        i, j = pending.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(first) or j == len(second):
+            if set(first[i:] + second[j:]) <= {"*"}:
+                return True
+        elif first[i] == "*" or second[j] == "*":
+            pending += [(i + 1, j), (i, j + 1)]
+        elif first[i] == second[j]:
+            pending.append((i + 1, j + 1))
+    return False
 
 
 def _compatible(method_a: str, method_b: str) -> bool:

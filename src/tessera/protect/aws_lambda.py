@@ -187,7 +187,11 @@ def to_lambda_response(response: HttpResponse, event: Any) -> dict[str, Any]:
         shape = EventShape.REST_V1
     body = response.body.decode("utf-8")
     result: dict[str, Any] = {"statusCode": response.status}
-    multi = isinstance(event, Mapping) and isinstance(event.get("multiValueHeaders"), Mapping)
+    multi = (
+        shape is not EventShape.HTTP_V2
+        and isinstance(event, Mapping)
+        and isinstance(event.get("multiValueHeaders"), Mapping)
+    )
     if shape is EventShape.ALB:
         result["statusDescription"] = f"{response.status} {HTTPStatus(response.status).phrase}"
     if multi:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, Reason, TokenError
 from ._signature import without_principal
 from .decorator import Authorize, Platform, authorize_for
 from .http import Headers, HttpRequest, HttpResponse, MultiMap
@@ -33,7 +33,11 @@ def request_from_azure(req: Any) -> HttpRequest:
     query = MultiMap((str(k), str(v)) for k, v in req.params.items())
     content_type = headers.get("content-type", "").lower()
     body = req.get_body() if content_type.startswith("application/x-www-form-urlencoded") else b""
-    return HttpRequest(req.method, urlsplit(req.url).path or "/", headers, query, body or b"")
+    try:
+        path = urlsplit(req.url).path or "/"
+    except ValueError:  # a bracketed host that is not an IPv6 address
+        raise TokenError(Reason.INVALID_REQUEST) from None
+    return HttpRequest(req.method, path, headers, query, body or b"")
 
 
 def to_azure_response(response: HttpResponse) -> Any:
