@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket
 
 from tessera import ConfigurationError
@@ -32,7 +32,7 @@ async def echo_form(request: Request) -> Response:
 
 async def socket(websocket: WebSocket) -> None:
     await websocket.accept()
-    await websocket.send_text("open")
+    await websocket.send_text(get_principal(websocket).principal_id)
     await websocket.close()
 
 
@@ -62,9 +62,44 @@ def test_middleware_statuses_and_challenges(kind: str, status: int, challenge: s
         assert response.json()["error"] == ERROR_CODES[kind]
 
 
-def test_middleware_passes_websockets_through() -> None:
-    with TestClient(middleware_app()) as client, client.websocket_connect("/ws") as ws:
-        assert ws.receive_text() == "open"
+@pytest.mark.parametrize("kind", ["missing", "forged", "expired"])
+def test_middleware_refuses_websocket_handshakes_without_a_good_token(kind: str) -> None:
+    with TestClient(middleware_app()) as client, pytest.raises(WebSocketDenialResponse) as refused:
+        client.websocket_connect("/ws", headers=auth_headers(kind)).__enter__()
+
+    assert refused.value.status_code == 401
+    assert refused.value.headers["www-authenticate"].startswith('Bearer realm="tessera"')
+
+
+def test_middleware_admits_a_websocket_handshake_with_a_good_token() -> None:
+    with (
+        TestClient(middleware_app()) as client,
+        client.websocket_connect("/ws", headers=auth_headers("good")) as ws,
+    ):
+        assert ws.receive_text() == "alice"
+
+
+async def test_websocket_refusal_without_the_http_response_extension_is_a_close_before_accept() -> None:
+    sent: list[dict[str, Any]] = []
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    middleware = AuthorizeMiddleware(app, guard=Guard(API.verifier))
+    scope = {"type": "websocket", "path": "/ws", "headers": [], "query_string": b""}
+    await middleware(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}] and reached == []
+
+    good = [(b"authorization", f"Bearer {API.token()}".encode())]
+    await middleware({**scope, "headers": good}, receive, send)
+    assert reached == ["/ws"] and len(sent) == 1
 
 
 def test_ver52_middleware_rejects_token_in_header_and_form_body_and_replays_good_bodies() -> None:

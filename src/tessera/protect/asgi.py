@@ -1,7 +1,7 @@
 """ASGI: a middleware for any ASGI app, and an endpoint decorator for Starlette and FastAPI.
 
-``AuthorizeMiddleware(app, guard=guard)`` protects every HTTP request and passes other scope
-types (``lifespan``, ``websocket``) through untouched. The principal travels in a copy of the
+``AuthorizeMiddleware(app, guard=guard)`` protects every HTTP request and every WebSocket
+handshake, and passes ``lifespan`` through untouched. The principal travels in a copy of the
 scope, under ``"tessera.principal"``; read it with :func:`get_principal`.
 
 ``authorize(verifier, ...)`` protects one endpoint and passes the principal explicitly:
@@ -33,6 +33,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRINCIPAL_KEY = "tessera.principal"
+_POLICY_VIOLATION = 1008  # RFC 6455 §7.4.1
 DEFAULT_MAX_FORM_BYTES = 1 << 20
 
 
@@ -72,12 +73,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def send_response(send: Send, response: HttpResponse) -> None:
-    """Send ``response`` through an ASGI ``send`` callable."""
+async def send_response(send: Send, response: HttpResponse, *, kind: str = "http") -> None:
+    """Send ``response`` through an ASGI ``send`` callable (``kind="websocket.http"`` answers a
+    WebSocket handshake, with the ``websocket.http.response`` extension)."""
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    await send({"type": f"{kind}.response.start", "status": response.status, "headers": headers})
+    await send({"type": f"{kind}.response.body", "body": response.body})
 
 
 class AuthorizeMiddleware:
@@ -97,6 +99,9 @@ class AuthorizeMiddleware:
         self.max_form_bytes = max_form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._handshake(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -124,6 +129,21 @@ class AuthorizeMiddleware:
             await send(message)
 
         await self.app({**scope, PRINCIPAL_KEY: outcome}, receive, send_with_cors)
+
+    async def _handshake(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Admit a WebSocket handshake like a GET, or refuse it before the app sees it.
+
+        The refusal is the RFC 6750 response itself where the server supports the
+        ``websocket.http.response`` extension, else a close before accept (HTTP 403).
+        """
+        outcome = await self.guard.aadmit(request_from_scope({**scope, "method": "GET"}))
+        if not isinstance(outcome, HttpResponse):
+            await self.app({**scope, PRINCIPAL_KEY: outcome}, receive, send)
+            return
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            await send_response(send, outcome, kind="websocket.http")
+        else:
+            await send({"type": "websocket.close", "code": _POLICY_VIOLATION})
 
 
 def get_principal(request: Any) -> Principal:
