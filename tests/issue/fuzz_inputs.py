@@ -39,7 +39,7 @@ T = TypeVar("T")
 FUZZ = settings(
     derandomize=True,
     deadline=None,
-    max_examples=40,
+    max_examples=50,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
