@@ -739,3 +739,50 @@ def test_g1_g2_sign_in_and_consent_pages_fuzz(live: Live, data: st.DataObject) -
         "csrf": _hidden(page.text)["csrf"],
         "request": live.pending,
     }
+
+
+def _fresh_code(live: Live) -> tuple[str, str, str]:
+    """A new code for ``spa`` from the signed-in session: (code, verifier, challenge)."""
+    params = live.idp.authorize_params("spa")
+    issued = live.send("GET", "/authorize?" + urlencode(params), cookie=f"tessera-session={live.session}")
+    assert issued.status_code == 302, issued.headers.get("location")
+    return query_of(issued.headers["location"])["code"], live.idp.last_verifier, params["code_challenge"]
+
+
+_CODE_BURNED = {"codes": frozenset({"consumed"})}  # a wrong verifier burns the code (AS-13)
+
+
+@FUZZ
+@given(data=st.data())
+def test_g1_g2_code_redemption_fuzz(live: Live, data: st.DataObject) -> None:
+    code, verifier, challenge = _fresh_code(live)
+    fields = {
+        "code": values(code),
+        "code_verifier": values(verifier, verifier[:-1] + "A", challenge, verifier + "~" * 90, "a" * 42),
+        "redirect_uri": values(SPA_REDIRECT, SPA_REDIRECT + "/", "http://127.0.0.1:5174/callback"),
+        "scope": values("openid admin"),
+    }
+    form = {"grant_type": "authorization_code", "client_id": data.draw(often(st.just("spa"), values("web")))}
+    body = "&".join(filter(None, [urlencode(form), data.draw(forms(fields))]))
+    before = live.state(_CODE_BURNED)
+    response = live.send("POST", "/token", content=body.encode(), headers=[FORM])
+    event(f"{response.status_code} {response.json().get('error', '')}")
+    if response.status_code != 200:
+        assert_oauth_error(response)
+        assert changed_tables(before, live.state(_CODE_BURNED)) == {}
+    genuine_code, genuine_verifier, _ = _fresh_code(live)
+    redeemed = live.send(
+        "POST",
+        "/token",
+        content=urlencode(
+            {
+                "grant_type": "authorization_code",
+                "client_id": "spa",
+                "code": genuine_code,
+                "code_verifier": genuine_verifier,
+                "redirect_uri": SPA_REDIRECT,
+            }
+        ).encode(),
+        headers=[FORM],
+    )
+    assert redeemed.status_code == 200 and redeemed.json()["id_token"]
