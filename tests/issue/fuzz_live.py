@@ -221,7 +221,7 @@ def svc_basic() -> list[tuple[str, Any]]:
 def page_fields(live: Live) -> dict[str, st.SearchStrategy[str]]:
     """Values for the fields of the sign-in, consent and logout forms."""
     return {
-        "csrf": values(live.csrf, live.consent_csrf),
+        "csrf": values(live.csrf, live.consent_csrf, live.csrf[:-1] + "\u00e9", live.consent_csrf.upper()),
         "request": values(live.pending),
         "email": values("alice@example.com", "bob@example.com", "a@b", "\u00e9@\u00e9.example"),
         "code": values("000000", "123456", "\uff11\uff12\uff13\uff14\uff15\uff16", "12 34 56"),
