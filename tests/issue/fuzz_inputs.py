@@ -203,6 +203,7 @@ def assert_clean(response: Any) -> None:
 def assert_oauth_error(response: Any, allowed: frozenset[str] = OAUTH_ERRORS) -> None:
     """G4 for a rejected back-channel request: a JSON body with a standard ``error`` code."""
     assert response.headers.get("content-type", "").startswith("application/json"), response.text[:200]
+    assert response.headers["cache-control"] == "no-store"
     body = response.json()
     assert body["error"] in allowed, body
     assert _DESCRIPTION.fullmatch(body.get("error_description", "")), body

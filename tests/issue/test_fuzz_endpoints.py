@@ -220,6 +220,8 @@ def test_g1_g2_revoke_and_introspect_fuzz(live: Live, data: st.DataObject) -> No
     assert changed_tables(before, live.state()) == {}  # no caller here owns a token it could revoke (AS-53)
     if response.status_code >= 400:
         assert_oauth_error(response)
+        if response.json()["error"] == "invalid_client" and auth:
+            assert response.headers["www-authenticate"].startswith("Basic")
     elif path == "/revoke":
         assert response.status_code == 200 and response.content == b""
     else:
