@@ -237,6 +237,21 @@ def test_as39_more_than_one_authentication_method(idp: ProviderHarness) -> None:
     )
 
 
+def test_as39_two_authorization_headers_are_two_credentials(idp: ProviderHarness) -> None:
+    genuine = "Basic " + base64.b64encode(f"svc:{SVC_SECRET}".encode()).decode()
+    for pair in ((genuine, "Basic junk"), ("Basic junk", genuine), (genuine, genuine)):
+        response = idp.new_browser().post(
+            "/token",
+            data={"grant_type": "client_credentials"},
+            headers=[("Authorization", pair[0]), ("Authorization", pair[1])],
+        )
+        _error(response, 400, "invalid_request")
+    one = idp.new_browser().post(
+        "/token", data={"grant_type": "client_credentials"}, headers={"Authorization": genuine}
+    )
+    assert one.status_code == 200
+
+
 def test_as40_unregistered_authentication_method(idp: ProviderHarness) -> None:
     post = idp.token(
         {

@@ -100,3 +100,17 @@ def test_g1_malformed_post_requests(idp: ProviderHarness, path: str, kwargs: dic
         assert response.content == b""  # RFC 7009: unknown tokens are not an error
     else:
         assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/signin", "/signin/code", "/logout"])
+def test_g1_non_ascii_csrf_token_is_refused_not_a_500(idp: ProviderHarness, path: str) -> None:
+    browser = idp.new_browser()
+    page = browser.get("/signin")
+    genuine = page.text.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]
+    forged = browser.post(path, data={"csrf": genuine[:-1] + "\u00e9", "email": "alice@example.com"})
+    assert forged.status_code == 403
+    assert "Traceback" not in forged.text
+    accepted = browser.post(path, data={"csrf": genuine, "email": "alice@example.com"})
+    # past the CSRF check: a code sent, the code refused (none was asked for), signed out
+    assert accepted.status_code == {"/signin": 303, "/signin/code": 400, "/logout": 200}[path]
+    assert path != "/signin/code" or "That code is not valid" in accepted.text

@@ -114,7 +114,8 @@ def authenticate_client(provider: Provider, request: Request, form: Mapping[str,
     Failed attempts are counted per ``client_id``; past the limit even a right secret waits
     (AS-57), while other clients are unaffected.
     """
-    header = request.headers.get("authorization")
+    headers = request.headers.getlist("authorization")
+    header = headers[0] if headers else None
     used_header = header is not None
     methods = [
         name
@@ -125,7 +126,7 @@ def authenticate_client(provider: Provider, request: Request, form: Mapping[str,
         )
         if present
     ]
-    if len(methods) > 1:
+    if len(methods) > 1 or len(headers) > 1:
         raise ClientAuthError(
             "invalid_request", used_header=used_header, description="use one client authentication method"
         )

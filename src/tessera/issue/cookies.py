@@ -89,7 +89,8 @@ class CookieJar:
         cookie = self.read(request, self.csrf_name)
         if cookie is None or submitted is None:
             return False
-        return hmac.compare_digest(self.csrf_token(cookie), submitted)
+        # bytes: compare_digest refuses str with non-ASCII characters, which a form may carry
+        return hmac.compare_digest(self.csrf_token(cookie).encode(), submitted.encode())
 
     async def posted_form(self, request: Request) -> dict[str, str] | Response:
         """The POSTed form when it reads and its CSRF token matches the cookie, else the error page.
