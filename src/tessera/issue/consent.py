@@ -11,7 +11,6 @@ authorization (code, ``state``, ``iss``); Deny sends ``error=access_denied`` bac
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.responses import Response
 
 from ..store import Session, User
 from .authorize import AuthorizationRequest, Pending, load_pending, redirect_to_client, resume, validate
-from .cookies import UNREADABLE_FORM
+from .cookies import UNREADABLE_FORM, form_token_matches
 from .provider import Provider
 from .web import BadParameters, error_page, page, read_form
 
@@ -109,7 +108,7 @@ async def consent_decision(request: Request) -> Response:
         return context
     pending, verified, session, user = context
     submitted = form.get("csrf", "")
-    if not _token_matches(_token(provider, session, pending), submitted):
+    if not form_token_matches(_token(provider, session, pending), submitted):
         return error_page(_FORGED, 403)
     decision = form.get("decision")
     client_id = verified.client.client_id
@@ -122,10 +121,6 @@ async def consent_decision(request: Request) -> Response:
     if decision != "approve":
         return error_page(UNREADABLE_FORM)
     return resume(provider, request, pending, consented=True)
-
-
-def _token_matches(expected: str, submitted: str) -> bool:
-    return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
 def _origin(uri: str) -> str:

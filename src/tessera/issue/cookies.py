@@ -18,11 +18,19 @@ from starlette.responses import Response
 from ..encoding import b64url_encode
 from .web import BadParameters, error_page, read_form
 
-__all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar"]
+__all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar", "form_token_matches"]
 
 MAX_COOKIE_HEADER = 8192
 UNREADABLE_FORM = "The form could not be read."
 FORGED_FORM = "The form expired or came from another site. Reload and try again."
+
+
+def form_token_matches(expected: str, submitted: str) -> bool:
+    """Whether a submitted form token is the expected one, compared in constant time.
+
+    As bytes: ``compare_digest`` refuses ``str`` with non-ASCII characters, which a form may carry.
+    """
+    return hmac.compare_digest(expected.encode(), submitted.encode())
 
 
 class CookieJar:
@@ -89,8 +97,7 @@ class CookieJar:
         cookie = self.read(request, self.csrf_name)
         if cookie is None or submitted is None:
             return False
-        # bytes: compare_digest refuses str with non-ASCII characters, which a form may carry
-        return hmac.compare_digest(self.csrf_token(cookie).encode(), submitted.encode())
+        return form_token_matches(self.csrf_token(cookie), submitted)
 
     async def posted_form(self, request: Request) -> dict[str, str] | Response:
         """The POSTed form when it reads and its CSRF token matches the cookie, else the error page.
