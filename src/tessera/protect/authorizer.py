@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..verify.claims import Claims
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
-from .iam import POLICY_VERSION, ApiArn, parse_execute_api_arn, policy_document, route_arn
+from .iam import POLICY_VERSION, ApiArn, parse_execute_api_arn, policy_document, resource_matches, route_arn
 from .principal import Principal
 from .routes import Route, RouteRules
 
@@ -393,7 +392,7 @@ def _globs_meet(first: str, second: str) -> bool:
     stars = [first.find("*"), second.find("*")]
     if -1 in stars:  # one of them is an exact ARN
         pattern, text = (first, second) if stars[1] == -1 else (second, first)
-        return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), text, re.DOTALL) is not None
+        return resource_matches(pattern, text)
     head = min(stars)
     if first[:head] != second[:head]:  # the literal heads differ
         return False

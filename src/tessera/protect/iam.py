@@ -22,6 +22,7 @@ __all__ = [
     "parse_execute_api_arn",
     "policy_allows",
     "policy_document",
+    "resource_matches",
     "route_arn",
 ]
 
@@ -91,6 +92,12 @@ def _glob(pattern: str) -> re.Pattern[str]:
     )
 
 
+def resource_matches(pattern: str, arn: str) -> bool:
+    """Whether ``arn`` matches the IAM resource ``pattern``: ``*`` spans any run of characters,
+    ``/`` included, and ``?`` one character."""
+    return _glob(pattern).fullmatch(arn) is not None
+
+
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -100,7 +107,7 @@ def _covers(statement: Mapping[str, Any], arn: str) -> bool:
     if not any(a in (INVOKE, "execute-api:*", "*") for a in actions):
         return False
     resources = [r for r in _listed(statement.get("Resource")) if isinstance(r, str)]
-    return any(_glob(r).fullmatch(arn) for r in resources)
+    return any(resource_matches(r, arn) for r in resources)
 
 
 def policy_allows(document: Any, arn: str) -> bool:
