@@ -72,7 +72,8 @@ def fresh_store_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -
             db.execute(f"CREATE DATABASE {name} TEMPLATE tessera_template".encode())
         return admin.rsplit("/", 1)[0] + f"/{name}"
     endpoint: str = request.getfixturevalue("moto_endpoint")
-    url = f"dynamodb://t-{next(_numbers)}-{abs(hash(request.node.nodeid)) % 10**8}?region=us-east-1&endpoint_url={endpoint}"
+    table = f"t-{next(_numbers)}-{abs(hash(request.node.nodeid)) % 10**8}"
+    url = f"dynamodb://{table}?region=us-east-1&endpoint_url={endpoint}"
     migrate_store(url)
     return url
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -58,8 +59,8 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
+def _stop(process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
+    process.send_signal(how)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -85,7 +86,15 @@ def postgres_server() -> Iterator[str]:
     port = free_port()
     subprocess.run(
         _as_postgres(
-            str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
         ),
         check=True,
         capture_output=True,
@@ -117,7 +126,7 @@ def postgres_server() -> Iterator[str]:
         _wait_for(lambda: _pg_ready(port), process, "postgres")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        _stop(process)
+        _stop(process, signal.SIGINT)  # PostgreSQL's fast shutdown: it does not wait for clients
         shutil.rmtree(data, ignore_errors=True)
 
 

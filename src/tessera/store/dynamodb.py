@@ -185,7 +185,11 @@ class DynamoDBStore(DynamoSignIn):
         if grant.session_hash is not None:
             writes.append(_link(f"SESSION#{grant.session_hash}", f"GRANT#{grant.grant_id}", grant.expires_at))
         if grant.user_id is not None:
-            writes.append(_link(f"USERGRANTS#{grant.user_id}#{grant.client_id}", f"G#{grant.grant_id}", grant.expires_at))
+            writes.append(
+                _link(
+                    f"USERGRANTS#{grant.user_id}#{grant.client_id}", f"G#{grant.grant_id}", grant.expires_at
+                )
+            )
         if not self._transact(writes):
             raise RuntimeError("the grant could not be recorded")
 
@@ -290,7 +294,11 @@ class DynamoDBStore(DynamoSignIn):
         self._transact(
             [
                 {"Put": {"Item": item}},
-                {"Put": {"Item": {**key(f"GRANT#{record.grant_id}", f"AT#{record.jti}"), "ttl": item["ttl"]}}},
+                {
+                    "Put": {
+                        "Item": {**key(f"GRANT#{record.grant_id}", f"AT#{record.jti}"), "ttl": item["ttl"]}
+                    }
+                },
             ]
         )
 
@@ -300,7 +308,11 @@ class DynamoDBStore(DynamoSignIn):
         if item is None:
             return None
         return AccessTokenRecord(
-            jti, item["client_id"]["S"], text(item, "grant_id"), float(item["expires_at"]["N"]), item["revoked"]["BOOL"]
+            jti,
+            item["client_id"]["S"],
+            text(item, "grant_id"),
+            float(item["expires_at"]["N"]),
+            item["revoked"]["BOOL"],
         )
 
     def revoke_access_token(self, record: AccessTokenRecord) -> None:
@@ -322,7 +334,9 @@ class DynamoDBStore(DynamoSignIn):
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session, then every grant linked from it (and so every token)."""
-        self._update(f"SESSION#{session_hash}", "SET #revoked = :yes", {":yes": b(True)}, "attribute_exists(#pk)")
+        self._update(
+            f"SESSION#{session_hash}", "SET #revoked = :yes", {":yes": b(True)}, "attribute_exists(#pk)"
+        )
         for link in list(self._query(f"SESSION#{session_hash}", "GRANT#")):
             self.revoke_grant(link["sk"]["S"].removeprefix("GRANT#"))
 
@@ -351,7 +365,7 @@ class DynamoDBStore(DynamoSignIn):
         )
 
     def replace_signing_keys(self, expected_current: str | None, keys: Sequence[SigningKeyRecord]) -> bool:
-        """Swap the whole key set if the current ``kid`` is still ``expected_current`` (one conditional put)."""
+        """Swap the key set if the current ``kid`` is still ``expected_current``: one conditional put."""
         current = next((k.kid for k in keys if k.status == "current"), _NO_KEY)
         entries = [
             {

@@ -137,9 +137,9 @@ class DynamoBase:
         return client
 
     def _get(self, pk: str, sk: str = KEY_SK) -> Item | None:
-        found: Item | None = self._db.get_item(TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get(
-            "Item"
-        )
+        found: Item | None = self._db.get_item(
+            TableName=self.table, Key=key(pk, sk), ConsistentRead=True
+        ).get("Item")
         return found
 
     def _put(
@@ -166,6 +166,7 @@ class DynamoBase:
         update: str,
         values: Item | None = None,
         condition: str | None = None,
+        *,
         names: dict[str, str] | None = None,
         sk: str = KEY_SK,
         returning: str = "NONE",

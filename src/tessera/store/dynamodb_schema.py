@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ConfigurationError
+
 __all__ = ["SCHEMA_VERSION", "TABLE_DEFINITION", "migrate"]
 
 SCHEMA_VERSION = 1
@@ -75,11 +77,15 @@ def migrate(client: Any, table: str) -> list[str]:
         )
         done.append(f"enabled TTL on attribute ttl of {table}")
     elif ttl.get("AttributeName") != "ttl":
-        raise RuntimeError(f"table {table} has TTL on {ttl.get('AttributeName')!r}, not 'ttl'")
-    stored = client.get_item(TableName=table, Key={"pk": {"S": "SCHEMA"}, "sk": {"S": "-"}}, ConsistentRead=True)
+        raise ConfigurationError(f"table {table} has TTL on {ttl.get('AttributeName')!r}, not 'ttl'")
+    stored = client.get_item(
+        TableName=table, Key={"pk": {"S": "SCHEMA"}, "sk": {"S": "-"}}, ConsistentRead=True
+    )
     version = int(stored["Item"]["version"]["N"]) if "Item" in stored else 0
     if version > SCHEMA_VERSION:
-        raise RuntimeError(f"table {table} has schema version {version}, newer than this Tessera ({SCHEMA_VERSION})")
+        raise ConfigurationError(
+            f"table {table} has schema version {version}, newer than this Tessera ({SCHEMA_VERSION})"
+        )
     if version < SCHEMA_VERSION:
         client.put_item(
             TableName=table,

@@ -48,7 +48,9 @@ class DynamoSignIn(DynamoBase):
         item = self._get(f"SESSION#{session_hash}")
         if item is None or boolean(item, "revoked") or float(item["expires_at"]["N"]) <= now:
             return None
-        return Session(session_hash, item["user_id"]["S"], int(item["auth_time"]["N"]), float(item["expires_at"]["N"]))
+        return Session(
+            session_hash, item["user_id"]["S"], int(item["auth_time"]["N"]), float(item["expires_at"]["N"])
+        )
 
     def save_pending(self, request: PendingRequest) -> None:
         """Store an authorization request that waits for sign-in."""
@@ -103,7 +105,15 @@ class DynamoSignIn(DynamoBase):
                         "ConditionExpression": "attribute_not_exists(#pk)",
                     }
                 },
-                {"Put": {"Item": {**item_key(f"CHALLENGE#{code.challenge_hash}"), "email": s(email), "ttl": keep}}},
+                {
+                    "Put": {
+                        "Item": {
+                            **item_key(f"CHALLENGE#{code.challenge_hash}"),
+                            "email": s(email),
+                            "ttl": keep,
+                        }
+                    }
+                },
             ]
         )
 
@@ -179,7 +189,8 @@ class DynamoSignIn(DynamoBase):
             sk=str(window),
             returning="UPDATED_NEW",
         )
-        assert item is not None
+        if item is None:
+            raise RuntimeError("an unconditional update reported a failed condition")
         return int(item["hits"]["N"])
 
     # consents: partition ``CONSENT#user``, sort key the client id; grants are found for
@@ -190,7 +201,7 @@ class DynamoSignIn(DynamoBase):
         return _consent(item, user_id, client_id) if item else None
 
     def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
-        """Add ``scopes`` to the consent: compare-and-swap on a version number, started over on a lost race."""
+        """Add ``scopes`` to the consent: compare-and-swap on a version, started over on a lost race."""
         for _ in range(50):
             item = self._get(f"CONSENT#{user_id}", client_id)
             known = json.loads(item["scopes"]["S"]) if item else []
@@ -208,7 +219,6 @@ class DynamoSignIn(DynamoBase):
             if self._put(written, condition, {":v": n(version)} if item else None):
                 return Consent(user_id, client_id, tuple(merged), granted_at, now)
         raise RuntimeError("the consent changed concurrently too often")
-
 
 
 def _consent(item: Item, user_id: str, client_id: str) -> Consent:

@@ -226,7 +226,9 @@ class PostgresStore(PostgresSignIn):
         row = self._one("SELECT * FROM access_tokens WHERE jti = %s", jti)
         if row is None:
             return None
-        return AccessTokenRecord(row["jti"], row["client_id"], row["grant_id"], row["expires_at"], row["revoked"])
+        return AccessTokenRecord(
+            row["jti"], row["client_id"], row["grant_id"], row["expires_at"], row["revoked"]
+        )
 
     def revoke_access_token(self, record: AccessTokenRecord) -> None:
         """Revoke one access token: mark its record, creating it when none was saved (no grant)."""

@@ -71,12 +71,14 @@ class PostgresBase:
 
     def _all(self, sql: str, *args: Any) -> list[Row]:
         with self._pool().connection() as db:
-            return db.execute(sql.encode(), args).fetchall()
+            rows: list[Row] = db.execute(sql.encode(), args).fetchall()
+            return rows
 
     def _run(self, sql: str, *args: Any) -> int:
         """Execute one statement in its own (auto-committed) transaction; the rows it touched."""
         with self._pool().connection() as db:
-            return db.execute(sql.encode(), args).rowcount
+            count: int = db.execute(sql.encode(), args).rowcount
+            return count
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema; one line per step taken."""

@@ -1,4 +1,4 @@
-"""The PostgreSQL sign-in tables: sessions, pending requests, one-time codes, ``jti``, rate limits, consent."""
+"""The PostgreSQL sign-in tables: sessions, pending requests, one-time codes, ``jti``, rates, consent."""
 
 from __future__ import annotations
 
@@ -30,7 +30,16 @@ def _one_time_code(row: Mapping[str, Any]) -> OneTimeCode:
 
 
 def _consent(row: Mapping[str, Any]) -> Consent:
-    return Consent(row["user_id"], row["client_id"], tuple(row["scopes"]), row["granted_at"], row["updated_at"])
+    return Consent(
+        row["user_id"], row["client_id"], tuple(row["scopes"]), row["granted_at"], row["updated_at"]
+    )
+
+
+def _returned(row: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The row an upsert's ``RETURNING`` gave (an upsert always gives one)."""
+    if row is None:
+        raise RuntimeError("an upsert returned no row")
+    return row
 
 
 class PostgresSignIn(PostgresBase):
@@ -81,7 +90,9 @@ class PostgresSignIn(PostgresBase):
 
     def get_pending(self, request_hash: str, now: float) -> PendingRequest | None:
         """The pending request, or None when unknown or expired."""
-        row = self._one("SELECT * FROM pending WHERE request_hash = %s AND expires_at > %s", request_hash, now)
+        row = self._one(
+            "SELECT * FROM pending WHERE request_hash = %s AND expires_at > %s", request_hash, now
+        )
         if row is None:
             return None
         return PendingRequest(
@@ -170,8 +181,7 @@ class PostgresSignIn(PostgresBase):
             key,
             window,
         )
-        assert row is not None
-        return int(row["hits"])
+        return int(_returned(row)["hits"])
 
     # consents
     def get_consent(self, user_id: str, client_id: str) -> Consent | None:
@@ -193,8 +203,7 @@ class PostgresSignIn(PostgresBase):
             now,
             now,
         )
-        assert row is not None
-        return _consent(row)
+        return _consent(_returned(row))
 
     def revoke_consent(self, user_id: str, client_id: str) -> None:
         """Delete the consent and revoke the client's grants for the user, with their tokens."""

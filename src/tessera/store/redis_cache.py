@@ -44,7 +44,7 @@ class RedisCachedStore:
     def count_hits(self, key: str, window: int) -> int:
         """How many hits ``key`` has in ``window``."""
         value = self._redis.get(f"{self._prefix}rate:{window}:{key}")
-        return int(value) if value is not None else 0  # type: ignore[arg-type]
+        return int(value) if value is not None else 0
 
     def add_hit(self, key: str, window: int) -> int:
         """Count one hit: ``INCR`` and ``EXPIRE`` in one transaction; the new count."""
@@ -65,7 +65,7 @@ class RedisCachedStore:
         """Redis's revoked record if listed there, else the primary store's."""
         listed = self._redis.get(f"{self._prefix}revoked:at:{jti}")
         if listed is not None:
-            return AccessTokenRecord(**json.loads(listed))  # type: ignore[arg-type]
+            return AccessTokenRecord(**json.loads(listed))
         return self.primary.get_access_token(jti)
 
     def revoke_grant(self, grant_id: str) -> None:

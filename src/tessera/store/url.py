@@ -1,4 +1,4 @@
-"""Choosing a store by URL, the same everywhere: ``--store``, ``TESSERA_STORE``, ``[store]`` in ``tessera.toml``.
+"""A store chosen by URL, the same everywhere: ``--store``, ``TESSERA_STORE``, ``tessera.toml``'s ``[store]``.
 
 - ``sqlite:///path/to/file.db`` (``sqlite:///./rel.db`` is relative, ``sqlite:////abs.db`` absolute)
 - ``postgresql://user:pass@host:port/db`` (``postgres://`` too), any libpq parameters in the query
@@ -135,8 +135,25 @@ def open_store(url: str, cache: str | None = None) -> Store:
 
 
 def migrate_store(url: str) -> list[str]:
-    """Create or upgrade the schema of the store at ``url``; one line per step taken."""
+    """Create or upgrade the schema of the store at ``url``; one line per step taken.
+
+    A driver's failure (refused, denied, unknown host) comes back as one-line
+    :class:`~tessera.errors.ConfigurationError`, the URL's password never in it.
+    """
     scheme = _scheme(url)
+    try:
+        return _migrate(scheme, url)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        password = urlsplit(url).password
+        if password:
+            first = first.replace(password, "***")
+        raise ConfigurationError(f"the {scheme} store could not be migrated: {first}") from None
+
+
+def _migrate(scheme: str, url: str) -> list[str]:
     if scheme == "sqlite":
         from .sqlite import SQLiteStore
 
