@@ -68,11 +68,10 @@ def _stop(process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
         process.wait()
 
 
-def _as_postgres(*command: str) -> list[str]:
-    """Run as the ``postgres`` user when we are root (``initdb`` refuses root)."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return list(command)
+def _as_postgres() -> dict[str, str]:
+    """``subprocess`` arguments that run as the ``postgres`` user when we are root (PostgreSQL refuses
+    root). The server stays our own child, so our signals reach it."""
+    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
 
 
 @contextmanager
@@ -84,43 +83,24 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
     port = free_port()
-    subprocess.run(
-        _as_postgres(
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ),
-        check=True,
-        capture_output=True,
-    )
+    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    subprocess.run([*initdb, "--no-locale"], check=True, capture_output=True, **_as_postgres())
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "port": str(port),
+        "unix_socket_directories": str(data),
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "300",
+    }
+    options = [arg for name, value in settings.items() for arg in ("-c", f"{name}={value}")]
     process = subprocess.Popen(
-        _as_postgres(
-            str(PG_BIN / "postgres"),
-            "-D",
-            str(data),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"port={port}",
-            "-c",
-            f"unix_socket_directories={data}",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=300",
-        ),
+        [str(PG_BIN / "postgres"), "-D", str(data), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=data,
+        **_as_postgres(),
     )
     try:
         _wait_for(lambda: _pg_ready(port), process, "postgres")

@@ -161,13 +161,13 @@ def _migrate(scheme: str, url: str) -> list[str]:
         SQLiteStore(path).close()
         return [f"SQLite schema ready in {path} (created on open)"]
     if scheme == "postgresql":
-        from .postgres import PostgresStore
+        import psycopg
+        from psycopg.rows import dict_row
 
-        pg = PostgresStore(url, max_size=1)
-        try:
-            return pg.migrate()
-        finally:
-            pg.close()
+        from .postgres_schema import migrate
+
+        with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
+            return migrate(db)
     from .dynamodb import DynamoDBStore
 
     return DynamoDBStore(**_dynamodb_args(url)).migrate()
