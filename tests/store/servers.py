@@ -68,10 +68,12 @@ def _stop(process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
         process.wait()
 
 
-def _as_postgres() -> dict[str, str]:
-    """``subprocess`` arguments that run as the ``postgres`` user when we are root (PostgreSQL refuses
-    root). The server stays our own child, so our signals reach it."""
-    return {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+def _postgres_user() -> str | None:
+    """``postgres`` when we are root (PostgreSQL refuses to run as root), else None (ourselves).
+
+    Started with ``subprocess``'s ``user=``, the server stays our own child: our signals reach it.
+    """
+    return "postgres" if os.geteuid() == 0 else None
 
 
 @contextmanager
@@ -84,7 +86,8 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(data, "postgres", "postgres")
     port = free_port()
     initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-    subprocess.run([*initdb, "--no-locale"], check=True, capture_output=True, **_as_postgres())
+    owner = _postgres_user()
+    subprocess.run([*initdb, "--no-locale"], check=True, capture_output=True, user=owner, group=owner)
     settings = {
         "listen_addresses": "127.0.0.1",
         "port": str(port),
@@ -100,7 +103,8 @@ def postgres_server() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         cwd=data,
-        **_as_postgres(),
+        user=owner,
+        group=owner,
     )
     try:
         _wait_for(lambda: _pg_ready(port), process, "postgres")

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,10 @@ def test_the_table_template_passes_cfn_lint_and_a_broken_one_does_not(tmp_path: 
 
 
 def test_the_template_describes_the_table_migrate_creates() -> None:
-    import yaml
+    from cfnlint.decode.cfn_yaml import loads
 
-    class Loader(yaml.SafeLoader):
-        pass
-
-    for tag in ("!Ref", "!GetAtt", "!Sub"):
-        Loader.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
-    table = yaml.load(TEMPLATE.read_text(), Loader=Loader)["Resources"]["StoreTable"]["Properties"]
+    template: dict[str, Any] = loads(TEMPLATE.read_text())
+    table = template["Resources"]["StoreTable"]["Properties"]
     assert table["AttributeDefinitions"] == TABLE_DEFINITION["AttributeDefinitions"]
     assert table["KeySchema"] == TABLE_DEFINITION["KeySchema"]
     assert table["BillingMode"] == TABLE_DEFINITION["BillingMode"]
