@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from . import authorize, consent, endpoints, metadata, signin, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
 
 __all__ = ["create_app"]
@@ -59,9 +60,14 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
+    settings = provider.settings
+    middleware = [cors, Middleware(StrictTransport)] if settings.secure_cookies else [cors]
+    if settings.check_host:
+        hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
+        middleware.insert(0, Middleware(HostCheck, hosts=hosts))
     app = Starlette(
         routes=[Mount(base, routes=routes)] if base else routes,
-        middleware=[cors, Middleware(StrictTransport)] if provider.settings.secure_cookies else [cors],
+        middleware=middleware,
         exception_handlers={Exception: _unexpected},
     )
     app.state.provider = provider

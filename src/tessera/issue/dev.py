@@ -100,6 +100,7 @@ def dev_provider(
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
         sign_in_thread=sign_in_thread,
+        check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
