@@ -257,3 +257,28 @@ def test_tokens_signed_on_the_event_loop_are_the_same_tokens(tmp_path: Any) -> N
     service = inline.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET)).json()
     assert inline.introspect(service["access_token"], ("svc", SVC_SECRET))["active"] is True
     inline.store.close()
+
+
+def test_userinfo_reads_the_authorization_header_as_the_demo_api_does(idp: ProviderHarness) -> None:
+    token = idp.tokens()["access_token"]
+    browser = idp.new_browser()
+    variants = {
+        f"Bearer {token}": 200,
+        f"Bearer  {token}": 200,  # RFC 6750 §2.1: one or more spaces
+        f"bearer   {token}": 200,
+        f"Bearer {token} x": 401,
+        f"Bearer {bad_signature(token)}": 401,
+        "Bearer": 401,
+        f"Basic {token}": 401,
+        "Bearer é": 400,
+    }
+    for value, expected in variants.items():
+        headers = {b"Authorization": value.encode()}
+        userinfo = browser.get("/userinfo", headers=headers)
+        demo = browser.get("/demo/hello", headers=headers)
+        assert (userinfo.status_code, demo.status_code) == (expected, expected), value
+        if expected == 200:
+            assert userinfo.json()["sub"] == demo.json()["subject"] == "usr_alice"
+        else:
+            challenge = userinfo.headers["www-authenticate"]
+            assert challenge.startswith("Bearer"), challenge

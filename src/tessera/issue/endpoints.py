@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..errors import TesseraError, TokenError
+from ..protect.bearer import parse_authorization
 from ..store import AccessTokenRecord, ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
 from .client_auth import authenticated_form
@@ -44,11 +45,14 @@ async def userinfo(request: Request) -> Response:
     """GET or POST ``/userinfo`` with a bearer access token carrying scope ``openid``."""
     provider = _provider(request)
     headers = request.headers.getlist("authorization")
-    if not headers:
-        return _bearer_error("", 401)
-    scheme, _, token = headers[0].partition(" ")
-    if len(headers) > 1 or scheme.lower() != "bearer" or not token or " " in token:
+    if len(headers) > 1:
         return _bearer_error("invalid_request", 400)
+    try:
+        token = parse_authorization(headers[0]) if headers else None
+    except TokenError as exc:  # the same header rules as every protected route (RFC 6750 §2.1)
+        return _bearer_error(exc.error, exc.status)
+    if token is None:
+        return _bearer_error("", 401)
     try:
         claims = provider.check_access_token(token)
     except TokenError:
