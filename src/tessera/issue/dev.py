@@ -20,6 +20,7 @@ from .clients import register_client
 from .mail import DevOutbox
 from .provider import Provider
 from .settings import ProviderSettings
+from .subjects import new_user_id
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -60,10 +61,6 @@ def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
     if "@" not in email or any(c.isspace() for c in email):
         raise ConfigurationError(f"--user needs EMAIL[:role,role], not {spec!r}")
     return email, tuple(r.strip() for r in roles.split(",") if r.strip())
-
-
-def _user_id(email: str) -> str:
-    return "usr_" + secrets.token_hex(8)
 
 
 def dev_provider(
@@ -141,7 +138,7 @@ def dev_provider(
     for spec in users:
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
-        user_id = known.user_id if known is not None else _user_id(email)
+        user_id = known.user_id if known is not None else new_user_id()
         store.put_user(
             User(user_id=user_id, email=email, email_verified=True, name=email.split("@")[0], roles=roles)
         )
