@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -9,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tessera.issue.serving import BoundedHttpProtocol, bounded_protocol, uvicorn_options
 from tessera.testing.devserver import free_port
+from tessera.testing.idp import SVC_SECRET, ProviderHarness
 
 BOUND = 1.0  # seconds, for headers and for the body
 
@@ -32,12 +34,11 @@ async def echo_length(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-@pytest.fixture(scope="module")
-def port() -> Iterator[int]:
+def _serve(app: ASGIApp) -> Iterator[int]:
     protocol = bounded_protocol(header_seconds=BOUND, body_seconds=BOUND)
     chosen = free_port()
     config = uvicorn.Config(
-        echo_length, host="127.0.0.1", port=chosen, log_level="warning", **uvicorn_options(protocol)
+        app, host="127.0.0.1", port=chosen, log_level="warning", **uvicorn_options(protocol)
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -49,6 +50,18 @@ def port() -> Iterator[int]:
     yield chosen
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def port() -> Iterator[int]:
+    yield from _serve(echo_length)
+
+
+@pytest.fixture(scope="module")
+def provider_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    idp = ProviderHarness(tmp_path_factory.mktemp("served"), issuer="http://127.0.0.1:8000")
+    yield from _serve(idp.app)
+    idp.store.close()
 
 
 def _connect(port: int) -> socket.socket:
@@ -144,3 +157,25 @@ def test_tessera_dev_and_the_documented_options_use_the_bounded_protocol() -> No
     assert config.http_protocol_class is BoundedHttpProtocol
     with pytest.raises(ValueError, match="header_seconds"):
         bounded_protocol(header_seconds=0, body_seconds=1)
+
+
+def test_the_provider_lets_a_cut_off_body_go_quietly_and_serves_a_slow_complete_one(
+    provider_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = (
+        b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    )
+    with caplog.at_level(logging.ERROR), _connect(provider_port) as sock:
+        elapsed = _closed_after(sock, [head] + [b"a"] * 100, 0.1)
+    assert elapsed < BOUND + 1.0
+    time.sleep(0.2)
+    assert not [r for r in caplog.records if r.name.startswith(("tessera", "uvicorn"))]
+    body = b"grant_type=client_credentials&client_id=svc&client_secret=" + SVC_SECRET.encode()
+    with _connect(provider_port) as sock:
+        sock.sendall(head.replace(b"100", b"%d" % len(body)))
+        for start in range(0, len(body), len(body) // 3 + 1):
+            time.sleep(BOUND * 0.2)
+            sock.sendall(body[start : start + len(body) // 3 + 1])
+        status = _response(sock).split(b" ")[1]
+    assert status == b"200"

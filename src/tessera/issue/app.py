@@ -6,7 +6,7 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
@@ -24,6 +24,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         "unexpected error on %s: %s", request.url.path, type(exc).__name__
     )
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    # The client left mid-request (or a read deadline closed it): nobody reads an answer.
+    return Response(status_code=400)
 
 
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
@@ -68,7 +73,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     app = Starlette(
         routes=[Mount(base, routes=routes)] if base else routes,
         middleware=middleware,
-        exception_handlers={Exception: _unexpected},
+        exception_handlers={ClientDisconnect: _gone, Exception: _unexpected},
     )
     app.state.provider = provider
     return app
