@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,7 +31,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     """The ASGI app for ``provider``; every route lives under the issuer's path.
 
-    ``/token``, the busiest route, is matched first.
+    ``/token``, the busiest route, is matched first. The app's lifespan runs the mail sender
+    (:class:`~tessera.issue.outgoing.Outgoing`), which first sends what an earlier process left
+    in the queue.
     """
     routes: list[BaseRoute] = [
         Route("/token", token_endpoint.token, methods=["POST"]),
@@ -59,7 +64,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider.outgoing.start()
+        yield
+        await asyncio.to_thread(provider.outgoing.stop)
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[Mount(base, routes=routes)] if base else routes,
         middleware=[cors, Middleware(StrictTransport)] if provider.settings.secure_cookies else [cors],
         exception_handlers={Exception: _unexpected},

@@ -237,19 +237,20 @@ class DevOutbox:
             stream.write(frame)
             stream.flush()
 
-    def messages(self) -> list[dict[str, str]]:
-        """The kept mails, newest first, as ``to``, ``subject``, ``text`` and ``sent_at`` (ISO 8601)."""
+    def messages(self) -> list[dict[str, str | int]]:
+        """The kept mails, newest first: ``id`` (increasing), ``to``, ``subject``, ``text``, ``sent_at``."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT recipient, subject, text, sent_at FROM outbox ORDER BY id DESC LIMIT ?",
+                "SELECT id, recipient, subject, text, sent_at FROM outbox ORDER BY id DESC LIMIT ?",
                 (self._capacity,),
             ).fetchall()
         return [
             {
+                "id": mail_id,
                 "to": to,
                 "subject": subject,
                 "text": text,
                 "sent_at": datetime.fromtimestamp(sent_at, UTC).isoformat(),
             }
-            for to, subject, text, sent_at in rows
+            for mail_id, to, subject, text, sent_at in rows
         ]
