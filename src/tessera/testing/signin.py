@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
@@ -28,7 +28,7 @@ _CODE = re.compile(r"sign-in code is ([0-9]{12}|[0-9]{6})\b")
 _MAX_HOPS = 8
 MAIL_WAIT_SECONDS = 15.0
 
-Mails = Sequence[dict[str, Any]]
+Mails = Sequence[Mapping[str, Any]]
 
 
 class SignInFailed(AssertionError):
@@ -48,7 +48,7 @@ def newest_mail_id(mails: Mails) -> int:
 
 def wait_for_mail(
     read: Callable[[], Mails], email: str, *, after: int = 0, timeout: float = MAIL_WAIT_SECONDS
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """The newest mail to ``email`` with an id above ``after``, polling ``read()`` for up to ``timeout`` s.
 
     ``read`` lists the outbox (``DevOutbox.messages`` or ``GET /dev/outbox``); raises
@@ -64,7 +64,7 @@ def wait_for_mail(
         time.sleep(0.01)
 
 
-def code_in(mail: dict[str, Any]) -> str:
+def code_in(mail: Mapping[str, Any]) -> str:
     """The sign-in code (6 or 12 digits) in a code mail."""
     match = _CODE.search(str(mail["text"]))
     if match is None:
@@ -91,7 +91,8 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
     That is a redirect to the client, or a page the provider shows after sign-in (the consent
     page, for a third-party client). ``http`` is an ``httpx.Client`` (or Starlette's
     ``TestClient``) that keeps cookies; it is the "browser". The code is read from
-    ``{issuer}/dev/outbox``, polled until the new mail arrives. A browser that is already signed in goes straight to that answer.
+    ``{issuer}/dev/outbox``, polled until the new mail arrives. A browser that is already
+    signed in goes straight to that answer.
     """
     response = _follow(http, authorization_url, issuer)
     if response.status_code in (302, 303) or "/consent" in str(response.url):
