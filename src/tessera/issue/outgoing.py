@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from ..keys.sealing import MasterKey, SealError
@@ -95,17 +96,17 @@ class Outgoing:
         try:
             data = json.loads(self._master_key.open(row.sealed, _CONTEXT + row.mail_id))
             message = MailMessage(data["to"], data["subject"], data["text"], data["html"])
+            account_only = bool(data["account_only"])
         except (SealError, MailError, ValueError, KeyError, TypeError):
             _log.error("dropped a queued mail that does not open under this master key")
             self._store.delete_mail(row.mail_id)
             return
-        if data["account_only"]:
-            user = self._store.find_user_by_email(message.to)
-            if user is None or user.disabled:
-                self._store.delete_mail(row.mail_id)
-                return
+        user = self._store.find_user_by_email(message.to) if account_only else None
+        if account_only and (user is None or user.disabled):
+            self._store.delete_mail(row.mail_id)
+            return
         try:
-            self.mailer.send(message)
+            self.mailer.send(replace(message, to=user.email) if user is not None else message)
         except MailError as exc:
             if row.attempts >= self.max_attempts:
                 _log.error("gave up a queued mail after %d attempts (%s)", row.attempts, exc.code)

@@ -123,12 +123,9 @@ class EmailCodes:
         """
         now = self._clock()
         address = email.strip().lower()
-        for wait in (
-            self.budgets.source_blocked(address, source),
-            self.budgets.resend_wait(address, source),
-        ):
-            if wait is not None:
-                raise SignInThrottled(wait)
+        wait = self.budgets.source_blocked(address, source) or self.budgets.resend_wait(address, source)
+        if wait is not None:
+            raise SignInThrottled(wait)
         digits = LONG_CODE_DIGITS if self.budgets.short_codes_spent(address) else CODE_DIGITS
         challenge_id = secrets.token_urlsafe(32)
         code = f"{secrets.randbelow(10**digits):0{digits}d}"
