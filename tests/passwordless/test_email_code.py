@@ -205,3 +205,20 @@ def test_pwl15_sign_in_requests_limited_per_address(tmp_path: Path) -> None:
     idp.clock.advance(60)
     assert idp.browser.post("/signin", data={"csrf": csrf, "email": "alice@example.com"}).status_code == 303
     idp.store.close()
+
+
+def test_concurrent_wrong_codes_from_one_source_stop_at_its_budget(rig: Rig) -> None:
+    challenges = [rig.start()[0] for _ in range(8)]
+
+    def guess(challenge: str) -> str:
+        try:
+            rig.verify(challenge, "not a code")
+        except CodeRejected:
+            return "compared"
+        except SignInThrottled:
+            return "throttled"
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = Counter(pool.map(guess, challenges * 5))
+    assert outcomes == {"compared": 10, "throttled": 30}
