@@ -30,11 +30,14 @@ class ProviderSettings:
     ``sign_in_thread`` makes token signatures in a worker thread, so that one process serving
     many requests signs on several cores; a process that has a core to itself (one of several
     ``tessera dev --workers``, or a Lambda container, which serves one request at a time)
-    signs faster without the hop. ``sign_in_failures_per_hour_per_address`` is how many wrong
-    codes one source address may try per account per clock hour before it may no longer sign in
-    to that account this hour; ``sign_in_short_code_failures_per_hour`` is how many wrong
-    six-digit codes the whole world may try per account per clock hour, after which that
-    account's codes have 12 digits (docs/idp.md has the model and the odds).
+    signs faster without the hop. ``check_host`` answers only requests whose ``Host`` names the
+    issuer's host (or one of ``extra_hosts``; a loopback issuer also answers to its loopback
+    aliases at the same port) and refuses the rest with 400, against DNS rebinding; ``tessera
+    dev`` turns it on. ``sign_in_failures_per_hour_per_address`` is how many wrong codes one
+    source address may try per account per clock hour before it may no longer sign in to that
+    account this hour; ``sign_in_short_code_failures_per_hour`` is how many wrong six-digit
+    codes the whole world may try per account per clock hour, after which that account's codes
+    have 12 digits (docs/idp.md has the model and the odds).
     """
 
     issuer: str
@@ -59,6 +62,8 @@ class ProviderSettings:
     authorize_requests_per_minute_per_address: int | None = 300
     trusted_proxies: tuple[str, ...] = ()
     sign_in_thread: bool = True
+    check_host: bool = False
+    extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -80,6 +85,11 @@ class ProviderSettings:
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
         _ = self.proxy_networks
+        if not isinstance(self.extra_hosts, tuple | list | frozenset) or not all(
+            isinstance(h, str) and h and not any(c.isspace() or c in "/@?#" for c in h)
+            for h in self.extra_hosts
+        ):
+            raise ConfigurationError("extra_hosts must be a list of host names, each with an optional port")
 
     @cached_property
     def proxy_networks(self) -> tuple[IPNetwork, ...]:
