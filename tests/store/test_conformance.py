@@ -75,20 +75,15 @@ def test_codes_sessions_and_pending_requests_round_trip(store: Store) -> None:
     assert store.get_pending("p1", NOW) is None
 
 
-def test_one_time_code_throttle_and_failure_counts(store: Store) -> None:
-    assert store.last_one_time_code_at("a@example.com") is None
-    store.save_one_time_code(OneTimeCode("o1", "A@example.com", "mac", NOW, NOW + 600))
-    store.save_one_time_code(OneTimeCode("o2", "a@example.com", "mac", NOW + 40, NOW + 640))
-    assert store.last_one_time_code_at("a@EXAMPLE.com") == NOW + 40
-    for _ in range(3):
-        assert store.attempt_one_time_code("o1", 5, NOW + 1) is not None
-    counted = store.attempt_one_time_code("o2", 5, NOW + 41)
-    assert counted is not None and counted.attempts == 1 and counted.email == "a@example.com"
-    assert store.consume_one_time_code("o2", NOW + 41)
-    assert store.count_one_time_code_failures("a@example.com", NOW) == 3
-    assert store.count_one_time_code_failures("a@example.com", NOW + 1) == 0
-    assert store.count_one_time_code_failures("b@example.com", NOW) == 0
+def test_one_time_codes_count_attempts_and_are_used_once(store: Store) -> None:
+    store.save_one_time_code(OneTimeCode("o1", "A@example.com", "mac-1", NOW, NOW + 600))
+    for attempts in (1, 2, 3):
+        counted = store.attempt_one_time_code("o1", 5, NOW + 1)
+        assert counted == OneTimeCode("o1", "a@example.com", "mac-1", NOW, NOW + 600, attempts)
+    assert store.consume_one_time_code("o1", NOW + 1)
+    assert store.attempt_one_time_code("o1", 5, NOW + 2) is None
     assert store.attempt_one_time_code("unknown", 5, NOW) is None
+    assert not store.consume_one_time_code("unknown", NOW)
 
 
 def test_revocation_marker_wins_over_a_later_grant(store: Store) -> None:

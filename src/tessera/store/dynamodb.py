@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .dynamodb_base import Item, b, body, key, n, num, s, text, ttl_of
+from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
 from .records import (
     AccessTokenRecord,
@@ -56,7 +57,7 @@ def _refresh_item(token: RefreshToken, keep_until: float) -> Item:
     }
 
 
-class DynamoDBStore(DynamoSignIn):
+class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
     """A :class:`~tessera.store.Store` in one DynamoDB table (single-table design)."""
 
     # clients and users

@@ -20,10 +20,11 @@ pk                                      sk                          holds
 ``SESSION#{session_hash}``              ``GRANT#{grant_id}``        link to a grant made in the session
 ``USERGRANTS#{user_id}#{client_id}``    ``G#{grant_id}``            link from (user, client) to a grant
 ``PENDING#{request_hash}``              ``-``                       pending authorization request
-``OTC#{email}``                         ``CH#{challenge_hash}``     one-time code challenge, ``attempts``
-``CHALLENGE#{challenge_hash}``          ``-``                       ``email``: where the challenge lives
+``OTC#{challenge_hash}``                ``-``                       one-time code challenge, ``attempts``
 ``JTI#{issuer}``                        ``{jti}``                   a one-time ``jti`` seen
 ``RATE#{key}``                          ``{window}``                rate-limit ``hits`` (atomic ``ADD``)
+``MAILQ``                               ``{due_at}#{mail_id}``      a queued mail, ordered by due time
+``MAIL#{mail_id}``                      ``-``                       ``at``: the queued mail's sort key
 ``CONSENT#{user_id}``                   ``{client_id}``             consent ``scopes``, version ``v``
 ``KEYS``                                ``-``                       the signing key set, ``current`` kid
 ``SCHEMA``                              ``-``                       the schema ``version``

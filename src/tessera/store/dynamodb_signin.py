@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .dynamodb_base import DynamoBase, Item, b, body, boolean, n, num, s, text, ttl_of
+from .dynamodb_base import DynamoBase, Item, b, body, boolean, n, s, ttl_of
 from .dynamodb_base import key as item_key
 from .records import Consent, OneTimeCode, PendingRequest, Session
 
@@ -17,7 +17,7 @@ _RATE_KEEP_WINDOWS = 61  # windows of a minute a rate counter is kept (as the SQ
 def _one_time_code(item: Item, challenge_hash: str) -> OneTimeCode:
     return OneTimeCode(
         challenge_hash,
-        item["pk"]["S"].removeprefix("OTC#"),
+        item["email"]["S"],
         item["code_mac"]["S"],
         float(item["created_at"]["N"]),
         float(item["expires_at"]["N"]),
@@ -82,86 +82,41 @@ class DynamoSignIn(DynamoBase):
         """Forget a pending request."""
         self._db.delete_item(TableName=self.table, Key=item_key(f"PENDING#{request_hash}"))
 
-    # one-time codes: the challenge lives in its email's partition (``OTC#email``, sort key
-    # ``CH#hash``) so that throttling and failure counts are one consistent query; a pointer item
-    # ``CHALLENGE#hash`` names that partition.
     def save_one_time_code(self, code: OneTimeCode) -> None:
-        """Store a new challenge and its pointer in one transaction."""
-        email = code.email.lower()
-        keep = ttl_of(code.expires_at + 86400)
-        self._transact(
-            [
-                {
-                    "Put": {
-                        "Item": {
-                            **item_key(f"OTC#{email}", f"CH#{code.challenge_hash}"),
-                            "code_mac": s(code.code_mac),
-                            "created_at": n(code.created_at),
-                            "expires_at": n(code.expires_at),
-                            "attempts": n(0),
-                            "consumed": b(False),
-                            "ttl": keep,
-                        },
-                        "ConditionExpression": "attribute_not_exists(#pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "Item": {
-                            **item_key(f"CHALLENGE#{code.challenge_hash}"),
-                            "email": s(email),
-                            "ttl": keep,
-                        }
-                    }
-                },
-            ]
-        )
-
-    def _challenge_partition(self, challenge_hash: str) -> str | None:
-        pointer = self._get(f"CHALLENGE#{challenge_hash}")
-        email = text(pointer, "email") if pointer else None
-        return f"OTC#{email}" if email is not None else None
-
-    def last_one_time_code_at(self, email: str) -> float | None:
-        """When the newest challenge for ``email`` was created."""
-        times = [num(item, "created_at") or 0.0 for item in self._query(f"OTC#{email.lower()}", "CH#")]
-        return max(times) if times else None
-
-    def count_one_time_code_failures(self, email: str, since: float) -> int:
-        """Failed attempts (attempts that did not consume) against recent challenges."""
-        return sum(
-            int(item["attempts"]["N"]) - int(boolean(item, "consumed"))
-            for item in self._query(f"OTC#{email.lower()}", "CH#")
-            if float(item["created_at"]["N"]) >= since
+        """Store a new one-time code challenge (kept a day past expiry, as the SQL stores purge)."""
+        self._put(
+            {
+                **item_key(f"OTC#{code.challenge_hash}"),
+                "email": s(code.email.lower()),
+                "code_mac": s(code.code_mac),
+                "created_at": n(code.created_at),
+                "expires_at": n(code.expires_at),
+                "attempts": n(0),
+                "consumed": b(False),
+                "ttl": ttl_of(code.expires_at + 86400),
+            },
+            "attribute_not_exists(#pk)",
         )
 
     def attempt_one_time_code(self, challenge_hash: str, max_attempts: int, now: float) -> OneTimeCode | None:
         """Count one attempt by a conditional update; None once dead, used or expired."""
-        partition = self._challenge_partition(challenge_hash)
-        if partition is None:
-            return None
         item = self._update(
-            partition,
+            f"OTC#{challenge_hash}",
             "SET #attempts = #attempts + :one",
             {":one": n(1), ":max": n(max_attempts), ":no": b(False), ":now": n(now)},
             "#attempts < :max AND #consumed = :no AND #expires_at > :now",
-            sk=f"CH#{challenge_hash}",
             returning="ALL_NEW",
         )
         return _one_time_code(item, challenge_hash) if item is not None else None
 
     def consume_one_time_code(self, challenge_hash: str, now: float) -> bool:
         """Mark the challenge used by a conditional update; True for exactly one caller."""
-        partition = self._challenge_partition(challenge_hash)
-        if partition is None:
-            return False
         return (
             self._update(
-                partition,
+                f"OTC#{challenge_hash}",
                 "SET #consumed = :yes",
                 {":yes": b(True), ":no": b(False), ":now": n(now)},
                 "#consumed = :no AND #expires_at > :now",
-                sk=f"CH#{challenge_hash}",
             )
             is not None
         )

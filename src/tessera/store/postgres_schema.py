@@ -68,6 +68,16 @@ CREATE TABLE signing_keys (
     sealed_private BYTEA NOT NULL, created_at DOUBLE PRECISION NOT NULL);
 """,
     ),
+    (
+        2,
+        "the mail queue",
+        """
+CREATE TABLE mail_queue (
+    mail_id TEXT PRIMARY KEY, sealed BYTEA NOT NULL, due_at DOUBLE PRECISION NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX mail_by_due ON mail_queue (due_at);
+""",
+    ),
 )
 
 
