@@ -17,7 +17,9 @@ def test_keys_rotate_in_the_store_the_url_names(
     store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "dev"
-    dev_provider(data, "http://127.0.0.1:9", store_url=store_url)
+    setup = dev_provider(data, "http://127.0.0.1:9", store_url=store_url)
+    setup.provider.outgoing.stop()
+    setup.provider.store.close()
     store = open_store(store_url)
     before = {k.status: k.kid for k in store.list_signing_keys()}
     assert set(before) == {"previous", "current", "next"}

@@ -78,6 +78,7 @@ def test_the_handler_runs_on_dynamodb_and_reuses_its_client(
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+        provider.outgoing.stop()
     assert first["statusCode"] == 200 and second["statusCode"] == 200
     assert json.loads(second["body"])["token_type"] == "Bearer"
     assert refused["statusCode"] == 401
