@@ -70,7 +70,7 @@ class _Policy:
     allow; any other request gets its own ARN added (:meth:`statements_for`).
     """
 
-    __slots__ = ("allow", "covered", "deny", "permitted", "statements")
+    __slots__ = ("allow", "covered", "deny", "per_arn", "permitted", "statements")
 
     def __init__(
         self,
@@ -84,13 +84,21 @@ class _Policy:
         self.covered = covered
         self.permitted = permitted
         self.statements = _statements(allow, deny)
+        self.per_arn: dict[str, _Statements] = {}
 
     def statements_for(self, arn: str, route: Route | None) -> _Statements:
         """The statements with ``arn`` itself allowed (its rule is the caller's, but no pattern
-        can open that rule exactly) or denied (no rule, or a rule the caller may not call)."""
-        if route is not None and id(route) in self.permitted:
-            return _statements((*self.allow, arn), self.deny)
-        return _statements(self.allow, (*self.deny, arn))
+        opens that rule exactly) or denied (no rule, or a rule the caller may not call)."""
+        statements = self.per_arn.get(arn)
+        if statements is None:
+            if route is not None and id(route) in self.permitted:
+                statements = _statements((*self.allow, arn), self.deny)
+            else:
+                statements = _statements(self.allow, (*self.deny, arn))
+            if len(self.per_arn) >= MAX_CACHED_POLICIES:
+                self.per_arn.clear()
+            self.per_arn[arn] = statements
+        return statements
 
 
 class _Identity:
