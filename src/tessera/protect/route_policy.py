@@ -72,8 +72,14 @@ class _Automaton:
                 positions |= 1 << (index + 1)
         return positions
 
+    def literals(self, positions: int) -> set[str]:
+        """The literal segments that would move this pattern on from ``positions``."""
+        return {t for i, t in enumerate(self.tokens) if positions >> i & 1 and t not in (_ONE, _MORE)}
+
     def step(self, positions: int, segment: str | None) -> int:
         """The positions after reading ``segment`` (None: a segment no pattern names)."""
+        if not positions:
+            return 0
         after = 0
         for index, token in enumerate(self.tokens):
             if positions >> index & 1:
@@ -88,16 +94,19 @@ class _TooComplex(Exception):
     pass
 
 
-def _outcomes(automata: Sequence[_Automaton], symbols: Sequence[str | None]) -> set[int]:
+def _outcomes(automata: Sequence[_Automaton]) -> set[int]:
     """Every set (bit mask over ``automata``) of patterns that accept one same path."""
-    start = tuple(a.start for a in automata)
+    start = tuple((k, a.start) for k, a in enumerate(automata))  # (index, positions) of live ones
     seen, pending, outcomes = {start}, [start], set()
     while pending:
         state = pending.pop()
-        outcomes.add(sum(1 << k for k, (a, p) in enumerate(zip(automata, state, strict=True)) if p & a.final))
+        outcomes.add(sum(1 << k for k, p in state if p & automata[k].final))
+        symbols: set[str | None] = {None}  # None: any segment no live pattern names
+        for k, p in state:
+            symbols |= automata[k].literals(p)
         for symbol in symbols:
-            after = tuple(a.step(p, symbol) for a, p in zip(automata, state, strict=True))
-            if after not in seen and any(after):
+            after = tuple((k, q) for k, p in state if (q := automata[k].step(p, symbol)))
+            if after and after not in seen:
                 if len(seen) >= MAX_STATES:
                     raise _TooComplex
                 seen.add(after)
@@ -168,9 +177,8 @@ def method_policy(routes: Sequence[Route], permitted: frozenset[int]) -> MethodP
     ]
     denies += [_pattern(route) for i, route in enumerate(routes) if i not in permitted]
     automata += [_Automaton(tokens) for tokens, _ in allows + denies]
-    symbols = sorted({s for r in routes for s, k in zip(r.segments, r.ranks, strict=True) if k == 0})
     try:
-        outcomes = _outcomes(automata, [*symbols, None])
+        outcomes = _outcomes(automata)
     except _TooComplex:
         return MethodPolicy(exact_allow, (), frozenset(literal), False)
     n_routes, n_allows = len(routes), len(allows)
