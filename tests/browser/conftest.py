@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one headless Chromium per session, a fresh context per test,
+"""Fixtures of the browser tests: one headless Chromium for the package, a fresh context per test,
 real ``tessera dev`` processes, a loopback OAuth callback and full-page screenshots.
 
 Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright's sync API; Playwright's own
@@ -51,9 +51,14 @@ def require_browser(executable: Path, environ: Mapping[str, str]) -> Path:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    """Headless Chromium for the whole session; missing, it skips locally and fails in CI."""
+    """Headless Chromium for the browser tests; missing, it skips locally and fails in CI.
+
+    One browser serves every test of this package. It is closed when the run leaves the package,
+    not at the end of the session: while Playwright's sync API lives it marks its event loop as
+    running in the main thread, and every asyncio test elsewhere would then fail.
+    """
     executable = require_browser(CHROMIUM, os.environ)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=LAUNCH_ARGS)
