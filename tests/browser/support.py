@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -16,8 +15,8 @@ from playwright.sync_api import Response as PageResponse
 
 from tessera.testing import LocalHTTPServer, Response
 from tessera.testing.devserver import DevServer
+from tessera.testing.signin import Mails, code_in, newest_mail_id, wait_for_mail
 
-_CODE = re.compile(r"sign-in code is ([0-9]{6})")
 SCOPE = "openid offline_access demo:read"
 
 
@@ -80,14 +79,21 @@ def authorize_url(server: DevServer, redirect_uri: str, challenge: str, **extra:
     return f"{server.issuer}/authorize?{urlencode(params)}"
 
 
-def outbox_code(server: DevServer, email: str) -> str:
-    """The newest sign-in code mailed to ``email``, read from ``GET /dev/outbox``."""
-    mails = httpx.get(f"{server.issuer}/dev/outbox", timeout=10).json()
-    for mail in mails:  # newest first
-        match = _CODE.search(mail["text"])
-        if mail["to"].lower() == email.lower() and match is not None:
-            return match.group(1)
-    raise AssertionError(f"no sign-in code in the dev outbox for {email}")
+def outbox(server: DevServer) -> Mails:
+    """The dev outbox, newest first (``GET /dev/outbox``)."""
+    mails: Mails = httpx.get(f"{server.issuer}/dev/outbox", timeout=10).json()
+    return mails
+
+
+def mail_mark(server: DevServer) -> int:
+    """The newest outbox id now: take it before a form that sends mail, pass it to :func:`outbox_code`."""
+    return newest_mail_id(outbox(server))
+
+
+def outbox_code(server: DevServer, email: str, after: int) -> str:
+    """The sign-in code of the first mail to ``email`` newer than ``after``, polling the outbox
+    (mail is sent off the request path, a moment after the form's answer)."""
+    return code_in(wait_for_mail(lambda: outbox(server), email, after=after))
 
 
 def submit(page: Page, button: str) -> PageResponse:
@@ -101,13 +107,14 @@ def submit(page: Page, button: str) -> PageResponse:
 
 def sign_in(page: Page, server: DevServer, email: str, shot: Shot | None = None) -> PageResponse:
     """On the sign-in page: type ``email``, then the code from the outbox; the page that follows."""
+    mark = mail_mark(server)
     page.fill("#email", email)
     sent = submit(page, "button[type=submit]")
     assert sent.status == 200, page.inner_text("body")
     assert urlsplit(page.url).path == "/signin/code"
     if shot is not None:
         shot(page, "code-form")
-    page.fill("#code", outbox_code(server, email))
+    page.fill("#code", outbox_code(server, email, mark))
     return submit(page, "button[type=submit]")
 
 
