@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from .listen import check_port
 
 
 def register(commands: Any) -> None:
     """Add the ``dev`` command."""
     dev = commands.add_parser("dev", help="run the OpenID Connect provider locally (SQLite, dev outbox)")
     dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    dev.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    dev.add_argument("--port", type=check_port, default=8000, help="port to bind, 1-65535 (default 8000)")
     dev.add_argument("--data", default=".tessera", help="data directory (default .tessera)")
     dev.add_argument(
         "--alg",
@@ -37,10 +38,10 @@ def register(commands: Any) -> None:
 
 def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
-    import uvicorn
-
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
+    from .dev_banner import dev_banner
+    from .listen import hold_port, serve
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -52,28 +53,17 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
-        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
+        sock = hold_port(host, args.port)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    lines = [
-        f"Tessera dev provider: {issuer}",
-        f"  discovery   {issuer}/.well-known/openid-configuration",
-        "  clients     dev-spa (public, PKCE, http://127.0.0.1:*/callback), dev-service (client_credentials)",
-        "              dev-partner (as dev-spa, but third-party: asks for consent)",
-        f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
-        f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
-        f"  data        {args.data}",
-    ]
-    if args.workers > 1:
-        lines.append(f"  workers     {args.workers} processes")
-    if setup.new_service_secret:
-        lines.append(f"  dev-service secret (shown once): {setup.new_service_secret}")
-    if args.user:
-        lines.append("  sign in as  " + ", ".join(u.partition(":")[0] for u in args.user))
-    else:
-        lines.append("  no users yet: restart with --user you@example.com[:admin]")
-    print("\n".join(lines), flush=True)
+    try:
+        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
+    except ConfigurationError as exc:
+        sock.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(dev_banner(issuer, args.data, setup, args.workers), flush=True)
     # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
     options: dict[str, Any] = {
         "host": host,
@@ -83,10 +73,10 @@ def run_dev(args: argparse.Namespace) -> int:
         "server_header": False,
     }
     if args.workers == 1:
-        uvicorn.run(create_app(setup.provider), **options)
+        serve(create_app(setup.provider), sock, **options)
     else:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
         os.environ[DEV_WORKERS_ENV] = str(args.workers)
-        uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
+        serve("tessera.issue.dev:app_from_environment", sock, factory=True, workers=args.workers, **options)
     return 0
