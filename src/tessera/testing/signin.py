@@ -7,6 +7,7 @@ callback URL the browser would have been sent to, with no browser involved.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import urljoin
 
@@ -15,6 +16,7 @@ __all__ = ["SignInFailed", "run_sign_in", "sign_in_via_outbox", "submit_consent"
 _HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
 _CODE = re.compile(r"sign-in code is ([0-9]{6})")
 _MAX_HOPS = 8
+_MAX_WAIT_SECONDS = 30
 
 
 class SignInFailed(AssertionError):
@@ -55,6 +57,11 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
         raise SignInFailed(f"expected the sign-in page, got {response.status_code}")
     fields = _hidden(response.text)
     posted = http.post(f"{issuer}/signin", data={**fields, "email": email}, follow_redirects=False)
+    retry_after = posted.headers.get("retry-after", "")
+    if posted.status_code == 429 and retry_after.isdigit() and int(retry_after) <= _MAX_WAIT_SECONDS:
+        # A code was asked for this address moments ago (the resend throttle): wait, ask again.
+        time.sleep(int(retry_after))
+        posted = http.post(f"{issuer}/signin", data={**fields, "email": email}, follow_redirects=False)
     if posted.status_code != 303:
         raise SignInFailed(f"the email form answered {posted.status_code}")
     code_page = http.get(urljoin(str(posted.url), posted.headers["location"]))
