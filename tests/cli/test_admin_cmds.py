@@ -142,7 +142,7 @@ def test_a_user_added_signs_in_at_once_with_the_roles_set_later(
 def test_bad_input_is_one_line_and_exit_2(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dev_provider(tmp_path, "http://127.0.0.1:8000", sign_in_thread=False).provider.store.close()
+    dev_provider(tmp_path, "http://127.0.0.1:8000", sign_in_thread=False)
     before = _run(capsys, "clients", "list", "--data", str(tmp_path), "--json")[1]
     code, out, err = _run(capsys, *args, "--data", str(tmp_path))
     assert code == 2

@@ -101,6 +101,9 @@ def test_web08_cross_site_posts_refused(idp: ProviderHarness) -> None:
     attacks = [
         ({"Origin": "https://evil.example"}, form),
         ({"Sec-Fetch-Site": "cross-site"}, form),
+        ({"Origin": "null"}, form),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, form),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-site"}, form),
         ({}, {**form, "csrf": "forged"}),
         ({}, {k: v for k, v in form.items() if k != "csrf"}),
     ]
@@ -115,6 +118,16 @@ def test_web08_cross_site_posts_refused(idp: ProviderHarness) -> None:
     genuine = idp.browser.post("/signin", data=form, headers={"Origin": "http://127.0.0.1:8000"})
     assert genuine.status_code == 303
     assert len(idp.outbox.messages()) == 1
+
+
+def test_web08_chromium_posts_our_no_referrer_pages_with_origin_null(idp: ProviderHarness) -> None:
+    """Under ``Referrer-Policy: no-referrer`` Chromium sends ``Origin: null`` with ``Sec-Fetch-Site:
+    same-origin`` (seen in tests/issue/test_dev_pages.py); that form is ours, the CSRF token still counts."""
+    _, csrf, request_id = _start(idp)
+    form = {"csrf": csrf, "request": request_id, "email": "alice@example.com"}
+    chromium = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert idp.browser.post("/signin", data={**form, "csrf": "forged"}, headers=chromium).status_code == 403
+    assert idp.browser.post("/signin", data=form, headers=chromium).status_code == 303
 
 
 def test_web09_get_logout_changes_nothing(idp: ProviderHarness) -> None:

@@ -17,6 +17,7 @@ from ..store import ClientRecord, User
 from .client_auth import hash_client_secret
 from .clients import register_client
 from .dev_data import DEV_USER, open_data_directory, open_dev_store, read_dev_config
+from .dev_pages import DEV_CALLBACK_PATH
 from .mail import DevOutbox
 from .provider import Provider
 from .settings import ProviderSettings
@@ -104,7 +105,11 @@ def dev_provider(
     spa = ClientRecord(
         client_id="dev-spa",
         name="Development single-page app",
-        redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+        redirect_uris=(
+            "http://127.0.0.1:*/callback",
+            "http://localhost:*/callback",
+            issuer + DEV_CALLBACK_PATH,
+        ),
         post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
         scopes=DEV_SCOPES,
     )
