@@ -24,6 +24,7 @@ from typing import Any
 from ..encoding import json_dumps
 from ..errors import ConfigurationError, TesseraError, TokenError
 from ..verify.claims import Claims
+from .audit_log import log_rejection
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tessera.protect.authorizer")
+_SOURCE = "tessera.authorizer"
 
 DEFAULT_CACHE_TTL_SECONDS = 60
 MAX_CACHE_TTL_SECONDS = 3600
@@ -280,6 +282,8 @@ class LambdaAuthorizer:
                 raise Unauthorized()
             api, route, api_key = self._api(event.get(arn_field))
             identity = self._identity(self.verifier.verify(extract(event)))
+            if route is None or not _permits(route, identity.principal):
+                log_rejection(_SOURCE, "route_not_allowed", method=api.method, route=api.path, status=403)
             if simple:
                 principal = identity.principal
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
@@ -299,11 +303,16 @@ class LambdaAuthorizer:
                 "context": identity.context.copy(),
             }
         except Unauthorized:
+            _log_unauthorized("unauthorized", event, arn_field)
             raise
-        except (TokenError, ValueError, TypeError):
+        except (TokenError, ValueError, TypeError) as exc:
+            _log_unauthorized(
+                exc.reason.value if isinstance(exc, TokenError) else "malformed_event", event, arn_field
+            )
             raise Unauthorized() from None
         except Exception as exc:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
+            _log_unauthorized("authorizer_failure", event, arn_field)
             raise Unauthorized() from None
 
     def _api(self, arn: Any) -> tuple[ApiArn, Route | None, tuple[str, str | None]]:
@@ -371,6 +380,24 @@ class LambdaAuthorizer:
                 self._statements.clear()
             self._statements[key] = statements
         return statements
+
+
+def _permits(route: Route, principal: Principal) -> bool:
+    """Whether ``principal`` may call ``route`` (as :meth:`RouteRules.allowed` decides)."""
+    return principal.scopes.issuperset(route.scopes) and (
+        not route.roles or not principal.roles.isdisjoint(route.roles)
+    )
+
+
+def _log_unauthorized(reason: str, event: Any, arn_field: str) -> None:
+    """The rejection line for a 401: the route from the event's ARN when it parses."""
+    arn = event.get(arn_field) if isinstance(event, Mapping) else None
+    try:
+        api = parse_execute_api_arn(arn)
+    except Exception:  # the line must never turn a 401 into something else
+        log_rejection(_SOURCE, reason, status=401)
+        return
+    log_rejection(_SOURCE, reason, method=api.method, route=api.path, status=401)
 
 
 def _deny_needed(deny: str, allow: Sequence[str]) -> bool:
