@@ -17,9 +17,9 @@ $(IDP_STAMP): pyproject.toml scripts/bootstrap
 	bash scripts/bootstrap idp
 	@touch $(IDP_STAMP)
 
-## Run the main job locally: the identity provider on SQLite (tessera dev).
+## Run the main job locally: the identity provider on SQLite (tessera dev); e.g. make dev ARGS="--port 8001".
 dev: $(IDP_STAMP)
-	$(VENV)/bin/tessera dev
+	$(VENV)/bin/tessera dev $(ARGS)
 
 ## Lint, type-check and run the whole test suite.
 test: $(STAMP) lint
