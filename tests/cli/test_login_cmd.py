@@ -128,3 +128,24 @@ def test_a_wrong_issuer_or_a_bare_word_is_one_line(server: DevServer) -> None:
         assert done.returncode == 2
         assert expected in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_browser_opens_only_where_there_is_a_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    from tessera.cli.login_cmd import open_browser
+
+    opened: list[str] = []
+
+    def record(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", record)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert open_browser("http://127.0.0.1:1/authorize", {}) is False  # a console browser would block
+    assert opened == []
+    assert open_browser("http://127.0.0.1:1/authorize", {"DISPLAY": ":0"}) is True
+    assert opened == ["http://127.0.0.1:1/authorize"]
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert open_browser("http://127.0.0.1:1/x", {}) is True

@@ -12,14 +12,16 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["LoginError", "register"]
+__all__ = ["LoginError", "check_callback", "discover", "open_browser", "register"]
 
 
 class LoginError(Exception):
@@ -93,9 +95,17 @@ def _pkce() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _open_browser(url: str) -> bool:
+def open_browser(url: str, environ: Mapping[str, str] = os.environ) -> bool:
+    """Open ``url`` in the system browser; False when there is none to open.
+
+    On Linux without a display (and no ``BROWSER`` chosen), :mod:`webbrowser` would fall back
+    to a console browser in this very terminal, which blocks until it exits: print instead.
+    """
     import webbrowser
 
+    graphical = any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+    if sys.platform.startswith("linux") and not graphical:
+        return False
     try:
         return webbrowser.open(url)
     except webbrowser.Error:
@@ -123,7 +133,7 @@ def login(args: argparse.Namespace) -> dict[str, Any]:
         if args.resource:
             query["resource"] = args.resource
         url = f"{metadata['authorization_endpoint']}?{urlencode(query)}"
-        opened = not args.no_browser and _open_browser(url)
+        opened = not args.no_browser and open_browser(url)
         print(
             f"{'Opened your browser at' if opened else 'Open this URL in a browser'}:\n  {url}\n"
             f"Waiting for the sign-in (up to {args.timeout:.0f} s) ...",
