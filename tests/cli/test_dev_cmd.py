@@ -11,6 +11,7 @@ import pytest
 
 from tessera.cli import listen
 from tessera.cli import main as cli_main
+from tessera.issue.serving import KEEP_ALIVE_SECONDS, BoundedHttpProtocol
 from tessera.testing.devserver import free_port
 
 
@@ -24,7 +25,7 @@ def _recorder(started: dict[str, Any]) -> Callable[..., None]:
     return serve
 
 
-def test_dev_leaves_x_forwarded_for_to_trusted_proxies_and_names_no_server(
+def test_dev_bounds_request_reads_leaves_x_forwarded_for_to_trusted_proxies_names_no_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started: dict[str, Any] = {}
@@ -33,6 +34,8 @@ def test_dev_leaves_x_forwarded_for_to_trusted_proxies_and_names_no_server(
     assert cli_main(["dev", "--data", str(tmp_path / "data"), "--port", str(port)]) == 0
     assert started["proxy_headers"] is False
     assert started["server_header"] is False
+    assert started["http"] is BoundedHttpProtocol
+    assert started["timeout_keep_alive"] == KEEP_ALIVE_SECONDS
     assert (started["host"], started["port"], started["sock_port"]) == ("127.0.0.1", port, port)
     assert started["app"].state.provider.settings.trusted_proxies == ()
     assert f"http://127.0.0.1:{port}" in capsys.readouterr().out
@@ -63,6 +66,7 @@ def test_dev_workers_share_the_data_directory_through_an_app_factory(
         2,
     )
     assert started["proxy_headers"] is False
+    assert started["http"] is BoundedHttpProtocol
     worker_app = app_from_environment()
     provider = worker_app.state.provider
     assert provider.settings.issuer == f"http://127.0.0.1:{port}"

@@ -40,6 +40,7 @@ def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
+    from ..issue.serving import uvicorn_options
     from .dev_banner import dev_banner
     from .listen import hold_port, serve
 
@@ -64,14 +65,8 @@ def run_dev(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(dev_banner(issuer, args.data, setup, args.workers), flush=True)
-    # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
-    options: dict[str, Any] = {
-        "host": host,
-        "port": args.port,
-        "log_level": "warning",
-        "proxy_headers": False,
-        "server_header": False,
-    }
+    # Bounded request reads; X-Forwarded-For is the provider's to read (trusted_proxies), not uvicorn's.
+    options: dict[str, Any] = {"host": host, "port": args.port, "log_level": "warning", **uvicorn_options()}
     if args.workers == 1:
         serve(create_app(setup.provider), sock, **options)
     else:

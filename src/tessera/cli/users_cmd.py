@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 from dataclasses import replace
 from typing import Any
@@ -96,6 +95,7 @@ def list_users(args: argparse.Namespace) -> int:
 
 def add_user(args: argparse.Namespace) -> int:
     """Add a user; an existing email is an error."""
+    from ..issue.subjects import new_user_id
     from ..store import User
     from .data_dir import open_store
 
@@ -106,7 +106,7 @@ def add_user(args: argparse.Namespace) -> int:
         if store.find_user_by_email(email) is not None:
             raise ConfigurationError(f"a user with the email {email!r} exists")
         user = User(
-            user_id="usr_" + secrets.token_hex(8),
+            user_id=new_user_id(),
             email=email,
             email_verified=True,
             name=args.name if args.name is not None else email.split("@")[0],
