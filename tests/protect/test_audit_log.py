@@ -94,13 +94,30 @@ def test_the_authorizer_logs_refusals_and_denied_routes_not_allowed_callers(
     for token in (API.forged(), "not-a-jwt"):
         with pytest.raises(Unauthorized):
             authorizer({**event, "authorizationToken": bearer(token)})
-    authorizer({**event, "authorizationToken": bearer(API.token(scope="other"))})
+    other = bearer(API.token(scope="other"))
+    authorizer({**event, "authorizationToken": other})
+    authorizer({**event, "authorizationToken": other})  # the same policy, decided once per token
     authorizer({**event, "authorizationToken": bearer(API.token(scope="items:read"))})
     assert _lines(caplog) == [
         "tessera.authorizer refused GET /items/7: unknown_key (401)",
         "tessera.authorizer refused GET /items/7: malformed (401)",
         "tessera.authorizer refused GET /items/7: route_not_allowed (403)",
     ]
+
+
+def test_simple_responses_log_every_refusal(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    caplog.set_level(logging.INFO, logger="tessera")
+    authorizer = LambdaAuthorizer(API.verifier, RULES, simple_responses=True)
+    event = load_event("authorizer_v2")
+    event["routeArn"] = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default/GET/items/7"
+    event["headers"]["authorization"] = bearer(API.token(scope="other"))
+    assert [authorizer(event)["isAuthorized"] for _ in range(2)] == [False, False]
+    event["headers"]["authorization"] = bearer(API.token(scope="items:read"))
+    assert authorizer(event)["isAuthorized"] is True
+    assert _lines(caplog) == ["tessera.authorizer refused GET /items/7: route_not_allowed (403)"] * 2
 
 
 def test_a_hostile_route_stays_one_line() -> None:

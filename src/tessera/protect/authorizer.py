@@ -282,14 +282,17 @@ class LambdaAuthorizer:
                 raise Unauthorized()
             api, route, api_key = self._api(event.get(arn_field))
             identity = self._identity(self.verifier.verify(extract(event)))
-            if route is None or not _permits(route, identity.principal):
-                log_rejection(_SOURCE, "route_not_allowed", method=api.method, route=api.path, status=403)
             if simple:
                 principal = identity.principal
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
+                if not allowed:
+                    _log_denied(api)
                 return {"isAuthorized": allowed, "context": identity.context.copy()}
             statements = identity.policies.get(api_key)
             if statements is None:
+                # Once per token and stage, not per call: the policy is cached from here on.
+                if route is None or not _permits(route, identity.principal):
+                    _log_denied(api)
                 statements = self._statements_for(identity, api, api_key)
             return {
                 "principalId": identity.principal_id,
@@ -387,6 +390,11 @@ def _permits(route: Route, principal: Principal) -> bool:
     return principal.scopes.issuperset(route.scopes) and (
         not route.roles or not principal.roles.isdisjoint(route.roles)
     )
+
+
+def _log_denied(api: ApiArn) -> None:
+    """The rejection line for a verified caller the rules do not let call this route."""
+    log_rejection(_SOURCE, "route_not_allowed", method=api.method, route=api.path, status=403)
 
 
 def _log_unauthorized(reason: str, event: Any, arn_field: str) -> None:
