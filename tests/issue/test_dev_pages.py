@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tessera.testing.devserver import DevServer
-from tessera.testing.signin import run_sign_in
+from tessera.testing.signin import Mails, code_in, newest_mail_id, run_sign_in, wait_for_mail
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -38,12 +38,8 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
-def _latest_code(server: DevServer, email: str) -> str:
-    mails = httpx.get(f"{server.issuer}/dev/outbox").json()
-    mail = next(m for m in mails if m["to"] == email)
-    found = re.search(r"code is ([0-9]{6})", mail["text"])
-    assert found is not None
-    return found.group(1)
+def _outbox(server: DevServer) -> Callable[[], Mails]:
+    return lambda: httpx.get(f"{server.issuer}/dev/outbox").json()
 
 
 def test_the_start_page_signs_the_seeded_user_in_and_shows_the_tokens(
@@ -60,9 +56,10 @@ def test_the_start_page_signs_the_seeded_user_in_and_shows_the_tokens(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/signin\?.*"))
     page.fill("#email", "dev@example.com")
+    before = newest_mail_id(_outbox(server)())
     page.get_by_role("button", name="Email me a code").click()
     page.wait_for_url(re.compile(r".*/signin/code.*"))
-    page.fill("#code", _latest_code(server, "dev@example.com"))
+    page.fill("#code", code_in(wait_for_mail(_outbox(server), "dev@example.com", after=before)))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r".*/dev/callback\?.*"))
     assert page.locator("h1").inner_text() == "Signed in"

@@ -18,7 +18,7 @@ def throttled_context(provider: Provider, exc: SignInThrottled, request_id: str)
     that no new code was sent, when to ask again, and where to enter the earlier one.
     """
     wait = exc.retry_after_seconds
-    if wait > provider.codes.resend_interval_seconds:
+    if wait > provider.codes.budgets.resend_seconds + 1:  # the resend slot's end, rounded up
         return {"error": "Too many codes were requested. Wait a moment and try again."}
     unit = "second" if wait == 1 else "seconds"
     return {
