@@ -84,16 +84,11 @@ class CookieJar:
         return b64url_encode(hmac.digest(self._csrf_key, message, hashlib.sha256))
 
     def same_site(self, request: Request) -> bool:
-        """False for a request the browser marks cross-site, or whose ``Origin`` is not ours (WEB-08).
-
-        Our pages send ``Referrer-Policy: no-referrer``, under which Chromium posts their forms
-        with ``Origin: null``; that is ours only when the browser also says ``same-origin``.
-        """
-        fetch_site = request.headers.get("sec-fetch-site")
-        if fetch_site not in (None, "same-origin", "none"):
+        """False for a request the browser marks cross-site, or whose ``Origin`` is not ours (WEB-08)."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return False
         origin = request.headers.get("origin")
-        return origin is None or origin == self.origin or (origin == "null" and fetch_site == "same-origin")
+        return origin is None or origin == self.origin
 
     def csrf_ok(self, request: Request, submitted: str | None) -> bool:
         """True when the form's token matches the cookie and the request is not cross-site (WEB-08)."""
