@@ -30,9 +30,12 @@ def serve_gateway(args: argparse.Namespace) -> int:
     """Serve until interrupted; exit 2 on a bad routes file or an unusable address."""
     from ..errors import ConfigurationError
     from ..gateway import Gateway, GatewayServer, load_gateway_config
-    from ..gateway.invoke import InProcessInvoker, Invoker
+    from ..gateway.invoke import InProcessInvoker, Invoker, preload_handlers
 
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # Only Tessera's own lines at INFO (one per request): a handler's libraries stay at WARNING,
+    # or Mangum's own request line doubles each one.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("tessera").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         config = load_gateway_config(args.routes)
     except ConfigurationError as exc:
@@ -49,6 +52,12 @@ def serve_gateway(args: argparse.Namespace) -> int:
             return 2
     else:
         invoker = InProcessInvoker(config.base_dir)
+        try:
+            preload_handlers(config, invoker)
+        except ConfigurationError as exc:
+            invoker.close()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         server = GatewayServer(Gateway(config, invoker=invoker), args.host, args.port)
     except OSError as exc:

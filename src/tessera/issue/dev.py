@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigurationError
 from ..keys.sealing import MasterKey
 from ..store import ClientRecord, User
-from ..store.sqlite import SQLiteStore
 from ..store.url import CACHE_ENV, STORE_ENV, open_store
 from .client_auth import hash_client_secret
 from .clients import register_client
+from .dev_data import DEV_USER, open_data_directory, open_dev_store, read_dev_config
+from .dev_pages import DEV_CALLBACK_PATH
 from .mail import DevOutbox
 from .provider import Provider
 from .settings import ProviderSettings
@@ -53,6 +54,7 @@ class DevSetup:
 
     provider: Provider
     new_service_secret: str | None
+    user_emails: tuple[str, ...] = ()
 
 
 def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
@@ -83,20 +85,15 @@ def dev_provider(
     """
     env = os.environ if environ is None else environ
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o700)
+    open_data_directory(root)
     master = MasterKey.load(root, env)
     config_path = root / _CONFIG
-    config = (
-        json.loads(config_path.read_text())
-        if config_path.exists()
-        else {"signing_alg": signing_alg or "RS256"}
-    )
+    config = read_dev_config(config_path, signing_alg)
     if signing_alg is not None and signing_alg != config["signing_alg"]:
         raise ConfigurationError(
             f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
         )
-    store = open_store(store_url, store_cache) if store_url else SQLiteStore(root / "tessera.db")
+    store = open_store(store_url, store_cache) if store_url else open_dev_store(root / "tessera.db")
     settings = ProviderSettings(
         issuer=issuer,
         dev_mode=True,
@@ -112,7 +109,11 @@ def dev_provider(
     spa = ClientRecord(
         client_id="dev-spa",
         name="Development single-page app",
-        redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+        redirect_uris=(
+            "http://127.0.0.1:*/callback",
+            "http://localhost:*/callback",
+            issuer + DEV_CALLBACK_PATH,
+        ),
         post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
         scopes=DEV_SCOPES,
     )
@@ -141,7 +142,7 @@ def dev_provider(
             scopes=("demo:read",),
         ),
     )
-    for spec in users:
+    for spec in users or ((f"{DEV_USER}:admin",) if not store.list_users() else ()):
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
         user_id = known.user_id if known is not None else new_user_id()
@@ -150,7 +151,7 @@ def dev_provider(
         )
     if not config_path.exists():
         config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return DevSetup(provider, new_secret)
+    return DevSetup(provider, new_secret, tuple(user.email for user in store.list_users()))
 
 
 def app_from_environment() -> Starlette:

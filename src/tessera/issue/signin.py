@@ -19,6 +19,7 @@ from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .provider import Provider
+from .signin_throttle import throttled_context
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
@@ -112,7 +113,7 @@ async def submit_email(request: Request) -> Response:
             "signin_email.html",
             429,
             request_id=request_id,
-            error="Too many codes were requested. Wait a moment and try again.",
+            **throttled_context(provider, exc, request_id),
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
