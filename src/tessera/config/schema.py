@@ -1,0 +1,460 @@
+"""``tessera.toml``: its sections, their keys and types, and the checks that need only the file.
+
+Every section is declared once, in :data:`SECTIONS`; a key that no section declares is an
+error (typos must not pass silently). ``[store]`` and ``[[upstreams]]`` will be added there.
+``[[routes]]`` and ``[gateway]`` keep the shape they have in a routes file: the rules are
+checked by :mod:`tessera.protect.routes`, the ``[gateway]`` table by the gateway when it reads it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import ConfigurationError
+from ..protect.routes import Route, RouteRules
+from .diagnostics import Diagnostic, key_name
+from .lines import KeyLines, key_lines
+
+if TYPE_CHECKING:
+    from ..verify import Verifier
+
+__all__ = [
+    "CLIENT_TYPES",
+    "GRANTS",
+    "OPENID_SCOPES",
+    "SECTIONS",
+    "ApiConfig",
+    "ClientConfig",
+    "Overrides",
+    "ProviderConfig",
+    "TesseraConfig",
+    "UserConfig",
+    "issuer_problem",
+    "parse_config",
+]
+
+OPENID_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+CLIENT_TYPES = ("confidential", "public")
+GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A value's expected type: its name in messages and the test it must pass."""
+
+    name: str
+    accepts: Callable[[Any], bool]
+
+
+STRING = Kind("a string", lambda v: isinstance(v, str) and v != "")
+BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
+NAMES = Kind(
+    "a list of names without spaces",
+    lambda v: isinstance(v, list) and all(isinstance(x, str) and _NAME.fullmatch(x) for x in v),
+)
+STRINGS = Kind(
+    "a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A top-level section: a table (``[provider]``) or an array of tables (``[[apis]]``).
+
+    ``keys`` maps each allowed key to its kind; ``required`` names the keys that must be
+    there. ``keys`` None leaves the contents to their own parser (``[gateway]``).
+    """
+
+    array: bool
+    keys: Mapping[str, Kind] | None
+    required: frozenset[str] = frozenset()
+
+
+SECTIONS: Mapping[str, Section] = {
+    "provider": Section(False, {"issuer": STRING, "name": STRING, "signup": BOOLEAN}),
+    "apis": Section(True, {"audience": STRING, "scopes": NAMES}, frozenset({"audience", "scopes"})),
+    "clients": Section(
+        True,
+        {
+            "id": STRING,
+            "name": STRING,
+            "type": STRING,
+            "grants": NAMES,
+            "scopes": NAMES,
+            "secret_env": STRING,
+            "redirect_uris": STRINGS,
+        },
+        frozenset({"id", "type"}),
+    ),
+    "users": Section(True, {"email": STRING, "name": STRING, "roles": NAMES}, frozenset({"email"})),
+    "routes": Section(
+        True,
+        {"method": STRING, "path": STRING, "scopes": NAMES, "roles": NAMES, "handler": STRING},
+        frozenset({"method", "path"}),
+    ),
+    "gateway": Section(False, None),
+}
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """``[provider]``: the issuer URL, the name shown on hosted pages, and self sign-up."""
+
+    issuer: str | None = None
+    name: str | None = None
+    signup: bool | None = None
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """``[[apis]]``: a resource server, the ``aud`` of its access tokens, and its scopes."""
+
+    audience: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """``[[clients]]``: an OAuth client; a confidential one's secret is read from ``secret_env``."""
+
+    id: str
+    type: str
+    grants: tuple[str, ...]
+    scopes: tuple[str, ...]
+    redirect_uris: tuple[str, ...] = ()
+    secret_env: str | None = None
+    name: str = ""
+
+    @property
+    def public(self) -> bool:
+        """True for a ``type = "public"`` client (no secret, PKCE)."""
+        return self.type == "public"
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    """``[[users]]``: a seed user and their roles."""
+
+    email: str
+    roles: tuple[str, ...] = ()
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """The protect side's values that only the environment sets (``TESSERA_AUDIENCE``, ...)."""
+
+    audience: str | None = None
+    jwks_file: str | None = None
+
+
+@dataclass(frozen=True)
+class TesseraConfig:
+    """A parsed ``tessera.toml``; ``document`` is the raw table (the gateway reads its own part).
+
+    The protect side needs two things from it: :meth:`verifier` and :attr:`routes`.
+    """
+
+    path: Path
+    provider: ProviderConfig = ProviderConfig()
+    apis: tuple[ApiConfig, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
+    users: tuple[UserConfig, ...] = ()
+    route_rules: RouteRules | None = None
+    document: Mapping[str, Any] = field(default_factory=dict)
+    lines: KeyLines = field(default_factory=lambda: KeyLines({}), repr=False, compare=False)
+    overrides: Overrides = Overrides()
+
+    @property
+    def routes(self) -> RouteRules:
+        """The ``[[routes]]`` rules; a ConfigurationError when the file has none."""
+        if self.route_rules is None:
+            raise ConfigurationError(f"{self.path}: no [[routes]] rules")
+        return self.route_rules
+
+    def audience(self, api: str | None = None) -> str:
+        """The audience a function trusts: ``api``, else ``TESSERA_AUDIENCE``, else the only API's.
+
+        A name that no ``[[apis]]`` declares is refused when the file declares any: a typo
+        would otherwise reject every token (or, worse, trust another API's).
+        """
+        chosen = api or self.overrides.audience
+        if chosen is not None:
+            if self.apis and self.api_for(chosen) is None:
+                known = ", ".join(a.audience for a in self.apis)
+                raise ConfigurationError(f"{self.path}: no [[apis]] has audience {chosen!r} (known: {known})")
+            return chosen
+        if len(self.apis) == 1:
+            return self.apis[0].audience
+        if not self.apis:
+            raise ConfigurationError(f"{self.path}: no [[apis]]: declare the API whose tokens to accept")
+        raise ConfigurationError(
+            f"{self.path}: {len(self.apis)} [[apis]]: choose one with load(..., api=...) or TESSERA_AUDIENCE"
+        )
+
+    def issuer(self) -> str:
+        """``[provider].issuer`` (or ``TESSERA_ISSUER``); a ConfigurationError when neither is set."""
+        if self.provider.issuer is None:
+            raise ConfigurationError(f"{self.path}: no issuer: set [provider].issuer or TESSERA_ISSUER")
+        return self.provider.issuer
+
+    def verifier(self, api: str | None = None) -> Verifier:
+        """A :class:`~tessera.verify.Verifier` for this provider's access tokens (``at+jwt``) to ``api``.
+
+        Keys come from ``TESSERA_JWKS_FILE`` when it is set, else from OpenID discovery.
+        """
+        from ..verify import Verifier
+
+        return Verifier(
+            issuer=self.issuer(),
+            audience=self.audience(api),
+            token_type="at+jwt",
+            jwks=self.overrides.jwks_file,
+        )
+
+    def api_for(self, audience: str) -> ApiConfig | None:
+        """The API whose audience is ``audience``, or None."""
+        return next((api for api in self.apis if api.audience == audience), None)
+
+    def known_scopes(self) -> frozenset[str]:
+        """The OpenID scopes and every scope an API declares."""
+        return OPENID_SCOPES.union(*(api.scopes for api in self.apis))
+
+
+class _Collector:
+    """Gathers diagnostics for one file, placing each on the line of its key."""
+
+    def __init__(self, file: str, lines: KeyLines) -> None:
+        self.file = file
+        self.lines = lines
+        self.found: list[Diagnostic] = []
+
+    def add(self, path: Sequence[str | int], message: str) -> None:
+        self.found.append(Diagnostic(self.file, self.lines.line(path), key_name(path), message))
+
+
+def _table_entries(name: str, section: Section, value: Any, out: _Collector) -> list[dict[str, Any]]:
+    """The section's tables, each with only known, well-typed keys; problems go to ``out``."""
+    tables = value if section.array else [value]
+    if section.array and not isinstance(value, list):
+        out.add((name,), f"must be an array of tables ([[{name}]])")
+        return []
+    entries: list[dict[str, Any]] = []
+    for index, table in enumerate(tables):
+        where: tuple[str | int, ...] = (name, index) if section.array else (name,)
+        if not isinstance(table, dict):
+            out.add(where, "must be a table")
+            continue
+        if section.keys is None:
+            entries.append(table)
+            continue
+        good: dict[str, Any] = {}
+        for key, item in table.items():
+            kind = section.keys.get(key)
+            if kind is None:
+                out.add((*where, key), f"unknown key (known: {', '.join(sorted(section.keys))})")
+            elif not kind.accepts(item):
+                out.add((*where, key), f"must be {kind.name}")
+            else:
+                good[key] = item
+        for key in sorted(section.required - set(table)):
+            out.add(where, f"missing required key {key!r}")
+        entries.append(good if section.required <= set(good) else {})
+    return entries
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _redirect_problem(uri: str) -> str | None:
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        return "a redirect URI has no fragment"
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and _is_loopback(host):
+        return None
+    return f"{uri!r} is not https (plain http is allowed on loopback only)"
+
+
+def issuer_problem(issuer: str) -> str | None:
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        return "must be an https URL with no query or fragment"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return "a plain-http issuer is allowed on loopback only"
+    if issuer.endswith("/"):
+        return "must not end with '/'"
+    return None
+
+
+def _provider(entry: dict[str, Any], out: _Collector) -> ProviderConfig:
+    issuer = entry.get("issuer")
+    if issuer is not None:
+        problem = issuer_problem(issuer)
+        if problem is not None:
+            out.add(("provider", "issuer"), problem)
+    return ProviderConfig(issuer=issuer, name=entry.get("name"), signup=entry.get("signup"))
+
+
+def _apis(entries: list[dict[str, Any]], out: _Collector) -> tuple[ApiConfig, ...]:
+    apis: list[ApiConfig] = []
+    owner: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        if not entry:
+            continue
+        audience, scopes = entry["audience"], tuple(dict.fromkeys(entry["scopes"]))
+        if any(api.audience == audience for api in apis):
+            out.add(("apis", index, "audience"), f"{audience!r} is declared twice")
+        for scope in scopes:
+            if scope in OPENID_SCOPES:
+                out.add(("apis", index, "scopes"), f"{scope!r} is an OpenID scope, not an API's")
+            elif scope in owner:
+                out.add(("apis", index, "scopes"), f"{scope!r} is already a scope of {owner[scope]!r}")
+            else:
+                owner[scope] = audience
+        apis.append(ApiConfig(audience, scopes))
+    return tuple(apis)
+
+
+def _client(index: int, entry: dict[str, Any], known: frozenset[str], out: _Collector) -> ClientConfig | None:
+    where = ("clients", index)
+    kind = entry["type"]
+    if kind not in CLIENT_TYPES:
+        out.add((*where, "type"), f"must be {' or '.join(map(repr, CLIENT_TYPES))}")
+        return None
+    uris = tuple(entry.get("redirect_uris", ()))
+    default_grants = ["authorization_code", "refresh_token"] if uris else ["client_credentials"]
+    grants = tuple(dict.fromkeys(entry.get("grants", default_grants)))
+    for grant in grants:
+        if grant not in GRANTS:
+            out.add((*where, "grants"), f"{grant!r} is not one of {', '.join(GRANTS)}")
+    if kind == "public" and "client_credentials" in grants:
+        out.add((*where, "grants"), "a public client cannot use client_credentials")
+    if "authorization_code" in grants and not uris:
+        out.add((*where, "redirect_uris"), "the authorization_code grant needs redirect_uris")
+    for uri in uris:
+        problem = _redirect_problem(uri)
+        if problem is not None:
+            out.add((*where, "redirect_uris"), problem)
+        elif "*" in uri and kind != "public":
+            out.add((*where, "redirect_uris"), "only public clients may use a loopback port wildcard")
+    default_scopes = sorted(OPENID_SCOPES) if "authorization_code" in grants else []
+    scopes = tuple(dict.fromkeys(entry.get("scopes", default_scopes)))
+    for scope in scopes:
+        if scope not in known:
+            out.add((*where, "scopes"), f"{scope!r} is not a scope of any [[apis]] (nor an OpenID scope)")
+    secret_env = entry.get("secret_env")
+    if kind == "confidential" and secret_env is None:
+        out.add(where, "a confidential client needs secret_env (the variable holding its secret)")
+    if kind == "public" and secret_env is not None:
+        out.add((*where, "secret_env"), "a public client has no secret")
+    if secret_env is not None and not _ENV_NAME.fullmatch(secret_env):
+        out.add((*where, "secret_env"), "must be an environment variable name")
+    return ClientConfig(entry["id"], kind, grants, scopes, uris, secret_env, entry.get("name", ""))
+
+
+def _clients(
+    entries: list[dict[str, Any]], apis: Sequence[ApiConfig], out: _Collector
+) -> tuple[ClientConfig, ...]:
+    known = OPENID_SCOPES.union(*(api.scopes for api in apis))
+    clients: list[ClientConfig] = []
+    for index, entry in enumerate(entries):
+        if not entry:
+            continue
+        if any(c.id == entry["id"] for c in clients):
+            out.add(("clients", index, "id"), f"{entry['id']!r} is declared twice")
+        client = _client(index, entry, known, out)
+        if client is not None:
+            clients.append(client)
+    return tuple(clients)
+
+
+def _users(entries: list[dict[str, Any]], out: _Collector) -> tuple[UserConfig, ...]:
+    users: list[UserConfig] = []
+    for index, entry in enumerate(entries):
+        if not entry:
+            continue
+        email = entry["email"].strip()
+        if "@" not in email or any(c.isspace() for c in email):
+            out.add(("users", index, "email"), f"{email!r} is not an email address")
+            continue
+        if any(u.email.lower() == email.lower() for u in users):
+            out.add(("users", index, "email"), f"{email!r} is declared twice")
+        users.append(UserConfig(email, tuple(dict.fromkeys(entry.get("roles", ()))), entry.get("name", "")))
+    return tuple(users)
+
+
+def _routes(entries: list[dict[str, Any]], out: _Collector) -> RouteRules | None:
+    routes: list[Route] = []
+    for index, entry in enumerate(entries):
+        if not entry:
+            continue
+        try:
+            routes.append(
+                Route(
+                    method=entry["method"],
+                    path=entry["path"],
+                    scopes=entry.get("scopes", ()),
+                    roles=entry.get("roles", ()),
+                    handler=entry.get("handler"),
+                )
+            )
+        except ConfigurationError as exc:
+            out.add(("routes", index), str(exc))
+    if not routes:
+        return None
+    try:
+        return RouteRules(tuple(routes))
+    except ConfigurationError as exc:
+        out.add(("routes",), str(exc))
+        return None
+
+
+def parse_config(text: str, file: str | Path) -> tuple[TesseraConfig | None, list[Diagnostic]]:
+    """Parse and check the text of a ``tessera.toml``; the config (None if unreadable) and its problems."""
+    name = str(file)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        return None, [Diagnostic(name, int(line.group(1)) if line else 1, "(file)", f"not valid TOML: {exc}")]
+    lines = key_lines(text)
+    out = _Collector(name, lines)
+    parsed: dict[str, list[dict[str, Any]]] = {}
+    for key, value in document.items():
+        section = SECTIONS.get(key)
+        if section is None:
+            out.add((key,), f"unknown section or key (known: {', '.join(SECTIONS)})")
+            continue
+        parsed[key] = _table_entries(key, section, value, out)
+    provider = _provider((parsed.get("provider") or [{}])[0], out)
+    apis = _apis(parsed.get("apis", []), out)
+    config = TesseraConfig(
+        path=Path(file),
+        provider=provider,
+        apis=apis,
+        clients=_clients(parsed.get("clients", []), apis, out),
+        users=_users(parsed.get("users", []), out),
+        route_rules=_routes(parsed.get("routes", []), out),
+        document=document,
+        lines=lines,
+    )
+    return config, out.found
