@@ -19,6 +19,7 @@ from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .provider import Provider
+from .signup import user_for_address
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
@@ -152,7 +153,7 @@ async def submit_code(request: Request) -> Response:
             request_id=request_id,
             error="That code is not valid. Check it, or go back and request a new one.",
         )
-    user = provider.store.find_user_by_email(email)
+    user = user_for_address(provider, email)
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")

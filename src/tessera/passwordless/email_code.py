@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..errors import TesseraError
 from ..issue.mail import Mailer, MailError, MailMessage
-from ..store import OneTimeCode, Store, User, secret_hash
+from ..store import OneTimeCode, Store, secret_hash
 
 __all__ = ["CodeRejected", "EmailCodes", "SignInThrottled", "normalise_code"]
 
@@ -78,8 +78,10 @@ class EmailCodes:
         resend_interval_seconds: int = 30,
         failures_per_hour: int = 20,
         clock: Callable[[], float] = time.time,
+        signup: bool = False,
     ) -> None:
         self._store = store
+        self.signup = signup
         self._pepper = pepper
         self._mailer = mailer
         self._issuer_name = issuer_name
@@ -95,9 +97,10 @@ class EmailCodes:
     def start(self, email: str) -> Challenge:
         """Begin a sign-in for ``email``: a new challenge, and a mail if the address has an account.
 
-        Unknown addresses get a challenge too (no mail is sent), so the answer does not reveal
-        which addresses exist. Raises :class:`SignInThrottled` when codes are requested faster
-        than ``resend_interval_seconds`` or after too many recent failures.
+        Unknown addresses get a challenge too (no mail is sent unless ``signup`` lets anyone
+        create an account), so the answer does not reveal which addresses exist. Raises
+        :class:`SignInThrottled` when codes are requested faster than
+        ``resend_interval_seconds`` or after too many recent failures.
         """
         now = self._clock()
         address = email.strip().lower()
@@ -115,7 +118,9 @@ class EmailCodes:
         )
         user = self._store.find_user_by_email(address)
         if user is not None and not user.disabled:
-            self._send(user, code)
+            self._send(user.email, code)
+        elif user is None and self.signup:
+            self._send(address, code)
         return Challenge(challenge_id, address)
 
     def _check_throttle(self, address: str, now: float) -> None:
@@ -125,7 +130,7 @@ class EmailCodes:
         if self._store.count_one_time_code_failures(address, now - 3600) >= self.failures_per_hour:
             raise SignInThrottled(3600)
 
-    def _send(self, user: User, code: str) -> None:
+    def _send(self, to: str, code: str) -> None:
         minutes = self.ttl_seconds // 60
         text = (
             f"Your {self._issuer_name} sign-in code is {code}\n\n"
@@ -133,9 +138,7 @@ class EmailCodes:
             "If you did not try to sign in, ignore this mail.\n"
         )
         try:
-            self._mailer.send(
-                MailMessage(to=user.email, subject=f"Your {self._issuer_name} sign-in code", text=text)
-            )
+            self._mailer.send(MailMessage(to=to, subject=f"Your {self._issuer_name} sign-in code", text=text))
         except MailError:
             import logging
 

@@ -85,6 +85,7 @@ class AuthorizationCode:
     session_hash: str | None
     expires_at: float
     consumed: bool = False
+    resource: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Grant:
     expires_at: float
     session_hash: str | None = None
     revoked: bool = False
+    resource: str | None = None
 
 
 class RefreshState(StrEnum):
