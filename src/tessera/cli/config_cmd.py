@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import TesseraConfig
 
 
 def register(commands: Any) -> None:
@@ -54,3 +57,27 @@ def check_command(args: argparse.Namespace) -> int:
         f"{len(config.users)} users, {rules} routes"
     )
     return 0
+
+
+def read_dev_config(given: str | None) -> TesseraConfig | None:
+    """The ``tessera.toml`` of ``--config``, ``$TESSERA_CONFIG`` or the current directory, if any."""
+    from ..config import read_config
+    from ..config.locations import config_path
+
+    path = config_path(given)
+    return read_config(path) if path is not None else None
+
+
+def config_summary(config: TesseraConfig | None) -> list[str]:
+    """The banner lines that say what a ``tessera.toml`` added."""
+    if config is None:
+        return []
+    lines = [f"  config      {config.path}"]
+    if config.apis:
+        apis = ", ".join(f"{a.audience} ({' '.join(a.scopes)})" for a in config.apis)
+        lines.append(f"  APIs        {apis}")
+    if config.clients:
+        lines.append("  + clients   " + ", ".join(f"{c.id} ({c.type})" for c in config.clients))
+    if config.users:
+        lines.append("  + users     " + ", ".join(u.email for u in config.users))
+    return lines

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from .config_cmd import add_config_option, config_summary, read_dev_config
 
 
 def register(commands: Any) -> None:
@@ -32,6 +33,7 @@ def register(commands: Any) -> None:
     dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
+    add_config_option(dev)
     dev.set_defaults(handler=run_dev)
 
 
@@ -39,6 +41,7 @@ def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
     import uvicorn
 
+    from ..config.locations import CONFIG_ENV
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
 
@@ -52,7 +55,8 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
-        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
+        config = read_dev_config(args.config)
+        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg, file_config=config)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,13 +68,15 @@ def run_dev(args: argparse.Namespace) -> int:
         f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
         f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
         f"  data        {args.data}",
+        *config_summary(config),
     ]
     if args.workers > 1:
         lines.append(f"  workers     {args.workers} processes")
     if setup.new_service_secret:
         lines.append(f"  dev-service secret (shown once): {setup.new_service_secret}")
-    if args.user:
-        lines.append("  sign in as  " + ", ".join(u.partition(":")[0] for u in args.user))
+    seeded = [u.partition(":")[0] for u in args.user] + [u.email for u in (config.users if config else ())]
+    if seeded:
+        lines.append("  sign in as  " + ", ".join(seeded))
     else:
         lines.append("  no users yet: restart with --user you@example.com[:admin]")
     print("\n".join(lines), flush=True)
@@ -88,5 +94,7 @@ def run_dev(args: argparse.Namespace) -> int:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
         os.environ[DEV_WORKERS_ENV] = str(args.workers)
+        if config is not None:
+            os.environ[CONFIG_ENV] = str(config.path.resolve())
         uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
