@@ -9,6 +9,7 @@ checked by :mod:`tessera.protect.routes`, the ``[gateway]`` table by the gateway
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -208,10 +209,11 @@ class TesseraConfig:
             raise ConfigurationError(f"{self.path}: no issuer: set [provider].issuer or TESSERA_ISSUER")
         return self.provider.issuer
 
-    def verifier(self, api: str | None = None) -> Verifier:
+    def verifier(self, api: str | None = None, *, jwks: str | os.PathLike[str] | None = None) -> Verifier:
         """A :class:`~tessera.verify.Verifier` for this provider's access tokens (``at+jwt``) to ``api``.
 
-        Keys come from ``TESSERA_JWKS_FILE`` when it is set, else from OpenID discovery.
+        Keys come from the JWKS file ``jwks`` (bundled beside the code), else from
+        ``TESSERA_JWKS_FILE``, else from OpenID discovery.
         """
         from ..verify import Verifier
 
@@ -219,7 +221,7 @@ class TesseraConfig:
             issuer=self.issuer(),
             audience=self.audience(api),
             token_type="at+jwt",
-            jwks=self.overrides.jwks_file,
+            jwks=jwks if jwks is not None else self.overrides.jwks_file,
         )
 
     def api_for(self, audience: str) -> ApiConfig | None:

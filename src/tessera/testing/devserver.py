@@ -28,7 +28,9 @@ class DevServer:
     """Runs ``python -m tessera.cli dev`` until :meth:`stop`; use as a context manager.
 
     ``data`` defaults to a fresh temporary directory. ``env`` adds environment variables (for
-    example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``. The
+    example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``; ``config``
+    as ``--config``, with ``TESSERA_ISSUER`` set to the free port's issuer (the file's own
+    issuer names the port it was written for). The
     process's combined output is kept in a file, readable with :meth:`output` (the dev outbox
     prints sign-in mails there).
     """
@@ -42,6 +44,7 @@ class DevServer:
         port: int | None = None,
         workers: int = 1,
         ready_timeout_seconds: float = 30.0,
+        config: str | Path | None = None,
     ) -> None:
         self._auto_port = port is None
         self.port = port or free_port()
@@ -54,6 +57,7 @@ class DevServer:
         self.users = tuple(users)
         self.env = dict(env or {})
         self.workers = workers
+        self.config = Path(config) if config is not None else None
         self.ready_timeout_seconds = ready_timeout_seconds
         self._log: IO[bytes] | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -82,9 +86,13 @@ class DevServer:
         args += ["--data", str(self.data), "--workers", str(self.workers)]
         for user in self.users:
             args += ["--user", user]
+        env = {**os.environ, **self.env}
+        if self.config is not None:
+            args += ["--config", str(self.config)]
+            env["TESSERA_ISSUER"] = self.issuer
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            args, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            args, stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
         deadline = time.monotonic() + self.ready_timeout_seconds
         while time.monotonic() < deadline:
