@@ -58,8 +58,9 @@ def _gateway_problems(config: TesseraConfig) -> list[Diagnostic]:
         return []
     from ..gateway.config import gateway_config_from_mapping
 
+    wiring = {key: document[key] for key in ("routes", "gateway") if key in document}
     try:
-        gateway_config_from_mapping(document, config.path.resolve().parent)
+        gateway_config_from_mapping(wiring, config.path.resolve().parent)
     except ConfigurationError as exc:
         message = str(exc)
         found = _WHERE.match(message)
