@@ -11,7 +11,8 @@ import pytest
 
 from tessera.cli import main
 
-from .conftest import VALID, WriteConfig, line_of, replaced
+from .conftest import WriteConfig
+from .sample import VALID, line_of, replaced
 
 
 def _check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -16,7 +16,8 @@ from tessera.gateway import load_gateway_config
 from tessera.protect.routes import load_routes
 from tessera.testing import LocalIssuer
 
-from .conftest import WriteConfig, replaced
+from .conftest import WriteConfig
+from .sample import replaced
 
 TWO_APIS = replaced(
     "[[clients]]", '[[apis]]\naudience = "billing-api"\nscopes = ["billing:read"]\n\n[[clients]]'
