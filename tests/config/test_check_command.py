@@ -75,6 +75,9 @@ def test_a_valid_file_passes_with_a_summary(
             "loopback",
         ),
         ('path = "/orders/{id}"', 'path = "orders"', "[[routes]]", "routes[0]", "must start with '/'"),
+        ("[provider]", "provider = 3\n[elsewhere]", "provider = 3", "provider", "must be a table"),
+        ("[[users]]", "[users]", "[users]", "users", "must be an array of tables ([[users]])"),
+        ('id = "orders-web"', 'id = "orders-service"  # again', "# again", "clients[1].id", "declared twice"),
         (
             'scopes = ["orders:read", "orders:write"]\n\n[[clients]]',
             'scopes = ["orders:read", "openid"]\n\n[[clients]]',

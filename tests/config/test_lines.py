@@ -85,3 +85,9 @@ def test_an_unknown_path_falls_back_to_its_nearest_known_parent() -> None:
     lines = key_lines(TRICKY)
     assert lines.line(("clients", 1, "quoted.key", "inner")) == 25
     assert lines.line(("provider", "missing")) == 11
+
+
+def test_windows_line_endings_give_the_same_lines() -> None:
+    plain, crlf = key_lines(TRICKY), key_lines(TRICKY.replace("\n", "\r\n"))
+    for path in [("provider", "issuer"), ("clients", 1, "site", "url"), ("gateway", "routes", 1, "escaped")]:
+        assert crlf.line(path) == plain.line(path)
