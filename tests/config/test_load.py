@@ -140,10 +140,13 @@ def test_routes_export_reads_tessera_toml(
 ) -> None:
     from tessera.cli import main
 
-    assert main(["routes", "export", "--format", "apigw-jwt", str(write_config())]) == 0
+    path = write_config()
+    assert main(["routes", "export", "--format", "apigw-jwt", str(path)]) == 0
     template = json.loads(capsys.readouterr().out)
     jwt = template["Resources"]["TesseraJwtAuthorizer"]["Properties"]["JwtConfiguration"]
     assert jwt == {"Issuer": "http://127.0.0.1:8000", "Audience": ["orders-api"]}
+    assert main(["routes", "export", "--format", "apim", "--config", str(path)]) == 0
+    assert "<audience>orders-api</audience>" in capsys.readouterr().out
 
 
 def test_the_protect_side_does_not_import_the_provider(write_config: WriteConfig) -> None:

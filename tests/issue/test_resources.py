@@ -13,10 +13,11 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tessera.errors import Reason, TokenError
+from tessera.errors import ConfigurationError, Reason, TokenError
 from tessera.issue.client_auth import hash_client_secret
 from tessera.issue.clients import register_client
 from tessera.issue.resources import ApiResource
+from tessera.issue.settings import ProviderSettings
 from tessera.store import ClientRecord
 from tessera.testing.idp import ISSUER, SPA_REDIRECT, SVC_SECRET, ProviderHarness, query_of
 from tessera.verify import Verifier
@@ -180,3 +181,23 @@ def test_a_refresh_picks_among_the_granted_apis(idp: ProviderHarness) -> None:
 def test_discovery_lists_the_apis_scopes(idp: ProviderHarness) -> None:
     document = idp.new_browser().get("/.well-known/openid-configuration").json()
     assert {"orders:read", "orders:write", "billing:read", "openid"} <= set(document["scopes_supported"])
+
+
+@pytest.mark.parametrize(
+    "apis",
+    [
+        (ApiResource("a", frozenset({"x"})), ApiResource("a", frozenset({"y"}))),
+        (ApiResource("a", frozenset()), ApiResource("a", frozenset())),
+        (ApiResource("a", frozenset({"x"})), ApiResource("b", frozenset({"x"}))),
+        (ApiResource(ISSUER, frozenset({"x"})),),
+        (ApiResource("a", frozenset({"openid"})),),
+    ],
+)
+def test_settings_refuse_ambiguous_apis(apis: tuple[ApiResource, ...]) -> None:
+    with pytest.raises(ConfigurationError):
+        ProviderSettings(issuer=ISSUER, apis=apis)
+    assert ProviderSettings(issuer=ISSUER, apis=APIS).accepted_audiences == (
+        ISSUER,
+        "orders-api",
+        "billing-api",
+    )

@@ -84,13 +84,11 @@ class ProviderSettings:
 
     def _check_apis(self) -> None:
         owners: dict[str, str] = {}
+        audiences = {self.issuer, self.audience}
         for api in self.apis:
-            if (
-                not api.audience
-                or api.audience in (self.issuer, self.audience)
-                or api.audience in owners.values()
-            ):
+            if not api.audience or api.audience in audiences:
                 raise ConfigurationError(f"API audience {api.audience!r} is empty or not unique")
+            audiences.add(api.audience)
             for scope in api.scopes:
                 if scope in OPENID_SCOPES or scope in owners:
                     raise ConfigurationError(f"scope {scope!r} belongs to two APIs or is an OpenID scope")
