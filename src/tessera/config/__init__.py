@@ -9,7 +9,8 @@ from __future__ import annotations
 from .diagnostics import ConfigFileError, Diagnostic
 from .loading import load, read_config
 from .locations import CONFIG_ENV, CONFIG_NAME, config_path
-from .schema import OPENID_SCOPES, ApiConfig, ClientConfig, ProviderConfig, TesseraConfig, UserConfig
+from .model import ApiConfig, ClientConfig, ProviderConfig, TesseraConfig, UserConfig
+from .schema import OPENID_SCOPES
 
 __all__ = [
     "CONFIG_ENV",

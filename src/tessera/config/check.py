@@ -15,7 +15,8 @@ from ..errors import ConfigurationError
 from .diagnostics import Diagnostic, key_name
 from .environment import apply_overrides
 from .loading import environment_problems, read_text
-from .schema import TesseraConfig, parse_config
+from .model import TesseraConfig
+from .schema import parse_config
 
 __all__ = ["MIN_SECRET_CHARS", "check_config", "secret_problems"]
 

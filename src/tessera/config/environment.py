@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from ..errors import ConfigurationError
-from .schema import Overrides, TesseraConfig
+from .model import Overrides, TesseraConfig
 
 __all__ = ["OVERRIDES", "apply_overrides", "read_overrides"]
 

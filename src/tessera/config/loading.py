@@ -9,7 +9,8 @@ from ..errors import ConfigurationError
 from .diagnostics import ConfigFileError, Diagnostic
 from .environment import ISSUER_ENV, apply_overrides
 from .locations import CONFIG_NAME, config_path
-from .schema import TesseraConfig, issuer_problem, parse_config
+from .model import TesseraConfig
+from .schema import issuer_problem, parse_config
 
 __all__ = ["load", "read_config", "read_text"]
 
