@@ -78,6 +78,7 @@ def test_a_valid_file_passes_with_a_summary(
         ("[provider]", "provider = 3\n[elsewhere]", "provider = 3", "provider", "must be a table"),
         ("[[users]]", "[users]", "[users]", "users", "must be an array of tables ([[users]])"),
         ('id = "orders-web"', 'id = "orders-service"  # again', "# again", "clients[1].id", "declared twice"),
+        ('id = "orders-web"', 'id = "USR_web"', "USR_web", "clients[1].id", "not start with 'usr_'"),
         (
             'scopes = ["orders:read", "orders:write"]\n\n[[clients]]',
             'scopes = ["orders:read", "openid"]\n\n[[clients]]',

@@ -196,6 +196,8 @@ def _apis(entries: list[dict[str, Any]], out: _Collector) -> tuple[ApiConfig, ..
 
 def _client(index: int, entry: dict[str, Any], known: frozenset[str], out: _Collector) -> ClientConfig | None:
     where = ("clients", index)
+    if entry["id"][:4].lower() == "usr_" or not all(" " <= c <= "~" for c in entry["id"]):
+        out.add((*where, "id"), "must be visible ASCII and not start with 'usr_' (user subjects do)")
     kind = entry["type"]
     if kind not in CLIENT_TYPES:
         out.add((*where, "type"), f"must be {' or '.join(map(repr, CLIENT_TYPES))}")

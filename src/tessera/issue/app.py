@@ -6,7 +6,7 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import authorize, consent, endpoints, metadata, signin, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
 from .web import PROVIDER_NAME
 
@@ -40,6 +41,11 @@ class ProviderName:
             await self.app(scope, receive, send)
         finally:
             PROVIDER_NAME.reset(token)
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    # The client left mid-request (or a read deadline closed it): nobody reads an answer.
+    return Response(status_code=400)
 
 
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
@@ -77,12 +83,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
+    settings = provider.settings
+    middleware = [named, cors, Middleware(StrictTransport)] if settings.secure_cookies else [named, cors]
+    if settings.check_host:
+        hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
+        middleware.insert(0, Middleware(HostCheck, hosts=hosts))
     app = Starlette(
         routes=[Mount(base, routes=routes)] if base else routes,
-        middleware=[named, cors, Middleware(StrictTransport)]
-        if provider.settings.secure_cookies
-        else [named, cors],
-        exception_handlers={Exception: _unexpected},
+        middleware=middleware,
+        exception_handlers={ClientDisconnect: _gone, Exception: _unexpected},
     )
     app.state.provider = provider
     return app

@@ -22,6 +22,7 @@ from .mail import DevOutbox
 from .provider import Provider
 from .registration import api_resources, register_configured
 from .settings import ProviderSettings
+from .subjects import new_user_id
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -63,10 +64,6 @@ def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
     if "@" not in email or any(c.isspace() for c in email):
         raise ConfigurationError(f"--user needs EMAIL[:role,role], not {spec!r}")
     return email, tuple(r.strip() for r in roles.split(",") if r.strip())
-
-
-def _user_id(email: str) -> str:
-    return "usr_" + secrets.token_hex(8)
 
 
 DEV_CLIENTS = ("dev-spa", "dev-partner", "dev-service")
@@ -133,6 +130,7 @@ def dev_provider(
         apis=api_resources(file_config) if file_config is not None else (),
         name=(file_config.provider.name if file_config is not None else None) or "Tessera",
         signup=file_config is None or file_config.provider.signup is not False,
+        check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
@@ -173,7 +171,7 @@ def dev_provider(
     for spec in users:
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
-        user_id = known.user_id if known is not None else _user_id(email)
+        user_id = known.user_id if known is not None else new_user_id()
         store.put_user(
             User(user_id=user_id, email=email, email_verified=True, name=email.split("@")[0], roles=roles)
         )

@@ -11,7 +11,7 @@ from ..store import ClientRecord, Store, User
 from .client_auth import hash_client_secret
 from .clients import register_client
 from .resources import ApiResource
-from .signup import new_user_id
+from .subjects import new_user_id
 
 __all__ = ["api_resources", "client_record", "register_configured"]
 

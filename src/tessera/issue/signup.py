@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 from ..store import User
 from .provider import Provider
+from .subjects import new_user_id
 
-__all__ = ["new_user_id", "user_for_address"]
-
-
-def new_user_id() -> str:
-    """A fresh opaque user id (the ``sub`` of the user's tokens)."""
-    return "usr_" + secrets.token_hex(8)
+__all__ = ["user_for_address"]
 
 
 def user_for_address(provider: Provider, email: str) -> User | None:
