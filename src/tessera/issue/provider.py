@@ -1,6 +1,6 @@
 """The provider's state and its core operations, independent of HTTP.
 
-:class:`Provider` holds the settings, the store, the key ring, the mailer and the clock; the
+:class:`Provider` holds the settings, the store, the key ring, the mail queue and the clock; the
 endpoints are thin translations of requests into calls on it. Nothing is kept between requests
 except in the store, so any number of instances (Lambda containers) can serve one installation.
 """
@@ -24,6 +24,7 @@ from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
 from .mail import DevOutbox, Mailer
+from .outgoing import Outgoing
 from .ratelimit import RateLimiter
 from .resources import Target, choose_target
 from .settings import ProviderSettings
@@ -79,12 +80,15 @@ class Provider:
         self.outbox = outbox if settings.dev_mode else None
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
+        self.outgoing = Outgoing(store, master_key, mailer, clock=clock)
         self.codes = EmailCodes(
             store,
             master_key.derive("otp-pepper"),
-            mailer,
+            self.outgoing,
             issuer_name=settings.name,
             resend_interval_seconds=settings.sign_in_resend_seconds,
+            failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
+            short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
             signup=settings.signup,
         )
