@@ -7,6 +7,7 @@ accepted with the audience and scope it should carry.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ APP_SCOPES = ("openid", "email", "offline_access", "orders:read", "orders:write"
 
 
 @pytest.fixture
-def idp(tmp_path: Path) -> ProviderHarness:
+def idp(tmp_path: Path) -> Iterator[ProviderHarness]:
     harness = ProviderHarness(tmp_path, apis=APIS)
     register_client(
         harness.store,
@@ -46,7 +47,8 @@ def idp(tmp_path: Path) -> ProviderHarness:
     register_client(
         harness.store, ClientRecord(client_id="app", redirect_uris=(SPA_REDIRECT,), scopes=APP_SCOPES)
     )
-    return harness
+    yield harness
+    harness.close()
 
 
 def _verified(idp: ProviderHarness, token: str, audience: str) -> dict[str, Any]:
