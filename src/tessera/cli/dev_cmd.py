@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from .config_cmd import add_config_option, config_summary, read_dev_config
+
+if TYPE_CHECKING:
+    from ..store.url import StoreChoice
 
 
 def register(commands: Any) -> None:
@@ -31,10 +34,26 @@ def register(commands: Any) -> None:
         help="server processes sharing the data directory (default 1; one per CPU serves the most)",
     )
     dev.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the store (default: TESSERA_STORE, [store] url in tessera.toml, else SQLite in --data)",
+    )
+    dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
     add_config_option(dev)
     dev.set_defaults(handler=run_dev)
+
+
+def _chosen_store(cli_url: str | None) -> StoreChoice | None:
+    """The store named by ``--store``, ``TESSERA_STORE`` or ``tessera.toml``, migrated; else None."""
+    from ..store.url import choose_store, migrate_store
+
+    choice = choose_store(cli_url)
+    if choice is not None:
+        migrate_store(choice.url)
+    return choice
 
 
 def run_dev(args: argparse.Namespace) -> int:
@@ -45,6 +64,7 @@ def run_dev(args: argparse.Namespace) -> int:
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
     from ..issue.serving import uvicorn_options
+    from ..store.url import CACHE_ENV, STORE_ENV
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -57,7 +77,16 @@ def run_dev(args: argparse.Namespace) -> int:
     issuer = f"http://{shown_host}:{args.port}"
     try:
         config = read_dev_config(args.config)
-        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg, file_config=config)
+        store = _chosen_store(args.store)
+        setup = dev_provider(
+            args.data,
+            issuer,
+            args.user,
+            signing_alg=args.alg,
+            store_url=store.url if store else None,
+            store_cache=store.cache if store else None,
+            file_config=config,
+        )
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +97,7 @@ def run_dev(args: argparse.Namespace) -> int:
         "              dev-partner (as dev-spa, but third-party: asks for consent)",
         f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
         f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
-        f"  data        {args.data}",
+        f"  data        {args.data}" + (f" (store from {store.source})" if store else ""),
         *config_summary(config),
     ]
     if args.workers > 1:
@@ -89,6 +118,10 @@ def run_dev(args: argparse.Namespace) -> int:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
         os.environ[DEV_WORKERS_ENV] = str(args.workers)
+        if store is not None:
+            os.environ[STORE_ENV] = store.url
+            if store.cache:
+                os.environ[CACHE_ENV] = store.cache
         if config is not None:
             os.environ[CONFIG_ENV] = str(config.path.resolve())
         uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)

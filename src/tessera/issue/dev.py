@@ -16,6 +16,7 @@ from ..errors import ConfigurationError
 from ..keys.sealing import MasterKey
 from ..store import ClientRecord, User
 from ..store.sqlite import SQLiteStore
+from ..store.url import CACHE_ENV, STORE_ENV, open_store
 from .client_auth import hash_client_secret
 from .clients import register_client
 from .mail import DevOutbox
@@ -96,10 +97,13 @@ def dev_provider(
     outbox: DevOutbox | None = None,
     signing_alg: str | None = None,
     sign_in_thread: bool = True,
+    store_url: str | None = None,
+    store_cache: str | None = None,
     file_config: TesseraConfig | None = None,
 ) -> DevSetup:
     """Open (or create on first run) a dev installation in ``data_dir`` and build its provider.
 
+    The store is SQLite in ``data_dir`` unless ``store_url`` names another (:mod:`tessera.store.url`).
     ``file_config`` (a ``tessera.toml``) adds its APIs, clients and seed users to the dev ones, and
     names the provider; self sign-up is on unless it says ``signup = false``.
     """
@@ -120,7 +124,7 @@ def dev_provider(
         raise ConfigurationError(
             f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
         )
-    store = SQLiteStore(root / "tessera.db")
+    store = open_store(store_url, store_cache) if store_url else SQLiteStore(root / "tessera.db")
     settings = ProviderSettings(
         issuer=issuer,
         dev_mode=True,
@@ -201,6 +205,8 @@ def app_from_environment() -> Starlette:
         os.environ[DEV_DATA_ENV],
         os.environ[DEV_ISSUER_ENV],
         sign_in_thread=workers < (os.cpu_count() or 1),
+        store_url=os.environ.get(STORE_ENV),
+        store_cache=os.environ.get(CACHE_ENV),
         file_config=read_config(config_file) if config_file else None,
     )
     return create_app(setup.provider)

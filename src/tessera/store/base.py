@@ -235,10 +235,14 @@ class SigningKeys(Protocol):
 
 
 class Housekeeping(Protocol):
-    """Removal of rows that can no longer matter."""
+    """Removal of rows that can no longer matter, and letting go of connections."""
 
     def purge_expired(self, now: float) -> int:
         """Delete rows that can no longer matter; returns how many went."""
+        ...
+
+    def close(self) -> None:
+        """Release this client's connections (the store may be used again: it reconnects)."""
         ...
 
 
