@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from . import (
     clients_cmd,
+    config_cmd,
     dev_cmd,
     gateway_cmd,
     jwks_cmd,
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     clients_cmd.register(commands)
     users_cmd.register(commands)
     login_cmd.register(commands)
+    config_cmd.register(commands)
     return parser
 
 

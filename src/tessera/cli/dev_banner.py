@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..issue.dev import DEV_SERVICE_SECRET_ENV, DevSetup
 
 __all__ = ["dev_banner"]
@@ -9,8 +11,11 @@ __all__ = ["dev_banner"]
 _SHOWN_USERS = 3
 
 
-def dev_banner(issuer: str, data: str, setup: DevSetup, workers: int) -> str:
-    """The banner's lines for a provider at ``issuer`` on the data directory ``data``."""
+def dev_banner(issuer: str, data: str, setup: DevSetup, workers: int, details: Sequence[str] = ()) -> str:
+    """The banner's lines for a provider at ``issuer`` on the data directory ``data``.
+
+    ``details`` are lines about the configuration file, shown after the data directory.
+    """
     lines = [
         f"Tessera dev provider: {issuer}",
         f"  start page  {issuer}/  (sign in, see your tokens)",
@@ -20,6 +25,7 @@ def dev_banner(issuer: str, data: str, setup: DevSetup, workers: int) -> str:
         f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
         f"  dev outbox  {issuer}/dev/outbox.html (sign-in codes are also printed here)",
         f"  data        {data}",
+        *details,
     ]
     if workers > 1:
         lines.append(f"  workers     {workers} processes")

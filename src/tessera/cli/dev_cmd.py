@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from .config_cmd import add_config_option, config_summary, read_dev_config
 from .listen import check_port
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def register(commands: Any) -> None:
     dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
+    add_config_option(dev)
     dev.set_defaults(handler=run_dev)
 
 
@@ -57,6 +59,7 @@ def _chosen_store(cli_url: str | None) -> StoreChoice | None:
 
 def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
+    from ..config.locations import CONFIG_ENV
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
     from ..issue.serving import uvicorn_options
@@ -74,6 +77,7 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
+        config = read_dev_config(args.config)
         sock = hold_port(host, args.port)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -87,13 +91,14 @@ def run_dev(args: argparse.Namespace) -> int:
             signing_alg=args.alg,
             store_url=store.url if store else None,
             store_cache=store.cache if store else None,
+            file_config=config,
         )
     except ConfigurationError as exc:
         sock.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     data = args.data + (f" (store from {store.source})" if store else "")
-    print(dev_banner(issuer, data, setup, args.workers), flush=True)
+    print(dev_banner(issuer, data, setup, args.workers, details=config_summary(config)), flush=True)
     # Bounded request reads; X-Forwarded-For is the provider's to read (trusted_proxies), not uvicorn's.
     options: dict[str, Any] = {"host": host, "port": args.port, "log_level": "warning", **uvicorn_options()}
     if args.workers == 1:
@@ -106,5 +111,7 @@ def run_dev(args: argparse.Namespace) -> int:
             os.environ[STORE_ENV] = store.url
             if store.cache:
                 os.environ[CACHE_ENV] = store.cache
+        if config is not None:
+            os.environ[CONFIG_ENV] = str(config.path.resolve())
         serve("tessera.issue.dev:app_from_environment", sock, factory=True, workers=args.workers, **options)
     return 0
