@@ -18,6 +18,8 @@ from .records import (
     Consent,
     Grant,
     OneTimeCode,
+    PasskeyChallenge,
+    PasskeyCredential,
     PendingRequest,
     RefreshRotation,
     RefreshToken,
@@ -32,6 +34,7 @@ __all__ = [
     "TokenFamilies",
     "SignIn",
     "Consents",
+    "Passkeys",
     "RateCounters",
     "SigningKeys",
     "Housekeeping",
@@ -190,6 +193,44 @@ class Consents(Protocol):
         ...
 
 
+class Passkeys(Protocol):
+    """Users' WebAuthn credentials and the single-use challenges of their ceremonies."""
+
+    def save_passkey_challenge(self, challenge: PasskeyChallenge) -> None:
+        """Store a new challenge."""
+        ...
+
+    def consume_passkey_challenge(self, challenge_hash: str, now: float) -> PasskeyChallenge | None:
+        """Use up the challenge (conditional write); the record for exactly one caller, before expiry."""
+        ...
+
+    def add_passkey(self, credential: PasskeyCredential) -> bool:
+        """Store a new credential; False when its id is already registered (to anyone)."""
+        ...
+
+    def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
+        """The credential, or None."""
+        ...
+
+    def list_passkeys(self, user_id: str) -> Sequence[PasskeyCredential]:
+        """The user's credentials, oldest first."""
+        ...
+
+    def record_passkey_use(
+        self, credential_id: str, expected_sign_count: int, sign_count: int, backed_up: bool, now: float
+    ) -> bool:
+        """Store a use's counter and BS flag if the counter is still ``expected_sign_count`` (CAS)."""
+        ...
+
+    def rename_passkey(self, user_id: str, credential_id: str, name: str) -> bool:
+        """Rename one of the user's credentials; False when the user has no such credential."""
+        ...
+
+    def remove_passkey(self, user_id: str, credential_id: str, *, allow_last: bool) -> bool:
+        """Delete one of the user's credentials atomically; False when absent, or last and not allowed."""
+        ...
+
+
 class RateCounters(Protocol):
     """Fixed-window hit counters for rate limits."""
 
@@ -228,6 +269,7 @@ class Store(
     TokenFamilies,
     SignIn,
     Consents,
+    Passkeys,
     RateCounters,
     SigningKeys,
     Housekeeping,

@@ -19,13 +19,14 @@ from .records import (
     User,
 )
 from .sqlite_consent import ConsentTable
+from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable):
+class SQLiteStore(SignInTables, ConsentTable, PasskeyTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -243,6 +244,7 @@ class SQLiteStore(SignInTables, ConsentTable):
             ("DELETE FROM pending WHERE expires_at <= ?", (now,)),
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM passkey_challenges WHERE expires_at <= ?", (now,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
         )
         removed = 0
