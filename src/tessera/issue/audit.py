@@ -25,6 +25,9 @@ AUDIT_EVENTS = frozenset(
         "client_auth_failed",
         "consent_granted",
         "consent_denied",
+        "passkey_registered",
+        "passkey_removed",
+        "passkey_sign_count_regression",
     }
 )
 _ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})

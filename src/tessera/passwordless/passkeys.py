@@ -120,10 +120,15 @@ class RelyingParty:
 
 @dataclass(frozen=True)
 class PasskeyPolicy:
-    """The ceremonies' rules. ``require_user_verification`` off accepts presence-only passkeys."""
+    """The ceremonies' rules. ``require_user_verification`` off accepts presence-only passkeys.
+
+    ``fresh_sign_in_seconds``: how recent a sign-in must be to add a passkey or remove the last
+    one (PWL-34).
+    """
 
     challenge_seconds: int = 300
     require_user_verification: bool = True
+    fresh_sign_in_seconds: int = 600
     max_passkeys_per_user: int = 20
     max_name_length: int = 64
     max_credential_id_bytes: int = 1023
@@ -366,6 +371,10 @@ class Passkeys:
             owner = b""
         if not hmac.compare_digest(owner, stored.user_id.encode()):
             raise PasskeyRejected("userHandle does not own the credential")
+
+    def recently_signed_in(self, auth_time: float) -> bool:
+        """Whether a session that signed in at ``auth_time`` may add a passkey or remove the last one."""
+        return self._clock() - auth_time <= self.policy.fresh_sign_in_seconds
 
     def clean_name(self, name: str) -> str:
         """A passkey's display name: printable characters only, whitespace collapsed, bounded."""
