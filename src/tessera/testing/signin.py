@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 __all__ = ["SignInFailed", "run_sign_in", "sign_in_via_outbox", "submit_consent"]
 
-_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
+_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request|then)" value="([^"]*)">')
 _CODE = re.compile(r"sign-in code is ([0-9]{6})")
 _MAX_HOPS = 8
 
