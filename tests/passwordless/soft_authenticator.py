@@ -54,6 +54,7 @@ class SoftAuthenticator:
         kind: str = "webauthn.create",
         flags: int | None = None,
         fmt: str = "none",
+        att_stmt: dict[str, Any] | None = None,
         client_data_extra: dict[str, Any] | None = None,
         credential_id: bytes | None = None,
     ) -> dict[str, Any]:
@@ -72,7 +73,7 @@ class SoftAuthenticator:
             + self.credential_id
             + self._cose_key()
         )
-        attestation = encode_cbor({"fmt": fmt, "attStmt": {}, "authData": auth_data})
+        attestation = encode_cbor({"fmt": fmt, "attStmt": att_stmt or {}, "authData": auth_data})
         raw_id = b64url_encode(self.credential_id)
         return {
             "id": raw_id,

@@ -296,10 +296,15 @@ def test_pwl32_user_handle_must_own_the_credential(rig: Rig) -> None:
     assert rig.sign_in().user_id == ALICE.user_id
 
 
-@pytest.mark.parametrize("fmt", ["packed", "made-up"])
-def test_pwl33_attestation_statements_that_do_not_verify_refused(rig: Rig, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "statement"),
+    [("packed", {}), ("made-up", {}), ("none", {"sig": b"\x00"}), ("packed", {"alg": -7, "sig": b"\x00"})],
+)
+def test_pwl33_attestation_statements_that_do_not_verify_refused(
+    rig: Rig, fmt: str, statement: dict[str, Any]
+) -> None:
     with pytest.raises(PasskeyRejected):
-        rig.register(fmt=fmt)
+        rig.register(fmt=fmt, att_stmt=statement)
     assert rig.register().user_id == ALICE.user_id
 
 
