@@ -25,6 +25,7 @@ from .records import (
     RefreshToken,
     Session,
     SigningKeyRecord,
+    TotpFactor,
     User,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "Passkeys",
     "RateCounters",
     "SigningKeys",
+    "TotpFactors",
     "Housekeeping",
     "Store",
 ]
@@ -231,6 +233,38 @@ class Passkeys(Protocol):
         ...
 
 
+class TotpFactors(Protocol):
+    """Users' TOTP factors and their recovery codes (stored as MACs), each step and code used once."""
+
+    def put_totp(self, factor: TotpFactor) -> None:
+        """Create or replace the user's factor (an unconfirmed one, at enrolment)."""
+        ...
+
+    def get_totp(self, user_id: str) -> TotpFactor | None:
+        """The user's factor, confirmed or not, or None."""
+        ...
+
+    def confirm_totp(self, user_id: str, step: int, recovery_hashes: Sequence[str]) -> bool:
+        """Confirm an unconfirmed factor at ``step`` and replace its recovery codes, atomically."""
+        ...
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as used if it is newer than the last one (conditional write)."""
+        ...
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        """Use up one unused recovery code of a confirmed factor; True for exactly one caller."""
+        ...
+
+    def replace_recovery_codes(self, user_id: str, recovery_hashes: Sequence[str]) -> None:
+        """Drop every recovery code of the user and store these."""
+        ...
+
+    def remove_totp(self, user_id: str) -> None:
+        """Delete the factor and its recovery codes."""
+        ...
+
+
 class RateCounters(Protocol):
     """Fixed-window hit counters for rate limits."""
 
@@ -270,6 +304,7 @@ class Store(
     SignIn,
     Consents,
     Passkeys,
+    TotpFactors,
     RateCounters,
     SigningKeys,
     Housekeeping,

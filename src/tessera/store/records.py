@@ -27,6 +27,7 @@ __all__ = [
     "RefreshToken",
     "Session",
     "SigningKeyRecord",
+    "TotpFactor",
     "User",
     "secret_hash",
 ]
@@ -244,3 +245,18 @@ class PasskeyChallenge:
     binding_hash: str
     user_id: str | None
     expires_at: float
+
+
+@dataclass(frozen=True)
+class TotpFactor:
+    """A user's authenticator-app (TOTP) factor: the secret sealed under the master key.
+
+    ``confirmed`` turns true with the first correct code; ``last_step`` is the newest time step
+    accepted, so no code of that step or an earlier one works again (PWL-22).
+    """
+
+    user_id: str
+    sealed_secret: bytes
+    confirmed: bool
+    last_step: int
+    created_at: float

@@ -22,11 +22,12 @@ from .sqlite_consent import ConsentTable
 from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
+from .sqlite_totp import TotpTables
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, PasskeyTables):
+class SQLiteStore(SignInTables, ConsentTable, PasskeyTables, TotpTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
