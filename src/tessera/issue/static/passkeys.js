@@ -24,6 +24,8 @@
     const response = await fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      // keeps the real Origin header (the server checks it) even under a no-referrer page policy
+      referrerPolicy: "same-origin",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
