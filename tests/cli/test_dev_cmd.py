@@ -9,9 +9,10 @@ import pytest
 import uvicorn
 
 from tessera.cli import main as cli_main
+from tessera.issue.serving import KEEP_ALIVE_SECONDS, BoundedHttpProtocol
 
 
-def test_dev_leaves_x_forwarded_for_to_trusted_proxies_and_names_no_server(
+def test_dev_bounds_request_reads_leaves_x_forwarded_for_to_trusted_proxies_names_no_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started: dict[str, Any] = {}
@@ -19,6 +20,8 @@ def test_dev_leaves_x_forwarded_for_to_trusted_proxies_and_names_no_server(
     assert cli_main(["dev", "--data", str(tmp_path / "data"), "--port", "8765"]) == 0
     assert started["proxy_headers"] is False
     assert started["server_header"] is False
+    assert started["http"] is BoundedHttpProtocol
+    assert started["timeout_keep_alive"] == KEEP_ALIVE_SECONDS
     assert (started["host"], started["port"]) == ("127.0.0.1", 8765)
     assert started["app"].state.provider.settings.trusted_proxies == ()
     assert "http://127.0.0.1:8765" in capsys.readouterr().out
@@ -48,6 +51,7 @@ def test_dev_workers_share_the_data_directory_through_an_app_factory(
         2,
     )
     assert started["proxy_headers"] is False
+    assert started["http"] is BoundedHttpProtocol
     worker_app = app_from_environment()
     provider = worker_app.state.provider
     assert provider.settings.issuer == "http://127.0.0.1:8766"

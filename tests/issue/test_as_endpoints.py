@@ -257,3 +257,51 @@ def test_tokens_signed_on_the_event_loop_are_the_same_tokens(tmp_path: Any) -> N
     service = inline.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET)).json()
     assert inline.introspect(service["access_token"], ("svc", SVC_SECRET))["active"] is True
     inline.store.close()
+
+
+def test_userinfo_reads_the_authorization_header_as_the_demo_api_does(idp: ProviderHarness) -> None:
+    token = idp.tokens()["access_token"]
+    browser = idp.new_browser()
+    variants = {
+        f"Bearer {token}": 200,
+        f"Bearer  {token}": 200,  # RFC 6750 §2.1: one or more spaces
+        f"bearer   {token}": 200,
+        f"Bearer {token} x": 401,
+        f"Bearer {bad_signature(token)}": 401,
+        "Bearer": 401,
+        f"Basic {token}": 401,
+        "Bearer é": 400,
+    }
+    for value, expected in variants.items():
+        headers = {b"Authorization": value.encode()}
+        userinfo = browser.get("/userinfo", headers=headers)
+        demo = browser.get("/demo/hello", headers=headers)
+        assert (userinfo.status_code, demo.status_code) == (expected, expected), value
+        if expected == 200:
+            assert userinfo.json()["sub"] == demo.json()["subject"] == "usr_alice"
+        else:
+            challenge = userinfo.headers["www-authenticate"]
+            assert challenge.startswith("Bearer"), challenge
+
+
+def test_logout_with_client_id_and_id_token_hint_needs_the_hint_issued_to_that_client(
+    idp: ProviderHarness,
+) -> None:
+    hint = idp.tokens()["id_token"]
+    bye = "https://app.example/bye"
+    for client_id, given in (("partner", hint), ("spa", "a.b.c"), ("spa", bad_signature(hint))):
+        refused = _logout(idp, client_id=client_id, id_token_hint=given, post_logout_redirect_uri=bye)
+        assert refused.status_code == 400, client_id
+        assert "csrf" not in refused.text
+        assert _logout(idp, client_id=client_id, id_token_hint=given).status_code == 400
+    page = _logout(idp, client_id="spa", id_token_hint=hint, post_logout_redirect_uri=bye, state="s1")
+    assert page.status_code == 200
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    form = {"csrf": csrf, "id_token_hint": hint, "post_logout_redirect_uri": bye}
+    assert idp.browser.post("/logout", data={**form, "client_id": "partner"}).status_code == 400
+    still = idp.browser.get("/authorize", params=idp.authorize_params(prompt="none"))
+    assert "code" in query_of(still.headers["location"])  # the refused POST ended nothing
+    done = idp.browser.post("/logout", data={**form, "client_id": "spa"})
+    assert done.status_code == 303 and done.headers["location"] == bye
+    hint_alone = _logout(idp, id_token_hint=hint, post_logout_redirect_uri=bye)
+    assert hint_alone.status_code == 200  # the hint names the client (its leeway used to raise)

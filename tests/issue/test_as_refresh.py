@@ -72,6 +72,20 @@ def test_as46_grace_window_edges(idp: ProviderHarness) -> None:
     _invalid_grant(idp.refresh(third.json()["refresh_token"]))
 
 
+def test_as46_the_grace_window_cost_when_the_thief_refreshes_first(idp: ProviderHarness) -> None:
+    """What docs/idp.md says the accepted trade-off costs: the thief keeps the family until a late replay."""
+    stolen = idp.tokens()["refresh_token"]
+    thief = idp.refresh(stolen).json()
+    idp.clock.advance(5)
+    _invalid_grant(idp.refresh(stolen))  # the owner, inside the window: refused, family kept
+    thief_next = idp.refresh(thief["refresh_token"])
+    assert thief_next.status_code == 200
+    idp.clock.advance(11)
+    _invalid_grant(idp.refresh(stolen))  # the owner's app again, after the window: family revoked
+    _invalid_grant(idp.refresh(thief_next.json()["refresh_token"]))
+    assert idp.hello(thief_next.json()["access_token"]).status_code == 401
+
+
 def test_as47_refresh_token_bound_to_its_client(idp: ProviderHarness) -> None:
     spa = idp.tokens()
     _invalid_grant(

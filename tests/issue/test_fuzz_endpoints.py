@@ -270,12 +270,14 @@ def test_g1_g2_userinfo_fuzz(live: Live, data: st.DataObject) -> None:
     event(f"{method} {count}: {response.status_code} {response.json().get('error', '')}")
     assert changed_tables(before, live.state()) == {}
     if response.status_code == 200:
-        assert auth == [("Authorization", f"Bearer {live.user_token}".encode())] or auth[0][1].lower() == (
-            f"bearer {live.user_token}".lower().encode()
-        )
+        assert len(auth) == 1
+        scheme, _, token = auth[0][1].decode("latin-1").partition(" ")
+        assert scheme.lower() == "bearer" and token.lstrip(" ") == live.user_token  # RFC 6750 §2.1
         assert response.json()["sub"] == "usr_alice"
     elif response.json() == {}:
-        assert response.status_code == 401 and not auth  # RFC 6750 §3.1: no token, no error code
+        # RFC 6750 §3.1: no bearer token at all (none, or another scheme), no error code
+        assert response.status_code == 401
+        assert not auth or (len(auth) == 1 and auth[0][1].partition(b" ")[0].lower() != b"bearer")
         assert response.headers["www-authenticate"] == "Bearer"
     else:
         assert_oauth_error(response, BEARER_ERRORS)

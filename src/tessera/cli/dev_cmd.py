@@ -41,6 +41,7 @@ def run_dev(args: argparse.Namespace) -> int:
 
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
+    from ..issue.serving import uvicorn_options
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -74,14 +75,8 @@ def run_dev(args: argparse.Namespace) -> int:
     else:
         lines.append("  no users yet: restart with --user you@example.com[:admin]")
     print("\n".join(lines), flush=True)
-    # X-Forwarded-For is the provider's to read (settings.trusted_proxies), not uvicorn's.
-    options: dict[str, Any] = {
-        "host": host,
-        "port": args.port,
-        "log_level": "warning",
-        "proxy_headers": False,
-        "server_header": False,
-    }
+    # Bounded request reads; X-Forwarded-For is the provider's to read (trusted_proxies), not uvicorn's.
+    options: dict[str, Any] = {"host": host, "port": args.port, "log_level": "warning", **uvicorn_options()}
     if args.workers == 1:
         uvicorn.run(create_app(setup.provider), **options)
     else:

@@ -6,13 +6,14 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import account, authorize, consent, endpoints, metadata, signin, signin_passkey, static, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
 
 __all__ = ["create_app"]
@@ -23,6 +24,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         "unexpected error on %s: %s", request.url.path, type(exc).__name__
     )
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    # The client left mid-request (or a read deadline closed it): nobody reads an answer.
+    return Response(status_code=400)
 
 
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
@@ -67,10 +73,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
+    settings = provider.settings
+    middleware = [cors, Middleware(StrictTransport)] if settings.secure_cookies else [cors]
+    if settings.check_host:
+        hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
+        middleware.insert(0, Middleware(HostCheck, hosts=hosts))
     app = Starlette(
         routes=[Mount(base, routes=routes)] if base else routes,
-        middleware=[cors, Middleware(StrictTransport)] if provider.settings.secure_cookies else [cors],
-        exception_handlers={Exception: _unexpected},
+        middleware=middleware,
+        exception_handlers={ClientDisconnect: _gone, Exception: _unexpected},
     )
     app.state.provider = provider
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ConfigurationError
 from ..store import ClientRecord, Store
 from .redirects import check_registered_uri
+from .subjects import client_id_problem
 
 __all__ = ["AUTH_METHODS", "register_client"]
 
@@ -13,8 +14,11 @@ AUTH_METHODS = frozenset({"none", "client_secret_basic", "client_secret_post", "
 
 def register_client(store: Store, client: ClientRecord) -> ClientRecord:
     """Check ``client`` and store it; raise ConfigurationError for anything unsafe."""
-    if not client.client_id or client.client_id.startswith("usr_") or len(client.client_id) > 256:
-        raise ConfigurationError("client_id must be 1-256 characters and not start with 'usr_'")
+    if not client.client_id or len(client.client_id) > 256:
+        raise ConfigurationError("client_id must be 1-256 characters")
+    problem = client_id_problem(store, client.client_id)
+    if problem is not None:
+        raise ConfigurationError(problem)
     methods = set(client.auth_methods)
     if not methods or not methods <= AUTH_METHODS or ("none" in methods and len(methods) > 1):
         raise ConfigurationError("auth_methods must be 'none' alone or a set of supported methods")

@@ -20,6 +20,7 @@ from .clients import register_client
 from .mail import DevOutbox
 from .provider import Provider
 from .settings import ProviderSettings
+from .subjects import new_user_id
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -62,10 +63,6 @@ def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
     return email, tuple(r.strip() for r in roles.split(",") if r.strip())
 
 
-def _user_id(email: str) -> str:
-    return "usr_" + secrets.token_hex(8)
-
-
 def dev_provider(
     data_dir: str | Path,
     issuer: str,
@@ -100,6 +97,7 @@ def dev_provider(
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
         sign_in_thread=sign_in_thread,
+        check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
@@ -140,7 +138,7 @@ def dev_provider(
     for spec in users:
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
-        user_id = known.user_id if known is not None else _user_id(email)
+        user_id = known.user_id if known is not None else new_user_id()
         store.put_user(
             User(user_id=user_id, email=email, email_verified=True, name=email.split("@")[0], roles=roles)
         )

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ..errors import TesseraError, TokenError
+from ..protect.bearer import parse_authorization
 from ..store import AccessTokenRecord, ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
 from .client_auth import authenticated_form
@@ -44,11 +45,14 @@ async def userinfo(request: Request) -> Response:
     """GET or POST ``/userinfo`` with a bearer access token carrying scope ``openid``."""
     provider = _provider(request)
     headers = request.headers.getlist("authorization")
-    if not headers:
-        return _bearer_error("", 401)
-    scheme, _, token = headers[0].partition(" ")
-    if len(headers) > 1 or scheme.lower() != "bearer" or not token or " " in token:
+    if len(headers) > 1:
         return _bearer_error("invalid_request", 400)
+    try:
+        token = parse_authorization(headers[0]) if headers else None
+    except TokenError as exc:  # the same header rules as every protected route (RFC 6750 §2.1)
+        return _bearer_error(exc.error, exc.status)
+    if token is None:
+        return _bearer_error("", 401)
     try:
         claims = provider.check_access_token(token)
     except TokenError:
@@ -144,28 +148,40 @@ async def introspect(request: Request) -> Response:
     return json_response(body or {"active": False})
 
 
+def _hint_audience(provider: Provider, hint: str) -> tuple[str, ...] | None:
+    """The ``aud`` of an ID token this provider issued (expired up to 5 minutes); None if not one."""
+    try:
+        claims = Verifier(
+            issuer=provider.settings.issuer,
+            audience=ANY,
+            token_type="JWT",
+            keys=provider.keys,
+            leeway_seconds=300,
+            max_token_bytes=MAX_TOKEN,
+            cache_size=0,
+            clock=provider.clock,
+        ).verify(hint)
+    except TesseraError:
+        return None
+    return tuple(claims.audience)
+
+
 def _logout_client(provider: Provider, params: dict[str, str]) -> ClientRecord | None:
     client_id = params.get("client_id")
     hint = params.get("id_token_hint")
     if client_id is None and hint is not None:
-        try:
-            claims = Verifier(
-                issuer=provider.settings.issuer,
-                audience=ANY,
-                token_type="JWT",
-                keys=provider.keys,
-                leeway_seconds=600,
-                max_token_bytes=MAX_TOKEN,
-                cache_size=0,
-                clock=provider.clock,
-            ).verify(hint)
-        except TesseraError:
-            return None
-        client_id = claims.audience[0] if claims.audience else None
+        audience = _hint_audience(provider, hint)
+        client_id = audience[0] if audience else None
     return provider.store.get_client(client_id) if client_id else None
 
 
 def _checked_logout(provider: Provider, params: dict[str, str]) -> Response | None:
+    client_id, hint = params.get("client_id"), params.get("id_token_hint")
+    if client_id is not None and hint is not None:
+        # RP-Initiated Logout 1.0 §2: with both, the hint's aud must name that client.
+        audience = _hint_audience(provider, hint)
+        if audience is None or client_id not in audience:
+            return error_page("The id_token_hint was not issued to this client_id.")
     target = params.get("post_logout_redirect_uri")
     if target is None:
         return None

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from ..store import ClientRecord, RefreshState, User, secret_hash
 from .provider import IssuedTokens, Provider
+from .subjects import client_id_problem
 
 __all__ = ["GrantError", "authorization_code_grant", "client_credentials_grant", "refresh_token_grant"]
 
@@ -176,6 +177,9 @@ async def client_credentials_grant(
     """A token for the client itself (confidential clients only)."""
     if client.public or "client_credentials" not in client.grant_types:
         raise GrantError("unauthorized_client", "this client may not use client_credentials")
+    if client_id_problem(provider.store, client.client_id) is not None:
+        # Stored past register_client, or a user took the id since: its sub would name a user.
+        raise GrantError("unauthorized_client", "this client's id could be a user's subject")
     requested = form.get("scope")
     allowed = [s for s in client.scopes if s not in ("openid", "offline_access")]
     if requested is None:

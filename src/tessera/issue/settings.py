@@ -30,7 +30,10 @@ class ProviderSettings:
     ``sign_in_thread`` makes token signatures in a worker thread, so that one process serving
     many requests signs on several cores; a process that has a core to itself (one of several
     ``tessera dev --workers``, or a Lambda container, which serves one request at a time)
-    signs faster without the hop.
+    signs faster without the hop. ``check_host`` answers only requests whose ``Host`` names the
+    issuer's host (or one of ``extra_hosts``; a loopback issuer also answers to its loopback
+    aliases at the same port) and refuses the rest with 400, against DNS rebinding; ``tessera
+    dev`` turns it on.
     """
 
     issuer: str
@@ -53,6 +56,8 @@ class ProviderSettings:
     authorize_requests_per_minute_per_address: int | None = 300
     trusted_proxies: tuple[str, ...] = ()
     sign_in_thread: bool = True
+    check_host: bool = False
+    extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -72,6 +77,11 @@ class ProviderSettings:
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
         _ = self.proxy_networks
+        if not isinstance(self.extra_hosts, tuple | list | frozenset) or not all(
+            isinstance(h, str) and h and not any(c.isspace() or c in "/@?#" for c in h)
+            for h in self.extra_hosts
+        ):
+            raise ConfigurationError("extra_hosts must be a list of host names, each with an optional port")
 
     @cached_property
     def proxy_networks(self) -> tuple[IPNetwork, ...]:
