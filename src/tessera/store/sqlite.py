@@ -19,6 +19,7 @@ from .records import (
     User,
 )
 from .sqlite_consent import ConsentTable
+from .sqlite_mail import MailQueueTable
 from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
@@ -27,7 +28,7 @@ from .sqlite_totp import TotpTables
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, PasskeyTables, TotpTables):
+class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -245,6 +246,7 @@ class SQLiteStore(SignInTables, ConsentTable, PasskeyTables, TotpTables):
             ("DELETE FROM pending WHERE expires_at <= ?", (now,)),
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM mail_queue WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM passkey_challenges WHERE expires_at <= ?", (now,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
         )
