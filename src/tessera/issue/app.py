@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from . import authorize, consent, endpoints, metadata, signin, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .federation import pages as federation_pages
 from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
 
@@ -50,6 +51,11 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", signin.code_form, methods=["GET"]),
         Route("/signin/code", signin.submit_code, methods=["POST"]),
         Route("/signin/done", signin.signed_in),
+        Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
+        Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
+        Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
+        Route("/upstream/{upstream_id}/unlink", federation_pages.unlink_identity, methods=["POST"]),
+        Route("/account/upstreams", federation_pages.account_upstreams, methods=["GET"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

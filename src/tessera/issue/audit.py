@@ -25,9 +25,15 @@ AUDIT_EVENTS = frozenset(
         "client_auth_failed",
         "consent_granted",
         "consent_denied",
+        "upstream_linked",
+        "upstream_unlinked",
+        "upstream_sign_in_failed",
+        "user_created",
     }
 )
-_ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})
+_ALLOWED_FIELDS = frozenset(
+    {"client_id", "user_id", "grant_id", "kid", "grant_type", "reason", "upstream", "how"}
+)
 
 
 class AuditLog:

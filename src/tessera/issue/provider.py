@@ -23,6 +23,8 @@ from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Sessio
 from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
+from .federation.flow import Federation
+from .federation.upstreams import Upstream
 from .mail import DevOutbox, Mailer
 from .ratelimit import RateLimiter
 from .settings import ProviderSettings
@@ -70,6 +72,8 @@ class Provider:
         signing_alg: str = "RS256",
         clock: Callable[[], float] = time.time,
         outbox: DevOutbox | None = None,
+        upstreams: tuple[Upstream, ...] = (),
+        federation: Federation | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -91,6 +95,14 @@ class Provider:
         self.audit = AuditLog(clock)
         self.limits = RateLimiter(store, clock)
         self._last_purge = float("-inf")
+        self.federation = federation or Federation(
+            upstreams,
+            issuer=settings.issuer,
+            store=store,
+            key=master_key.derive("federation"),
+            signing_key=self.keys.signing_key,
+            clock=clock,
+        )
         self.verifier = Verifier(
             issuer=settings.issuer,
             audience=settings.token_audience,
@@ -139,6 +151,16 @@ class Provider:
             return None
         return session, user
 
+    def start_federated_session(self, user: User, upstream_id: str) -> str:
+        """:meth:`start_session` for a sign-in at an upstream: its tokens will say ``amr`` fed, ``idp``.
+
+        The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
+        """
+        value = self.start_session(user)
+        expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
+        self.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
+        return value
+
     # tokens
     async def issue(
         self,
@@ -163,6 +185,9 @@ class Provider:
         grant_id = grant.grant_id if grant is not None else None
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
+        session_hash = grant.session_hash if grant is not None else None
+        upstream = self.store.session_upstream(session_hash, now) if session_hash else None
+        federated = {"amr": ["fed"], "idp": upstream} if upstream is not None else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,
             audience=self.settings.token_audience,
@@ -174,6 +199,7 @@ class Provider:
             user=user,
             auth_time=auth_time,
         )
+        claims.update(federated)
         id_claims = None
         if id_token and user is not None and auth_time is not None:
             id_claims = id_token_claims(
@@ -186,6 +212,7 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
+            id_claims.update(federated)
         if self.settings.sign_in_thread:
             loop = asyncio.get_running_loop()
             access_token, signed_id_token = await loop.run_in_executor(

@@ -18,6 +18,7 @@ from ..passwordless import CodeRejected, SignInThrottled
 from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
+from .federation.pages import upstream_buttons
 from .provider import Provider
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
@@ -43,6 +44,7 @@ def _with_csrf(
     value = cookie if cookie is not None else new_secret()
     base = provider.settings.base_path
     code_form = template == "signin_code.html"
+    upstreams = [] if code_form else upstream_buttons(provider, context.get("request_id", ""))
     action = f"{base}/signin/code" if code_form else f"{base}/signin"
     response = page(
         template,
@@ -50,6 +52,7 @@ def _with_csrf(
         form_targets=_client_redirect(provider, context.get("request_id", "")) if code_form else (),
         csrf=provider.cookies.csrf_token(value),
         action=action,
+        upstreams=upstreams,
         **context,
     )
     if fresh:

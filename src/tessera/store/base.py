@@ -23,6 +23,8 @@ from .records import (
     RefreshToken,
     Session,
     SigningKeyRecord,
+    UpstreamLink,
+    UpstreamLogin,
     User,
 )
 
@@ -35,6 +37,7 @@ __all__ = [
     "RateCounters",
     "SigningKeys",
     "Housekeeping",
+    "UpstreamLinks",
     "Store",
 ]
 
@@ -214,6 +217,42 @@ class SigningKeys(Protocol):
         ...
 
 
+class UpstreamLinks(Protocol):
+    """Federation: identities at upstream providers linked to users, and sign-ins in flight."""
+
+    def link_upstream(self, link: UpstreamLink) -> bool:
+        """Link an upstream identity; False (and nothing written) when it is already linked."""
+        ...
+
+    def find_upstream_link(self, upstream_id: str, subject: str) -> UpstreamLink | None:
+        """The link of the identity (upstream id, ``sub``), or None."""
+        ...
+
+    def upstream_links_of(self, user_id: str) -> Sequence[UpstreamLink]:
+        """Every identity linked to ``user_id``, oldest first."""
+        ...
+
+    def unlink_upstream(self, upstream_id: str, subject: str, user_id: str) -> bool:
+        """Remove the identity's link to ``user_id``; True when there was one."""
+        ...
+
+    def save_upstream_login(self, login: UpstreamLogin) -> None:
+        """Store a sign-in sent to an upstream provider."""
+        ...
+
+    def take_upstream_login(self, state_hash: str, now: float) -> UpstreamLogin | None:
+        """Delete and return the live sign-in for ``state_hash``; None for every caller but one."""
+        ...
+
+    def mark_session_upstream(self, session_hash: str, upstream_id: str, expires_at: float) -> None:
+        """Record that a session began with a sign-in at ``upstream_id``."""
+        ...
+
+    def session_upstream(self, session_hash: str, now: float) -> str | None:
+        """The upstream a session began at, or None for a local sign-in."""
+        ...
+
+
 class Housekeeping(Protocol):
     """Removal of rows that can no longer matter."""
 
@@ -230,6 +269,7 @@ class Store(
     Consents,
     RateCounters,
     SigningKeys,
+    UpstreamLinks,
     Housekeeping,
     Protocol,
 ):

@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS rate_hits (
 CREATE TABLE IF NOT EXISTS consents (
     user_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, granted_at REAL NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (user_id, client_id));
+CREATE TABLE IF NOT EXISTS upstream_links (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
+    linked_at REAL NOT NULL, email TEXT NOT NULL, PRIMARY KEY (upstream_id, subject));
+CREATE INDEX IF NOT EXISTS upstream_links_by_user ON upstream_links (user_id);
+CREATE TABLE IF NOT EXISTS upstream_logins (
+    state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL, linking_user_id TEXT);
+CREATE TABLE IF NOT EXISTS upstream_sessions (
+    session_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
     sealed_private BLOB NOT NULL, created_at REAL NOT NULL);
