@@ -53,13 +53,15 @@ def _set_binding(provider: Provider, response: Response, upstream: Upstream, val
         provider.cookies.set(response, name, value, LOGIN_SECONDS)
 
 
-def _failure(provider: Provider, exc: FederationError, request_id: str, status: int = 400) -> Response:
+_STATUS = {FederationFailure.UNKNOWN_UPSTREAM: 404, FederationFailure.UPSTREAM_UNREACHABLE: 502}
+
+
+def _failure(provider: Provider, exc: FederationError, request_id: str) -> Response:
+    status = _STATUS.get(exc.failure, 400)
     provider.audit.event("upstream_sign_in_failed", reason=exc.failure.value)
     base = provider.settings.base_path
     back = f"{base}/signin?{urlencode({'request': request_id})}" if request_id else f"{base}/signin"
-    response = page("upstream_error.html", status, message=exc.message, back=back)
-    provider.cookies.clear(response, binding_cookie_name(provider))
-    return response
+    return page("upstream_error.html", status, message=exc.message, back=back)
 
 
 async def start(request: Request) -> Response:
@@ -72,7 +74,7 @@ async def start(request: Request) -> Response:
             return error_page("This sign-in request has expired. Go back to the application and start again.")
         started = provider.federation.start(upstream, request_id=request_id)
     except FederationError as exc:
-        return _failure(provider, exc, request_id, 404 if exc.failure is FederationFailure.UNKNOWN_UPSTREAM else 502)
+        return _failure(provider, exc, request_id)
     response = RedirectResponse(started.location, status_code=303, headers=NO_STORE)
     _set_binding(provider, response, upstream, started.binding_cookie)
     return response
@@ -102,7 +104,7 @@ async def callback(request: Request) -> Response:
     except BadParameters:
         return error_page("The answer from the sign-in provider is malformed.")
     except FederationError as exc:
-        return _failure(provider, exc, "", 404)
+        return _failure(provider, exc, "")
     request_id = split_binding(cookie)[1]
     try:
         finished = provider.federation.finish(upstream_id, params, cookie)
@@ -203,7 +205,7 @@ async def link(request: Request) -> Response:
         upstream = provider.federation.get(request.path_params["upstream_id"])
         started = provider.federation.start(upstream, request_id="", linking_user_id=checked[1])
     except FederationError as exc:
-        return _failure(provider, exc, "", 404 if exc.failure is FederationFailure.UNKNOWN_UPSTREAM else 502)
+        return _failure(provider, exc, "")
     response = RedirectResponse(started.location, status_code=303, headers=NO_STORE)
     _set_binding(provider, response, upstream, started.binding_cookie)
     return response
