@@ -197,7 +197,7 @@ class Federation:
             raise FederationError(FederationFailure.WRONG_BROWSER, upstream.name)
         endpoints = self._endpoints(upstream)
         iss = params.get("iss")
-        if iss is not None and iss != endpoints.issuer:
+        if iss is not None and iss != endpoints.issuer and iss not in upstream.accepted_issuers:
             raise FederationError(FederationFailure.WRONG_ISS, upstream.name)
         if iss is None and endpoints.iss_parameter_supported:
             raise FederationError(FederationFailure.WRONG_ISS, upstream.name, "iss is missing")
