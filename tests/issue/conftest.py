@@ -14,4 +14,4 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """One provider for a fuzz module: see :mod:`tests.issue.fuzz_live`."""
     fuzzed = open_live(tmp_path_factory.mktemp("fuzz"))
     yield fuzzed
-    fuzzed.idp.store.close()
+    fuzzed.idp.close()

@@ -27,6 +27,7 @@ from tessera.testing.idp import (
     ProviderHarness,
     pkce_pair,
 )
+from tessera.testing.signin import newest_mail_id
 
 from .fuzz_inputs import assert_clean, header_text, junk_text, often, snapshot, values
 
@@ -74,8 +75,15 @@ class Live:
         return response
 
     def state(self, ignore: dict[str, frozenset[str]] | None = None) -> dict[str, list[str]]:
-        """The store's rows (see :func:`snapshot`)."""
-        return snapshot(self.idp.store.path, ignore)
+        """The store's rows (see :func:`snapshot`) once queued mail is sent, and the newest mail sent.
+
+        The mail sender empties ``mail_queue`` on its own time, so the queue is settled first; a
+        mail a request queued then shows as a new newest id in the dev outbox.
+        """
+        self.idp.settle_mail()
+        rows = snapshot(self.idp.store.path, ignore)
+        rows["(dev outbox)"] = [str(newest_mail_id(self.idp.outbox.messages()))]
+        return rows
 
     def cookies(self, *, session: bool = True, signin: bool = False) -> st.SearchStrategy[str | None]:
         """A Cookie header: none, the genuine ones, junk, repeated names, or oversized."""

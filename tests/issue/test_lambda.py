@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tessera.issue.lambda_handler import make_handler
+from tessera.issue.mail import MailMessage
 from tessera.testing.idp import ISSUER, ProviderHarness
 
 
@@ -104,3 +105,17 @@ def test_trusted_proxies_from_the_environment(tmp_path: Any) -> None:
         provider.store.close()
     with pytest.raises(ConfigurationError):
         provider_from_environment({**env, "TESSERA_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"})
+
+
+def test_a_send_mail_event_sends_the_queued_mail(idp: ProviderHarness) -> None:
+    idp.provider.outgoing.stop()  # as in a frozen container: no sender thread runs
+    handler = make_handler(idp.provider)
+    idp.provider.outgoing.post(
+        MailMessage("alice@example.com", "Code", "Your sign-in code is 123456"),
+        expires_at=idp.clock() + 600,
+        account_only=True,
+    )
+    assert idp.outbox.messages() == []
+    assert handler({"tessera": "send-mail"}, None) == {"handled": 1}
+    assert [m["to"] for m in idp.outbox.messages()] == ["alice@example.com"]
+    assert handler({"tessera": "send-mail"}, None) == {"handled": 0}

@@ -342,12 +342,14 @@ def test_dev_outbox_prints_framed_mail_and_lists_newest_first() -> None:
 
     assert outbox.messages() == [
         {
+            "id": 2,
             "to": "bob@example.test",
             "subject": "Second",
             "text": "code 222222",
             "sent_at": "2027-01-15T08:01:30+00:00",
         },
         {
+            "id": 1,
             "to": "alice@example.test",
             "subject": "First",
             "text": "code 111111",

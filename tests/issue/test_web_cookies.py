@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tessera.testing.idp import ProviderHarness, query_of
+from tessera.testing.signin import code_in
 
 
 def _set_cookies(response: Any) -> list[str]:
@@ -114,6 +115,7 @@ def test_web08_cross_site_posts_refused(idp: ProviderHarness) -> None:
     assert stranger.post("/signin", data=form).status_code == 403
     genuine = idp.browser.post("/signin", data=form, headers={"Origin": "http://127.0.0.1:8000"})
     assert genuine.status_code == 303
+    idp.wait_for_mail()
     assert len(idp.outbox.messages()) == 1
 
 
@@ -131,7 +133,7 @@ def test_web10_login_csrf_code_without_the_browsers_challenge(idp: ProviderHarne
     attacker.post(
         "/signin", data={"csrf": attacker_csrf, "request": attacker_request, "email": "bob@example.com"}
     )
-    code = idp.outbox.messages()[0]["text"].split("code is ")[1][:6]
+    code = code_in(idp.wait_for_mail("bob@example.com"))
     victim = idp.new_browser()
     _, victim_csrf, victim_request = _start(idp, victim)
     forced = victim.post("/signin/code", data={"csrf": victim_csrf, "request": victim_request, "code": code})
@@ -166,7 +168,7 @@ def test_web18_duplicate_or_oversized_cookies(idp: ProviderHarness) -> None:
 def test_wrong_code_then_right_code_in_the_browser(idp: ProviderHarness) -> None:
     _, csrf, request_id = _start(idp)
     idp.browser.post("/signin", data={"csrf": csrf, "request": request_id, "email": "alice@example.com"})
-    code = idp.outbox.messages()[0]["text"].split("code is ")[1][:6]
+    code = code_in(idp.wait_for_mail())
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     bad = idp.browser.post("/signin/code", data={"csrf": csrf, "request": request_id, "code": wrong})
     assert bad.status_code == 400

@@ -22,6 +22,7 @@ from tessera.store import (
 )
 from tessera.store.sqlite import SQLiteStore
 from tessera.testing.idp import ProviderHarness
+from tessera.testing.signin import code_in
 
 from .conftest import NOW
 
@@ -122,7 +123,7 @@ def test_sto01_sto05_sto06_no_secret_in_tables_or_logs(
     code, verifier, _ = idp.code()
     service = idp.token({"grant_type": "client_credentials"}, auth=("svc", "svc-secret-" + "y" * 40)).json()
     session = idp.browser.cookies.get("tessera-session")
-    mail_code = idp.outbox.messages()[0]["text"].split("code is ")[1][:6]
+    mail_code = code_in(idp.wait_for_mail())
     secrets_seen = [
         tokens["refresh_token"],
         refreshed["refresh_token"],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,7 +38,9 @@ async def _gone(request: Request, exc: Exception) -> Response:
 def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     """The ASGI app for ``provider``; every route lives under the issuer's path.
 
-    ``/token``, the busiest route, is matched first.
+    ``/token``, the busiest route, is matched first. The app's lifespan runs the mail sender
+    (:class:`~tessera.issue.outgoing.Outgoing`), which first sends what an earlier process left
+    in the queue.
     """
     routes: list[BaseRoute] = [
         Route("/token", token_endpoint.token, methods=["POST"]),
@@ -76,7 +81,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if settings.check_host:
         hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
         middleware.insert(0, Middleware(HostCheck, hosts=hosts))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        provider.outgoing.start()
+        yield
+        await asyncio.to_thread(provider.outgoing.stop)
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[Mount(base, routes=routes)] if base else routes,
         middleware=middleware,
         exception_handlers={ClientDisconnect: _gone, Exception: _unexpected},

@@ -12,6 +12,11 @@ from the environment on the first invocation and reuses it while the container l
 - ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
   whose ``X-Forwarded-For`` names the client (API Gateway's own source address needs none).
 
+Sign-in mails are queued in the store and sent by a thread that runs while the container is
+not frozen (usually during the browser's next request, for the code page). An invocation with
+the event ``{"tessera": "send-mail"}`` (an EventBridge schedule, say) sends whatever is due, so
+a mail queued just before the container froze is not left waiting for the next visitor.
+
 Or build your own: ``handler = make_handler(provider)``.
 """
 
@@ -30,15 +35,21 @@ __all__ = ["handler", "make_handler", "provider_from_environment"]
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _cached: list[LambdaHandler] = []
+SEND_MAIL = "send-mail"
 
 
 def make_handler(provider: Provider) -> LambdaHandler:
-    """A Lambda handler serving ``provider`` (no lifespan: the app needs no startup work)."""
+    """A Lambda handler serving ``provider``; ``{"tessera": "send-mail"}`` sends the queued mail.
+
+    Mangum's lifespan is off: the mail sender starts with the first mail a container queues.
+    """
     from mangum import Mangum
 
     adapter = Mangum(create_app(provider, demo=provider.settings.dev_mode), lifespan="off")
 
     def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event.get("tessera") == SEND_MAIL:
+            return {"handled": provider.outgoing.drain()}
         result: dict[str, Any] = adapter(event, context)
         return result
 

@@ -22,12 +22,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, TypedDict
 
 from ..errors import ConfigurationError, TesseraError
 
 __all__ = [
     "DevOutbox",
+    "OutboxMail",
     "MailDeliveryFailed",
     "MailError",
     "MailMessage",
@@ -185,6 +186,16 @@ class SMTPMailer:
             raise MailDeliveryFailed(f"SMTP delivery failed: {type(exc).__name__}") from None
 
 
+class OutboxMail(TypedDict):
+    """One mail kept by :class:`DevOutbox`, as ``GET /dev/outbox`` lists it."""
+
+    id: int
+    to: str
+    subject: str
+    text: str
+    sent_at: str
+
+
 class DevOutbox:
     """A development :class:`Mailer`: prints every mail to the console and keeps the latest ones.
 
@@ -237,19 +248,20 @@ class DevOutbox:
             stream.write(frame)
             stream.flush()
 
-    def messages(self) -> list[dict[str, str]]:
-        """The kept mails, newest first, as ``to``, ``subject``, ``text`` and ``sent_at`` (ISO 8601)."""
+    def messages(self) -> list[OutboxMail]:
+        """The kept mails, newest first: ``id`` (increasing), ``to``, ``subject``, ``text``, ``sent_at``."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT recipient, subject, text, sent_at FROM outbox ORDER BY id DESC LIMIT ?",
+                "SELECT id, recipient, subject, text, sent_at FROM outbox ORDER BY id DESC LIMIT ?",
                 (self._capacity,),
             ).fetchall()
         return [
             {
+                "id": mail_id,
                 "to": to,
                 "subject": subject,
                 "text": text,
                 "sent_at": datetime.fromtimestamp(sent_at, UTC).isoformat(),
             }
-            for to, subject, text, sent_at in rows
+            for mail_id, to, subject, text, sent_at in rows
         ]

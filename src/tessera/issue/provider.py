@@ -1,6 +1,6 @@
 """The provider's state and its core operations, independent of HTTP.
 
-:class:`Provider` holds the settings, the store, the key ring, the mailer and the clock; the
+:class:`Provider` holds the settings, the store, the key ring, the mail queue and the clock; the
 endpoints are thin translations of requests into calls on it. Nothing is kept between requests
 except in the store, so any number of instances (Lambda containers) can serve one installation.
 """
@@ -26,6 +26,7 @@ from .cookies import CookieJar
 from .federation.flow import Federation
 from .federation.upstreams import Upstream
 from .mail import DevOutbox, Mailer
+from .outgoing import Outgoing
 from .ratelimit import RateLimiter
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
@@ -82,11 +83,14 @@ class Provider:
         self.outbox = outbox if settings.dev_mode else None
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
+        self.outgoing = Outgoing(store, master_key, mailer, clock=clock)
         self.codes = EmailCodes(
             store,
             master_key.derive("otp-pepper"),
-            mailer,
+            self.outgoing,
             resend_interval_seconds=settings.sign_in_resend_seconds,
+            failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
+            short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
         )
         self.cookies = CookieJar(

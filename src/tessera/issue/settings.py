@@ -33,7 +33,11 @@ class ProviderSettings:
     signs faster without the hop. ``check_host`` answers only requests whose ``Host`` names the
     issuer's host (or one of ``extra_hosts``; a loopback issuer also answers to its loopback
     aliases at the same port) and refuses the rest with 400, against DNS rebinding; ``tessera
-    dev`` turns it on.
+    dev`` turns it on. ``sign_in_failures_per_hour_per_address`` is how many wrong codes one
+    source address may try per account per clock hour before it may no longer sign in to that
+    account this hour; ``sign_in_short_code_failures_per_hour`` is how many wrong six-digit
+    codes the whole world may try per account per clock hour, after which that account's codes
+    have 12 digits (docs/idp.md has the model and the odds).
     """
 
     issuer: str
@@ -51,6 +55,8 @@ class ProviderSettings:
     cors_origins: frozenset[str] = frozenset()
     client_auth_failures_per_minute: int = 50
     sign_in_requests_per_minute_per_address: int = 30
+    sign_in_failures_per_hour_per_address: int = 10
+    sign_in_short_code_failures_per_hour: int = 20
     purge_interval_seconds: int = 900
     token_requests_per_minute_per_address: int | None = 1000
     authorize_requests_per_minute_per_address: int | None = 300
@@ -74,6 +80,8 @@ class ProviderSettings:
             raise ConfigurationError("code_seconds must be between 1 and 600")
         if not 0 <= self.refresh_grace_seconds <= 300:
             raise ConfigurationError("refresh_grace_seconds must be between 0 and 300")
+        if self.sign_in_failures_per_hour_per_address < 1 or self.sign_in_short_code_failures_per_hour < 1:
+            raise ConfigurationError("the sign-in failure budgets must be at least 1")
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
         _ = self.proxy_networks

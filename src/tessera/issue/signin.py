@@ -84,7 +84,7 @@ async def code_form(request: Request) -> Response:
 
 
 async def submit_email(request: Request) -> Response:
-    """POST ``/signin``: send a code (if the address has an account) and ask for it."""
+    """POST ``/signin``: queue a code mail (sent if the address has an account) and ask for it."""
     provider = _provider(request)
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
@@ -107,7 +107,7 @@ async def submit_email(request: Request) -> Response:
         )
         if wait is not None:
             raise SignInThrottled(wait)
-        challenge = provider.codes.start(email)
+        challenge = provider.codes.start(email, address)
     except SignInThrottled as exc:
         response = _with_csrf(
             provider,
@@ -141,10 +141,23 @@ async def submit_code(request: Request) -> Response:
     except BadParameters:
         return error_page(UNREADABLE_FORM)
     request_id = form.get("request", "")
+    address = request_address(request, provider.settings.proxy_networks)
     try:
         if challenge_id is None:
             raise CodeRejected("no sign-in in progress")
-        email = provider.codes.verify(challenge_id, form.get("code", ""))
+        email = provider.codes.verify(challenge_id, form.get("code", ""), address)
+    except SignInThrottled as exc:
+        provider.audit.event("sign_in_failed")
+        response = _with_csrf(
+            provider,
+            request,
+            "signin_code.html",
+            429,
+            request_id=request_id,
+            error="Too many wrong codes were tried from your network. Try again later.",
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     except CodeRejected:
         provider.audit.event("sign_in_failed")
         return _with_csrf(

@@ -1,11 +1,14 @@
-"""Email one-time codes: 6 digits, 10 minutes, HMAC under a pepper, 5 attempts, throttled resends.
+"""Email one-time codes: 6 digits (12 under attack), 10 minutes, HMAC under a pepper, 5 attempts.
 
 A challenge is identified by an opaque random id that the browser keeps (a cookie), so a code
 only works together with the challenge it was sent for (PWL-18). The store sees the code only
 as ``HMAC-SHA256(pepper, challenge id || code)``: a six-digit space is too small for a plain
 hash (PWL-19). Each attempt is counted by a conditional write before the comparison, so five
 failures kill the challenge even under concurrent guessing (PWL-14), and a correct code is
-consumed once (PWL-16).
+consumed once (PWL-16). How many guesses a source address or the whole world gets is bounded
+by :class:`~.guessing.GuessBudgets`; no count ever stops the mailbox's owner from getting a
+fresh code (ASVS V2.2.1). The mail is queued, never sent here, and queued for unknown addresses
+too, so the answer takes the same time whether the account exists or not.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import TesseraError
-from ..issue.mail import Mailer, MailError, MailMessage
-from ..store import OneTimeCode, Store, User, secret_hash
+from ..issue.mail import MailMessage, MailRejected
+from ..store import OneTimeCode, Store, secret_hash
+from .guessing import GuessBudgets
 
 __all__ = ["CodeRejected", "EmailCodes", "SignInThrottled", "normalise_code"]
 
 CODE_DIGITS = 6
+LONG_CODE_DIGITS = 12
 _ASCII_DIGITS = frozenset("0123456789")
 _ASCII_WHITESPACE = " \t\r\n\x0b\x0c"
 
@@ -35,7 +41,7 @@ class CodeRejected(TesseraError):
 
 
 class SignInThrottled(TesseraError):
-    """Too many codes requested or too many failures for this address; retry later."""
+    """Too many codes requested, or too many failures from this source address; retry later."""
 
     code = "sign_in_throttled"
 
@@ -45,14 +51,22 @@ class SignInThrottled(TesseraError):
 
 
 def normalise_code(value: str) -> str | None:
-    """The code with ASCII whitespace stripped at both ends, or None unless exactly 6 ASCII digits.
+    """The code with ASCII whitespace stripped at both ends, or None unless 6 or 12 ASCII digits.
 
     No ``int()`` anywhere: it accepts full-width digits and ``"123_456"`` (PWL-20).
     """
     stripped = value.strip(_ASCII_WHITESPACE)
-    if len(stripped) != CODE_DIGITS or not set(stripped) <= _ASCII_DIGITS:
+    if len(stripped) not in (CODE_DIGITS, LONG_CODE_DIGITS) or not set(stripped) <= _ASCII_DIGITS:
         return None
     return stripped
+
+
+class CodePoster(Protocol):
+    """Where code mails go: a queue (:class:`tessera.issue.outgoing.Outgoing`), never a relay."""
+
+    def post(self, message: MailMessage, *, expires_at: float, account_only: bool) -> None:
+        """Queue ``message``; with ``account_only``, it is sent only to an enabled user's address."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -70,62 +84,68 @@ class EmailCodes:
         self,
         store: Store,
         pepper: bytes,
-        mailer: Mailer,
+        outgoing: CodePoster,
         *,
         issuer_name: str = "Tessera",
         ttl_seconds: int = 600,
         max_attempts: int = 5,
         resend_interval_seconds: int = 30,
-        failures_per_hour: int = 20,
+        failures_per_hour_per_source: int = 10,
+        short_code_failures_per_hour: int = 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._pepper = pepper
-        self._mailer = mailer
+        self._outgoing = outgoing
         self._issuer_name = issuer_name
         self.ttl_seconds = ttl_seconds
         self.max_attempts = max_attempts
-        self.resend_interval_seconds = resend_interval_seconds
-        self.failures_per_hour = failures_per_hour
+        self.budgets = GuessBudgets(
+            store,
+            per_source=failures_per_hour_per_source,
+            short_failures=short_code_failures_per_hour,
+            resend_seconds=resend_interval_seconds,
+            clock=clock,
+        )
         self._clock = clock
 
     def _mac(self, challenge_id: str, code: str) -> str:
         return hmac.new(self._pepper, f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def start(self, email: str) -> Challenge:
-        """Begin a sign-in for ``email``: a new challenge, and a mail if the address has an account.
+    def start(self, email: str, source: str) -> Challenge:
+        """Begin a sign-in for ``email`` asked from the address ``source``: a new challenge and a mail.
 
-        Unknown addresses get a challenge too (no mail is sent), so the answer does not reveal
-        which addresses exist. Raises :class:`SignInThrottled` when codes are requested faster
-        than ``resend_interval_seconds`` or after too many recent failures.
+        The mail is queued for every address and sent only if it has an enabled account, so the
+        work (and the time) here does not reveal which addresses exist. The code has 12 digits
+        instead of 6 while the account's six-digit guesses are spent this hour. Raises
+        :class:`SignInThrottled` when ``source`` has spent its failures on this account this
+        hour, or asks again within ``resend_interval_seconds``; another source is unaffected.
         """
         now = self._clock()
         address = email.strip().lower()
-        self._check_throttle(address, now)
+        wait = self.budgets.source_blocked(address, source) or self.budgets.resend_wait(address, source)
+        if wait is not None:
+            raise SignInThrottled(wait)
+        digits = LONG_CODE_DIGITS if self.budgets.short_codes_spent(address) else CODE_DIGITS
         challenge_id = secrets.token_urlsafe(32)
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        code = f"{secrets.randbelow(10**digits):0{digits}d}"
+        expires_at = now + self.ttl_seconds
         self._store.save_one_time_code(
             OneTimeCode(
                 challenge_hash=secret_hash(challenge_id),
                 email=address,
                 code_mac=self._mac(challenge_id, code),
                 created_at=now,
-                expires_at=now + self.ttl_seconds,
+                expires_at=expires_at,
             )
         )
-        user = self._store.find_user_by_email(address)
-        if user is not None and not user.disabled:
-            self._send(user, code)
+        message = self._message(address, code)
+        if message is not None:
+            self._outgoing.post(message, expires_at=expires_at, account_only=True)
         return Challenge(challenge_id, address)
 
-    def _check_throttle(self, address: str, now: float) -> None:
-        last = self._store.last_one_time_code_at(address)
-        if last is not None and now - last < self.resend_interval_seconds:
-            raise SignInThrottled(int(self.resend_interval_seconds - (now - last)) + 1)
-        if self._store.count_one_time_code_failures(address, now - 3600) >= self.failures_per_hour:
-            raise SignInThrottled(3600)
-
-    def _send(self, user: User, code: str) -> None:
+    def _message(self, address: str, code: str) -> MailMessage | None:
+        """The code mail, or None for an address no mail can go to (and so no account uses)."""
         minutes = self.ttl_seconds // 60
         text = (
             f"Your {self._issuer_name} sign-in code is {code}\n\n"
@@ -133,18 +153,16 @@ class EmailCodes:
             "If you did not try to sign in, ignore this mail.\n"
         )
         try:
-            self._mailer.send(
-                MailMessage(to=user.email, subject=f"Your {self._issuer_name} sign-in code", text=text)
-            )
-        except MailError:
-            import logging
+            return MailMessage(to=address, subject=f"Your {self._issuer_name} sign-in code", text=text)
+        except MailRejected:
+            return None
 
-            logging.getLogger("tessera.passwordless").warning("could not send a sign-in code mail")
-
-    def verify(self, challenge_id: str, code: str) -> str:
+    def verify(self, challenge_id: str, code: str, source: str) -> str:
         """The email the challenge was for, if ``code`` is right; else raise :class:`CodeRejected`.
 
-        Every call counts as one attempt, right or wrong; the sixth is refused unread.
+        Every call counts as one attempt on the challenge, right or wrong; the sixth is refused
+        unread. A guess from ``source`` past its hourly failures on this account raises
+        :class:`SignInThrottled`; a six-digit guess past the account's hourly budget is refused.
         """
         now = self._clock()
         normalised = normalise_code(code)
@@ -152,9 +170,16 @@ class EmailCodes:
         record = self._store.attempt_one_time_code(challenge_hash, self.max_attempts, now)
         if record is None:
             raise CodeRejected("the code is not valid")
+        wait = self.budgets.charge_source(record.email, source)
+        if wait is not None:
+            raise SignInThrottled(wait)
+        short = normalised is not None and len(normalised) == CODE_DIGITS
+        if short and not self.budgets.charge_short(record.email):
+            raise CodeRejected("the code is not valid")
         candidate = self._mac(challenge_id, normalised if normalised is not None else "-")
         if not hmac.compare_digest(candidate, record.code_mac):
             raise CodeRejected("the code is not valid")
         if not self._store.consume_one_time_code(challenge_hash, now):
             raise CodeRejected("the code is not valid")
+        self.budgets.succeeded(record.email, source, short=short)
         return record.email

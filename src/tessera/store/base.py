@@ -19,6 +19,7 @@ from .records import (
     Grant,
     OneTimeCode,
     PendingRequest,
+    QueuedMail,
     RefreshRotation,
     RefreshToken,
     Session,
@@ -35,6 +36,7 @@ __all__ = [
     "SignIn",
     "Consents",
     "RateCounters",
+    "MailQueue",
     "SigningKeys",
     "Housekeeping",
     "UpstreamLinks",
@@ -156,14 +158,6 @@ class SignIn(Protocol):
         """Store a new one-time code challenge."""
         ...
 
-    def last_one_time_code_at(self, email: str) -> float | None:
-        """When the newest challenge for ``email`` was created (for resend throttling)."""
-        ...
-
-    def count_one_time_code_failures(self, email: str, since: float) -> int:
-        """Failed attempts against ``email``'s challenges created since ``since``."""
-        ...
-
     def attempt_one_time_code(self, challenge_hash: str, max_attempts: int, now: float) -> OneTimeCode | None:
         """Count one attempt; the record after counting, or None when dead, used or expired."""
         ...
@@ -202,6 +196,32 @@ class RateCounters(Protocol):
 
     def add_hit(self, key: str, window: int) -> int:
         """Count one hit for ``key`` in ``window`` atomically; the new count."""
+        ...
+
+
+class MailQueue(Protocol):
+    """Mail waiting to be sent, so that no request waits for a mail relay and a crash loses none.
+
+    Delivery is at least once: a claimed row whose sender dies becomes claimable again when its
+    lease ends.
+    """
+
+    def enqueue_mail(self, mail: QueuedMail) -> None:
+        """Store a new mail to send."""
+        ...
+
+    def claim_mail(self, now: float, lease_seconds: float) -> QueuedMail | None:
+        """Atomically take the oldest mail due at ``now``: push its ``due_at`` to ``now + lease_seconds``
+        and count one attempt; the row after that, or None when nothing is due. Of concurrent
+        callers, exactly one gets a given row."""
+        ...
+
+    def release_mail(self, mail_id: str, due_at: float) -> None:
+        """Make a claimed mail due again at ``due_at`` (a retry after a failed send)."""
+        ...
+
+    def delete_mail(self, mail_id: str) -> None:
+        """Forget a mail: sent, expired, or given up."""
         ...
 
 
@@ -268,6 +288,7 @@ class Store(
     SignIn,
     Consents,
     RateCounters,
+    MailQueue,
     SigningKeys,
     UpstreamLinks,
     Housekeeping,

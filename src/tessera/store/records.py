@@ -20,6 +20,7 @@ __all__ = [
     "Grant",
     "OneTimeCode",
     "PendingRequest",
+    "QueuedMail",
     "RefreshRotation",
     "RefreshState",
     "RefreshToken",
@@ -169,6 +170,21 @@ class OneTimeCode:
     expires_at: float
     attempts: int = 0
     consumed: bool = False
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    """A mail waiting to be sent: its content sealed under the master key (it may hold a code).
+
+    ``due_at`` is when a sender may next claim it (a claim pushes it past the send's lease);
+    ``expires_at`` is when sending it stops making sense (the code in it has expired).
+    """
+
+    mail_id: str
+    sealed: bytes
+    due_at: float
+    expires_at: float
+    attempts: int = 0
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .records import (
     User,
 )
 from .sqlite_consent import ConsentTable
+from .sqlite_mail import MailQueueTable
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
 from .sqlite_upstream import UpstreamTables
@@ -26,7 +27,7 @@ from .sqlite_upstream import UpstreamTables
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, UpstreamTables):
+class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, UpstreamTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -244,6 +245,7 @@ class SQLiteStore(SignInTables, ConsentTable, UpstreamTables):
             ("DELETE FROM pending WHERE expires_at <= ?", (now,)),
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM mail_queue WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
             ("DELETE FROM upstream_logins WHERE expires_at <= ?", (now,)),
             ("DELETE FROM upstream_sessions WHERE expires_at <= ?", (now,)),

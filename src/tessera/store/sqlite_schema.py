@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS seen_jti (
     issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (issuer, jti));
 CREATE TABLE IF NOT EXISTS rate_hits (
     key TEXT NOT NULL, window INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window));
+CREATE TABLE IF NOT EXISTS mail_queue (
+    mail_id TEXT PRIMARY KEY, sealed BLOB NOT NULL, due_at REAL NOT NULL, expires_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS mail_by_due ON mail_queue (due_at);
 CREATE TABLE IF NOT EXISTS consents (
     user_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, granted_at REAL NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (user_id, client_id));

@@ -173,21 +173,6 @@ class SignInTables(SQLiteBase):
                 (code.challenge_hash, code.email.lower(), code.code_mac, code.created_at, code.expires_at),
             )
 
-    def last_one_time_code_at(self, email: str) -> float | None:
-        """When the newest challenge for ``email`` was created."""
-        row = self._one("SELECT MAX(created_at) AS t FROM one_time_codes WHERE email = ?", email.lower())
-        return None if row is None or row["t"] is None else float(row["t"])
-
-    def count_one_time_code_failures(self, email: str, since: float) -> int:
-        """Failed attempts (attempts that did not consume) against recent challenges."""
-        row = self._one(
-            "SELECT COALESCE(SUM(attempts - consumed), 0) AS n FROM one_time_codes "
-            "WHERE email = ? AND created_at >= ?",
-            email.lower(),
-            since,
-        )
-        return int(row["n"]) if row else 0
-
     def attempt_one_time_code(self, challenge_hash: str, max_attempts: int, now: float) -> OneTimeCode | None:
         """Count one attempt atomically; None once the challenge is dead, used or expired."""
         with self._transaction() as db:

@@ -9,6 +9,9 @@ import base64
 import hashlib
 import io
 import secrets
+import sqlite3
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -26,7 +29,7 @@ from tessera.keys import SigningKey
 from tessera.keys.sealing import MasterKey
 from tessera.store import ClientRecord, User
 from tessera.store.sqlite import SQLiteStore
-from tessera.testing.signin import run_sign_in, sign_in_via_outbox, submit_consent
+from tessera.testing.signin import run_sign_in, sign_in_via_outbox, submit_consent, wait_for_mail
 
 __all__ = [
     "FULL_SCOPE",
@@ -103,6 +106,24 @@ class ProviderHarness:
         self.client_key = SigningKey.generate("ES256")
         self._register()
         self.browser = self.new_browser()
+
+    def wait_for_mail(self, email: str = "alice@example.com", *, after: int = 0) -> Mapping[str, Any]:
+        """The newest mail to ``email`` with an id above ``after``, once the mail sender has sent it."""
+        return wait_for_mail(self.outbox.messages, email, after=after)
+
+    def settle_mail(self, timeout: float = 15) -> None:
+        """Wait until every queued mail has been sent (the queue in the store is empty)."""
+        deadline = time.monotonic() + timeout
+        with sqlite3.connect(self.store.path) as db:
+            while db.execute("SELECT COUNT(*) FROM mail_queue").fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"queued mail still unsent after {timeout} s")
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        """Stop the mail sender and close this thread's store connection."""
+        self.provider.outgoing.stop()
+        self.store.close()
 
     def new_browser(self, peer: str = "testclient") -> TestClient:
         """A fresh client with its own cookie jar, connecting from ``peer`` (an address, say)."""

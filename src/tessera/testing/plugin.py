@@ -93,4 +93,4 @@ def idp(tmp_path: Path) -> Iterator[ProviderHarness]:
 
     harness = ProviderHarness(tmp_path)
     yield harness
-    harness.store.close()
+    harness.close()

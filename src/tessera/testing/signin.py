@@ -1,20 +1,34 @@
 """A scripted browser for the provider's sign-in: email, code from the dev outbox, callback URL.
 
 Interop tests give an RP's authorization URL to :func:`sign_in_via_outbox` and get back the
-callback URL the browser would have been sent to, with no browser involved.
+callback URL the browser would have been sent to, with no browser involved. Mail is sent off the
+request path, so the outbox is polled (:func:`wait_for_mail`) until the new mail is there.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin
 
-__all__ = ["SignInFailed", "run_sign_in", "sign_in_via_outbox", "submit_consent"]
+__all__ = [
+    "SignInFailed",
+    "code_in",
+    "newest_mail_id",
+    "run_sign_in",
+    "sign_in_via_outbox",
+    "submit_consent",
+    "wait_for_mail",
+]
 
 _HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
-_CODE = re.compile(r"sign-in code is ([0-9]{6})")
+_CODE = re.compile(r"sign-in code is ([0-9]{12}|[0-9]{6})\b")
 _MAX_HOPS = 8
+MAIL_WAIT_SECONDS = 15.0
+
+Mails = Sequence[Mapping[str, Any]]
 
 
 class SignInFailed(AssertionError):
@@ -25,6 +39,37 @@ def _hidden(html: str) -> dict[str, str]:
     import html as html_module
 
     return {name: html_module.unescape(value) for name, value in _HIDDEN.findall(html)}
+
+
+def newest_mail_id(mails: Mails) -> int:
+    """The id of the newest mail in an outbox listing (0 for an empty one)."""
+    return max((int(m["id"]) for m in mails), default=0)
+
+
+def wait_for_mail(
+    read: Callable[[], Mails], email: str, *, after: int = 0, timeout: float = MAIL_WAIT_SECONDS
+) -> Mapping[str, Any]:
+    """The newest mail to ``email`` with an id above ``after``, polling ``read()`` for up to ``timeout`` s.
+
+    ``read`` lists the outbox (``DevOutbox.messages`` or ``GET /dev/outbox``); raises
+    :class:`SignInFailed` when no such mail arrives in time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [m for m in read() if int(m["id"]) > after and str(m["to"]).lower() == email.lower()]
+        if found:
+            return max(found, key=lambda m: int(m["id"]))
+        if time.monotonic() > deadline:
+            raise SignInFailed(f"no new mail for {email} in the outbox within {timeout} s")
+        time.sleep(0.01)
+
+
+def code_in(mail: Mapping[str, Any]) -> str:
+    """The sign-in code (6 or 12 digits) in a code mail."""
+    match = _CODE.search(str(mail["text"]))
+    if match is None:
+        raise SignInFailed("the mail holds no sign-in code")
+    return match.group(1)
 
 
 def _follow(http: Any, url: str, stop_prefix: str | None) -> Any:
@@ -46,7 +91,8 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
     That is a redirect to the client, or a page the provider shows after sign-in (the consent
     page, for a third-party client). ``http`` is an ``httpx.Client`` (or Starlette's
     ``TestClient``) that keeps cookies; it is the "browser". The code is read from
-    ``{issuer}/dev/outbox``. A browser that is already signed in goes straight to that answer.
+    ``{issuer}/dev/outbox``, polled until the new mail arrives. A browser that is already
+    signed in goes straight to that answer.
     """
     response = _follow(http, authorization_url, issuer)
     if response.status_code in (302, 303) or "/consent" in str(response.url):
@@ -54,17 +100,19 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
     if response.status_code != 200 or "/signin" not in str(response.url):
         raise SignInFailed(f"expected the sign-in page, got {response.status_code}")
     fields = _hidden(response.text)
+
+    def outbox() -> Mails:
+        mails: Mails = http.get(f"{issuer}/dev/outbox").json()
+        return mails
+
+    before = newest_mail_id(outbox())
     posted = http.post(f"{issuer}/signin", data={**fields, "email": email}, follow_redirects=False)
     if posted.status_code != 303:
         raise SignInFailed(f"the email form answered {posted.status_code}")
     code_page = http.get(urljoin(str(posted.url), posted.headers["location"]))
-    outbox = http.get(f"{issuer}/dev/outbox").json()
-    mail = next((m for m in outbox if m["to"].lower() == email.lower()), None)
-    match = _CODE.search(mail["text"]) if mail is not None else None
-    if match is None:
-        raise SignInFailed(f"no sign-in code in the outbox for {email}")
+    code = code_in(wait_for_mail(outbox, email, after=before))
     fields = _hidden(code_page.text)
-    done = http.post(f"{issuer}/signin/code", data={**fields, "code": match.group(1)}, follow_redirects=False)
+    done = http.post(f"{issuer}/signin/code", data={**fields, "code": code}, follow_redirects=False)
     if done.status_code != 303:
         raise SignInFailed(f"the code form answered {done.status_code}")
     return _follow(http, urljoin(str(done.url), done.headers["location"]), issuer)
