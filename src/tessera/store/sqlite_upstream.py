@@ -11,7 +11,6 @@ from .sqlite_signin import SQLiteBase
 __all__ = ["UpstreamTables"]
 
 
-
 def _link_from(row: sqlite3.Row) -> UpstreamLink:
     return UpstreamLink(row["upstream_id"], row["subject"], row["user_id"], row["linked_at"], row["email"])
 

@@ -75,7 +75,12 @@ class FakeUpstream:
     clock: Callable[[], float] = time.time
     send_iss: bool = True
     person: dict[str, Any] = field(
-        default_factory=lambda: {"sub": "up-123", "email": "carol@example.com", "email_verified": True, "name": "Carol"}
+        default_factory=lambda: {
+            "sub": "up-123",
+            "email": "carol@example.com",
+            "email_verified": True,
+            "name": "Carol",
+        }
     )
     id_token_overrides: dict[str, Any] = field(default_factory=dict)
     sign_with: SigningKey | None = None
@@ -92,7 +97,9 @@ class FakeUpstream:
         handlers["/userinfo"] = self._userinfo
         self.server.routes["/jwks"] = lambda: Response.json(self.issuer.jwks())
         if self.issuer.server is not None:
-            self.issuer.server.routes[f"{self.issuer.path}/.well-known/openid-configuration"] = self._discovery
+            self.issuer.server.routes[f"{self.issuer.path}/.well-known/openid-configuration"] = (
+                self._discovery
+            )
 
     def register(self, client_id: str, secret: str | Callable[[str], bool], *redirect_uris: str) -> None:
         """Register a client with its secret (or a check of it) and exact redirect URIs."""
@@ -168,7 +175,8 @@ class FakeUpstream:
             answer["iss"] = self.issuer.issuer
         if params.get("response_mode") == "form_post":
             fields = "".join(
-                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in answer.items()
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                for k, v in answer.items()
             )
             page = f'<form method="post" action="{html.escape(redirect_uri)}">{fields}</form>'
             return Response(200, page.encode(), {"Content-Type": "text/html"})
@@ -289,7 +297,9 @@ class FakeGitHub:
         if client is None or redirect_uri not in client.redirect_uris:
             return Response(400, b"unknown client")
         code = secrets.token_urlsafe(16)
-        self.codes[code] = IssuedCode(params["client_id"], redirect_uri, params.get("code_challenge", ""), None, {})
+        self.codes[code] = IssuedCode(
+            params["client_id"], redirect_uri, params.get("code_challenge", ""), None, {}
+        )
         query = urlencode({"code": code, "state": params.get("state", "")})
         return Response(302, b"", {"Location": f"{redirect_uri}?{query}"})
 
@@ -324,4 +334,3 @@ def form_fields(page: str) -> Mapping[str, str]:
         html.unescape(m.group(1)): html.unescape(m.group(2))
         for m in re.finditer(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page)
     }
-

@@ -18,7 +18,9 @@ SECRET = "upstream-secret-" + "s" * 32
 ENV = {"CORP_SECRET": SECRET, "OTHER_SECRET": SECRET}
 
 
-def configure(idp: ProviderHarness, *entries: dict[str, Any], environ: dict[str, str] | None = None) -> tuple[Upstream, ...]:
+def configure(
+    idp: ProviderHarness, *entries: dict[str, Any], environ: dict[str, str] | None = None
+) -> tuple[Upstream, ...]:
     """Give the provider these ``[[upstreams]]`` entries (checked as tessera.toml's would be)."""
     upstreams = tuple(upstream_from_mapping(e) for e in entries)
     provider = idp.provider
@@ -46,7 +48,9 @@ def oidc_entry(fake: FakeUpstream, upstream_id: str = "corp", **extra: Any) -> d
     }
 
 
-def register(fake: FakeUpstream, idp: ProviderHarness, upstream_id: str = "corp", secret: Any = SECRET) -> None:
+def register(
+    fake: FakeUpstream, idp: ProviderHarness, upstream_id: str = "corp", secret: Any = SECRET
+) -> None:
     """Register Tessera at ``fake`` with the one callback of ``upstream_id``."""
     fake.register("tessera", secret, f"{idp.issuer}/upstream/{upstream_id}/callback")
 

@@ -144,7 +144,10 @@ def test_verified_email_does_not_take_over_an_unverified_account(
 
 
 def test_mix_up_an_answer_for_one_upstream_at_another_is_refused(idp: ProviderHarness) -> None:
-    with FakeUpstream(LocalIssuer(), clock=idp.clock) as honest, FakeUpstream(LocalIssuer(), clock=idp.clock) as evil:
+    with (
+        FakeUpstream(LocalIssuer(), clock=idp.clock) as honest,
+        FakeUpstream(LocalIssuer(), clock=idp.clock) as evil,
+    ):
         register(honest, idp, "corp")
         register(evil, idp, "other")
         configure(idp, oidc_entry(honest, "corp"), oidc_entry(evil, "other"))
@@ -163,7 +166,9 @@ def test_mix_up_an_answer_for_one_upstream_at_another_is_refused(idp: ProviderHa
         assert len(honest.token_requests) == 1
 
 
-def test_an_unknown_upstream_id_ends_on_a_page_not_a_500(idp: ProviderHarness, corp: FakeUpstream, walk: Walk) -> None:
+def test_an_unknown_upstream_id_ends_on_a_page_not_a_500(
+    idp: ProviderHarness, corp: FakeUpstream, walk: Walk
+) -> None:
     response = walk.browser.get("/upstream/nobody/callback?code=x&state=y")
     assert response.status_code == 404
     assert "Back to sign-in" in response.text

@@ -61,11 +61,15 @@ def test_linking_needs_the_account_pages_form_token(idp: ProviderHarness, corp: 
     assert cross_site.status_code == 403
     signed_out = idp.new_browser().post("/upstream/corp/link", data={"csrf": "x"})
     assert signed_out.status_code == 403
-    genuine = idp.browser.post("/upstream/corp/link", data={"csrf": _csrf(idp.browser.get("/account/upstreams").text)})
+    genuine = idp.browser.post(
+        "/upstream/corp/link", data={"csrf": _csrf(idp.browser.get("/account/upstreams").text)}
+    )
     assert genuine.status_code == 303
 
 
-def test_an_identity_linked_to_one_user_cannot_be_linked_to_another(idp: ProviderHarness, corp: FakeUpstream) -> None:
+def test_an_identity_linked_to_one_user_cannot_be_linked_to_another(
+    idp: ProviderHarness, corp: FakeUpstream
+) -> None:
     Walk(idp, idp.new_browser()).sign_in()  # carol's identity makes (and links) her account
     idp.sign_in(idp.authorize_params())  # alice, in the main browser
     page = idp.browser.get("/account/upstreams")

@@ -9,9 +9,10 @@ from typing import Any
 from tessera.keys import SigningKey
 from tessera.testing.idp import ProviderHarness
 from tessera.testing.issuer import LocalIssuer
-from tessera.testing.providers import EXAMPLE, cognito_issuer
+from tessera.testing.providers import EXAMPLE
 from tessera.testing.upstream import FakeGitHub, FakeUpstream, form_fields
 from tessera.verify import ANY, KeySet, Verifier
+from tessera.verify.presets.cognito import cognito_issuer
 
 from .harness import Walk, configure, refused, register
 
@@ -36,7 +37,9 @@ def _entry(fake: FakeUpstream, preset: str, **extra: Any) -> dict[str, Any]:
 
 def _claims_of(idp: ProviderHarness, tokens: dict[str, Any]) -> dict[str, Any]:
     jwks = idp.browser.get("/jwks").json()
-    verifier = Verifier(issuer=idp.issuer, audience=idp.issuer, token_type="at+jwt", jwks=jwks, clock=idp.clock)
+    verifier = Verifier(
+        issuer=idp.issuer, audience=idp.issuer, token_type="at+jwt", jwks=jwks, clock=idp.clock
+    )
     return dict(verifier.verify(tokens["access_token"]))
 
 
@@ -60,7 +63,9 @@ def test_entra_common_accepts_only_allowed_tenants(idp: ProviderHarness) -> None
     fake = _offline(idp, f"https://login.microsoftonline.com/{allowed}/v2.0")
     try:
         register(fake, idp)
-        entry = _entry(fake, "entra", issuer="https://login.microsoftonline.com/common/v2.0", tenants=[allowed])
+        entry = _entry(
+            fake, "entra", issuer="https://login.microsoftonline.com/common/v2.0", tenants=[allowed]
+        )
         configure(idp, entry)
         fake.person = {"sub": "e-1", "tid": allowed, "email": "e@example.com", "name": "E"}
         other = "99999999-0000-0000-0000-000000000000"
@@ -119,15 +124,22 @@ def test_apple_form_post_and_es256_client_secret(idp: ProviderHarness) -> None:
     def client_secret_ok(secret: str) -> bool:
         keys = KeySet.from_jwks({"keys": [apple_key.public_jwk()]})
         claims = Verifier(
-            issuer="TEAM123", audience="https://appleid.apple.com", token_type=ANY, keys=keys,
-            clock=idp.clock, required_claims=("iss", "sub", "aud", "exp", "iat"), roles_claim=None,
+            issuer="TEAM123",
+            audience="https://appleid.apple.com",
+            token_type=ANY,
+            keys=keys,
+            clock=idp.clock,
+            required_claims=("iss", "sub", "aud", "exp", "iat"),
+            roles_claim=None,
         ).verify(secret)
         seen.append(dict(claims))
-        return claims["sub"] == "tessera"
+        return bool(claims["sub"] == "tessera")
 
     try:
         register(fake, idp, secret=client_secret_ok)
-        entry = _entry(fake, "apple", apple_team_id="TEAM123", apple_key_id="KEY123", apple_private_key_env="APPLE_KEY")
+        entry = _entry(
+            fake, "apple", apple_team_id="TEAM123", apple_key_id="KEY123", apple_private_key_env="APPLE_KEY"
+        )
         del entry["client_secret_env"]
         configure(idp, entry, environ={"APPLE_KEY": apple_key.private_pem().decode()})
         fake.person = {"sub": "001.apple", "email": "a@privaterelay.appleid.com", "email_verified": "true"}
@@ -142,7 +154,9 @@ def test_apple_form_post_and_es256_client_secret(idp: ProviderHarness) -> None:
         tokens = walk.finish(response)
         assert _claims_of(idp, tokens)["idp"] == "corp"
         assert seen and seen[0]["iss"] == "TEAM123"
-        header = json.loads(base64.urlsafe_b64decode(fake.token_requests[-1]["client_secret"].split(".")[0] + "=="))
+        header = json.loads(
+            base64.urlsafe_b64decode(fake.token_requests[-1]["client_secret"].split(".")[0] + "==")
+        )
         assert header["alg"] == "ES256" and header["kid"] == "KEY123"
     finally:
         fake.stop()

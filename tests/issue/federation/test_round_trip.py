@@ -77,12 +77,16 @@ def test_an_upstream_error_ends_on_a_page_with_a_way_back(corp: FakeUpstream, wa
     location = walk.to_upstream()
     callback = walk.at_upstream(location)
     state = callback.split("state=")[1].split("&")[0]
-    denied = walk.callback(f"/upstream/corp/callback?error=access_denied&state={state}&iss={corp.issuer.issuer}")
+    denied = walk.callback(
+        f"/upstream/corp/callback?error=access_denied&state={state}&iss={corp.issuer.issuer}"
+    )
     refused(denied, "did not sign you in")
     assert f"/signin?request={walk.request_id}" in denied.text
 
 
-def test_userinfo_fills_a_claim_the_id_token_lacks(idp: ProviderHarness, corp: FakeUpstream, walk: Walk) -> None:
+def test_userinfo_fills_a_claim_the_id_token_lacks(
+    idp: ProviderHarness, corp: FakeUpstream, walk: Walk
+) -> None:
     corp.person = {"sub": "up-9"}
     corp.userinfo_extra = {"email": "dora@example.com", "email_verified": True}
     tokens = walk.sign_in()
@@ -90,7 +94,9 @@ def test_userinfo_fills_a_claim_the_id_token_lacks(idp: ProviderHarness, corp: F
     assert tokens["access_token"]
 
 
-def test_userinfo_for_another_subject_is_refused(idp: ProviderHarness, corp: FakeUpstream, walk: Walk) -> None:
+def test_userinfo_for_another_subject_is_refused(
+    idp: ProviderHarness, corp: FakeUpstream, walk: Walk
+) -> None:
     corp.person = {"sub": "up-9"}
     corp.userinfo_extra = {"sub": "someone-else", "email": "dora@example.com", "email_verified": True}
     refused(walk.callback(walk.at_upstream(walk.to_upstream())), "belongs to someone else")

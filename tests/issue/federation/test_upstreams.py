@@ -56,9 +56,13 @@ def test_ids_are_unique() -> None:
 
 
 def test_presets_fill_what_they_know() -> None:
-    google = upstream_from_mapping({"id": "g", "preset": "google", "client_id": "x", "client_secret_env": "G"})
+    google = upstream_from_mapping(
+        {"id": "g", "preset": "google", "client_id": "x", "client_secret_env": "G"}
+    )
     assert google.issuer == "https://accounts.google.com" and google.trusts_email_verified
-    github = upstream_from_mapping({"id": "gh", "preset": "github", "client_id": "x", "client_secret_env": "G"})
+    github = upstream_from_mapping(
+        {"id": "gh", "preset": "github", "client_id": "x", "client_secret_env": "G"}
+    )
     assert github.kind == "github" and github.token_endpoint == "https://github.com/login/oauth/access_token"
     assert github.scopes == ("read:user", "user:email")
     apple = upstream_from_mapping(

@@ -14,7 +14,9 @@ from .upstreams import ENTRA_ISSUER_TEMPLATE, Upstream
 __all__ = ["EndpointCache", "UpstreamEndpoints", "discover"]
 
 CACHE_SECONDS = 3600
-_ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+_ASYMMETRIC = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,10 @@ class UpstreamEndpoints:
 
 
 def _from_settings(upstream: Upstream) -> UpstreamEndpoints | None:
-    if upstream.authorization_endpoint and upstream.token_endpoint and (
-        upstream.kind == "github" or upstream.jwks_uri
+    if (
+        upstream.authorization_endpoint
+        and upstream.token_endpoint
+        and (upstream.kind == "github" or upstream.jwks_uri)
     ):
         return UpstreamEndpoints(
             issuer=upstream.issuer,
@@ -75,12 +79,17 @@ def discover(upstream: Upstream, http: UpstreamHTTP) -> UpstreamEndpoints:
     if published not in expected:
         raise FetchError(FetchFailure.BAD_DOCUMENT, url, "its issuer is not the configured issuer")
     algorithms = document.get("id_token_signing_alg_values_supported", ["RS256"])
-    allowed = frozenset(a for a in algorithms if isinstance(a, str)) & _ASYMMETRIC if isinstance(algorithms, list) else frozenset()
+    allowed = (
+        frozenset(a for a in algorithms if isinstance(a, str)) & _ASYMMETRIC
+        if isinstance(algorithms, list)
+        else frozenset()
+    )
     return UpstreamEndpoints(
         issuer=upstream.issuer,
         authorization_endpoint=upstream.authorization_endpoint
         or str(_string(document, "authorization_endpoint", url, required=True)),
-        token_endpoint=upstream.token_endpoint or str(_string(document, "token_endpoint", url, required=True)),
+        token_endpoint=upstream.token_endpoint
+        or str(_string(document, "token_endpoint", url, required=True)),
         jwks_uri=upstream.jwks_uri or _string(document, "jwks_uri", url, required=True),
         userinfo_endpoint=upstream.userinfo_endpoint
         or _string(document, "userinfo_endpoint", url, required=False),

@@ -142,7 +142,9 @@ class Federation:
             raise FederationError(FederationFailure.UPSTREAM_UNREACHABLE, upstream.name, str(exc)) from None
 
     # the request
-    def start(self, upstream: Upstream, *, request_id: str, linking_user_id: str | None = None) -> StartedLogin:
+    def start(
+        self, upstream: Upstream, *, request_id: str, linking_user_id: str | None = None
+    ) -> StartedLogin:
         """The authorization request to ``upstream``; its state is stored (hashed) for ten minutes."""
         endpoints = self._endpoints(upstream)
         now = self._clock()
@@ -175,7 +177,9 @@ class Federation:
         return StartedLogin(location, f"{binding}.{request_id}")
 
     # the answer
-    def finish(self, upstream_id: str, params: Mapping[str, str], binding_cookie: str | None) -> FinishedLogin:
+    def finish(
+        self, upstream_id: str, params: Mapping[str, str], binding_cookie: str | None
+    ) -> FinishedLogin:
         """Check the upstream's answer and read the identity; raise FederationError.
 
         The order: the upstream is ours; ``state`` is present, live and unused (taken now, so a
@@ -213,7 +217,9 @@ class Federation:
             identity = self._oidc_identity(upstream, endpoints, tokens, _derived(self._key, "nonce", state))
         return FinishedLogin(identity, request_id, login.linking_user_id)
 
-    def _client_auth(self, upstream: Upstream, endpoints: UpstreamEndpoints) -> tuple[dict[str, str], dict[str, str]]:
+    def _client_auth(
+        self, upstream: Upstream, endpoints: UpstreamEndpoints
+    ) -> tuple[dict[str, str], dict[str, str]]:
         """(form fields, headers) that authenticate Tessera at the upstream's token endpoint."""
         now = int(self._clock())
         if upstream.private_key_jwt:
@@ -235,11 +241,15 @@ class Federation:
         if upstream.apple_private_key_env is not None:
             pem = self._environ.get(upstream.apple_private_key_env)
             if not pem:
-                raise FederationError(FederationFailure.MISCONFIGURED, upstream.name, "the Apple key is not set")
+                raise FederationError(
+                    FederationFailure.MISCONFIGURED, upstream.name, "the Apple key is not set"
+                )
             try:
                 key = SigningKey.from_pem(pem.encode(), "ES256", kid=upstream.apple_key_id)
             except (ValueError, TypeError) as exc:
-                raise FederationError(FederationFailure.MISCONFIGURED, upstream.name, "the Apple key is unusable") from exc
+                raise FederationError(
+                    FederationFailure.MISCONFIGURED, upstream.name, "the Apple key is unusable"
+                ) from exc
             secret = key.sign_jwt(
                 {
                     "iss": upstream.apple_team_id,
@@ -253,13 +263,17 @@ class Federation:
             return {"client_id": upstream.client_id, "client_secret": secret}, {}
         secret_value = self._environ.get(upstream.client_secret_env or "")
         if not secret_value:
-            raise FederationError(FederationFailure.MISCONFIGURED, upstream.name, "the client secret is not set")
+            raise FederationError(
+                FederationFailure.MISCONFIGURED, upstream.name, "the client secret is not set"
+            )
         if upstream.kind == "github" or upstream.preset in _POST_SECRET:
             return {"client_id": upstream.client_id, "client_secret": secret_value}, {}
         basic = f"{quote(upstream.client_id, safe='')}:{quote(secret_value, safe='')}"
         return {}, {"Authorization": "Basic " + base64.b64encode(basic.encode()).decode("ascii")}
 
-    def _redeem(self, upstream: Upstream, endpoints: UpstreamEndpoints, code: str, verifier: str) -> dict[str, Any]:
+    def _redeem(
+        self, upstream: Upstream, endpoints: UpstreamEndpoints, code: str, verifier: str
+    ) -> dict[str, Any]:
         fields, headers = self._client_auth(upstream, endpoints)
         form = {
             "grant_type": "authorization_code",
@@ -277,7 +291,9 @@ class Federation:
         if result.status != 200 or "error" in body or not isinstance(body.get("access_token"), str):
             error = body.get("error")
             raise FederationError(
-                FederationFailure.TOKEN_REFUSED, upstream.name, str(error)[:64] if error else f"status {result.status}"
+                FederationFailure.TOKEN_REFUSED,
+                upstream.name,
+                str(error)[:64] if error else f"status {result.status}",
             )
         return body
 
@@ -315,7 +331,9 @@ class Federation:
         try:
             claims = self._verifier(upstream, endpoints, claimed).verify(id_token)
         except TokenError as exc:
-            raise FederationError(FederationFailure.ID_TOKEN_INVALID, upstream.name, exc.reason.value) from None
+            raise FederationError(
+                FederationFailure.ID_TOKEN_INVALID, upstream.name, exc.reason.value
+            ) from None
         sent_nonce = claims.get("nonce")
         if not isinstance(sent_nonce, str) or not hmac.compare_digest(sent_nonce.encode(), nonce.encode()):
             raise FederationError(FederationFailure.NONCE_MISMATCH, upstream.name)
@@ -326,9 +344,9 @@ class Federation:
             profile = self._get_json(upstream, endpoints.userinfo_endpoint, str(tokens["access_token"]))
             if profile.get("sub") != subject:
                 raise FederationError(FederationFailure.USERINFO_MISMATCH, upstream.name)
-            for name in ("email", "email_verified", "name"):
-                if name not in found and name in profile:
-                    found[name] = profile[name]
+            for claim in ("email", "email_verified", "name"):
+                if claim not in found and claim in profile:
+                    found[claim] = profile[claim]
         email = found.get("email")
         name = found.get("name")
         return UpstreamIdentity(
@@ -343,7 +361,9 @@ class Federation:
         try:
             result = self.http.request("GET", url, headers={"Authorization": f"Bearer {access_token}"})
             if result.status != 200:
-                raise FederationError(FederationFailure.TOKEN_REFUSED, upstream.name, f"status {result.status}")
+                raise FederationError(
+                    FederationFailure.TOKEN_REFUSED, upstream.name, f"status {result.status}"
+                )
             return json_body(result, url)
         except FetchError as exc:
             raise FederationError(FederationFailure.UPSTREAM_UNREACHABLE, upstream.name, str(exc)) from None
@@ -357,7 +377,9 @@ class Federation:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             raise FederationError(FederationFailure.ID_TOKEN_INVALID, upstream.name, "no user id")
         try:
-            result = self.http.request("GET", f"{base}/user/emails", headers={"Authorization": f"Bearer {token}"})
+            result = self.http.request(
+                "GET", f"{base}/user/emails", headers={"Authorization": f"Bearer {token}"}
+            )
             listed: Any = json.loads(result.body) if result.status == 200 else []
         except (FetchError, ValueError, UnicodeDecodeError):
             listed = []
@@ -375,4 +397,3 @@ class Federation:
             email_verified=isinstance(email, str),
             name=name if isinstance(name, str) else "",
         )
-

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-
 from ...store import Store, UpstreamLink, User
 from ..audit import AuditLog
 from ..subjects import new_user_id
@@ -22,7 +21,7 @@ from .upstreams import Upstream
 __all__ = ["resolve_user", "unlink"]
 
 
-def _link(store: Store, audit: AuditLog, login: FinishedLogin, user: User, now: float, how: str) -> None:
+def _link(store: Store, audit: AuditLog, login: FinishedLogin, user: User, *, now: float, how: str) -> None:
     identity = login.identity
     if not store.link_upstream(
         UpstreamLink(identity.upstream_id, identity.subject, user.user_id, now, identity.email or "")
@@ -44,7 +43,7 @@ def resolve_user(store: Store, audit: AuditLog, upstream: Upstream, login: Finis
             if link.user_id != user.user_id:
                 raise FederationError(FederationFailure.ALREADY_LINKED, name)
             return user
-        _link(store, audit, login, user, now, "account_page")
+        _link(store, audit, login, user, now=now, how="account_page")
         return user
     if link is not None:
         linked = store.get_user(link.user_id)
@@ -56,7 +55,7 @@ def resolve_user(store: Store, audit: AuditLog, upstream: Upstream, login: Finis
     if existing is not None:
         if not (asserted and existing.email_verified) or existing.disabled:
             raise FederationError(FederationFailure.ACCOUNT_EXISTS, name)
-        _link(store, audit, login, existing, now, "verified_email")
+        _link(store, audit, login, existing, now=now, how="verified_email")
         return existing
     if not upstream.allow_sign_up:
         raise FederationError(FederationFailure.SIGN_UP_CLOSED, name)
@@ -65,7 +64,7 @@ def resolve_user(store: Store, audit: AuditLog, upstream: Upstream, login: Finis
     user = User(new_user_id(), identity.email, asserted, identity.name)
     store.put_user(user)
     audit.event("user_created", user_id=user.user_id, upstream=identity.upstream_id)
-    _link(store, audit, login, user, now, "sign_up")
+    _link(store, audit, login, user, now=now, how="sign_up")
     return user
 
 
@@ -75,5 +74,3 @@ def unlink(store: Store, audit: AuditLog, user: User, upstream_id: str, subject:
     if removed:
         audit.event("upstream_unlinked", user_id=user.user_id, upstream=upstream_id)
     return removed
-
-

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ...verify.fetch import FetchError
 from ..authorize import load_pending
 from ..provider import Provider
 from ..web import NO_STORE, BadParameters, error_page, page, read_form, split_params
@@ -19,7 +20,15 @@ from .flow import LOGIN_SECONDS, split_binding
 from .linking import resolve_user, unlink
 from .upstreams import Upstream
 
-__all__ = ["account_upstreams", "binding_cookie_name", "callback", "link", "start", "unlink_identity", "upstream_buttons"]
+__all__ = [
+    "account_upstreams",
+    "binding_cookie_name",
+    "callback",
+    "link",
+    "start",
+    "unlink_identity",
+    "upstream_buttons",
+]
 
 
 def _provider(request: Request) -> Provider:
@@ -125,7 +134,9 @@ async def callback(request: Request) -> Response:
         else f"{base}/signin/done"
     )
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    provider.cookies.set(response, provider.cookies.session_name, session_value, provider.settings.session_seconds)
+    provider.cookies.set(
+        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
+    )
     provider.cookies.clear(response, cookie_name)
     return response
 
@@ -156,8 +167,8 @@ async def account_upstreams(request: Request) -> Response:
     for upstream in upstreams.values():
         try:
             targets.append(provider.federation.endpoints.get(upstream).authorization_endpoint)
-        except Exception:  # noqa: BLE001 - an unreachable upstream only loses its form target
-            continue
+        except FetchError:
+            pass  # an unreachable upstream only loses its form target; its link fails on a page
     return page(
         "account_upstreams.html",
         form_targets=targets,
@@ -165,7 +176,9 @@ async def account_upstreams(request: Request) -> Response:
         csrf=provider.cookies.bound_token("account-upstreams", session_value),
         links=[
             {
-                "name": upstreams[link.upstream_id].name if link.upstream_id in upstreams else link.upstream_id,
+                "name": upstreams[link.upstream_id].name
+                if link.upstream_id in upstreams
+                else link.upstream_id,
                 "email": link.email,
                 "subject": link.subject,
                 "unlink": f"{base}/upstream/{link.upstream_id}/unlink",
@@ -173,7 +186,9 @@ async def account_upstreams(request: Request) -> Response:
             for link in links
         ],
         available=[
-            {"name": u.name, "href": f"{base}/upstream/{u.id}/link"} for u in upstreams.values() if u.id not in linked
+            {"name": u.name, "href": f"{base}/upstream/{u.id}/link"}
+            for u in upstreams.values()
+            if u.id not in linked
         ],
     )
 
@@ -220,5 +235,9 @@ async def unlink_identity(request: Request) -> Response:
     form, user_id = checked
     user = provider.store.get_user(user_id)
     if user is not None:
-        unlink(provider.store, provider.audit, user, request.path_params["upstream_id"], form.get("subject", ""))
-    return RedirectResponse(f"{provider.settings.base_path}/account/upstreams", status_code=303, headers=NO_STORE)
+        unlink(
+            provider.store, provider.audit, user, request.path_params["upstream_id"], form.get("subject", "")
+        )
+    return RedirectResponse(
+        f"{provider.settings.base_path}/account/upstreams", status_code=303, headers=NO_STORE
+    )

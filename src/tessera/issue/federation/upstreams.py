@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -190,7 +190,9 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
     client_id = _text(entry, "client_id", upstream_id, required=True)
     secret_env = _text(entry, "client_secret_env", upstream_id)
     if secret_env is not None and not _ENV.fullmatch(secret_env):
-        raise ConfigurationError(f"upstream {upstream_id!r}: client_secret_env must name an environment variable")
+        raise ConfigurationError(
+            f"upstream {upstream_id!r}: client_secret_env must name an environment variable"
+        )
     private_key_jwt = entry.get("private_key_jwt", False)
     if not isinstance(private_key_jwt, bool):
         raise ConfigurationError(f"upstream {upstream_id!r}: private_key_jwt must be true or false")
@@ -207,10 +209,12 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
     if any(apple.values()) and (preset.name != "apple" or not all(apple.values())):
         raise ConfigurationError(
             f"upstream {upstream_id!r}: apple_team_id, apple_key_id and apple_private_key_env "
-            "go together, with preset = \"apple\""
+            'go together, with preset = "apple"'
         )
     if preset.name == "apple" and not all(apple.values()):
-        raise ConfigurationError(f"upstream {upstream_id!r}: Apple needs apple_team_id, apple_key_id and apple_private_key_env")
+        raise ConfigurationError(
+            f"upstream {upstream_id!r}: Apple needs apple_team_id, apple_key_id and apple_private_key_env"
+        )
     scopes = entry.get("scopes", list(preset.default_scopes))
     if (
         not isinstance(scopes, list | tuple)
@@ -219,7 +223,7 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
     ):
         raise ConfigurationError(f"upstream {upstream_id!r}: scopes must be a non-empty list of scope names")
     if preset.kind == "oidc" and "openid" not in scopes:
-        raise ConfigurationError(f"upstream {upstream_id!r}: scopes must include \"openid\"")
+        raise ConfigurationError(f'upstream {upstream_id!r}: scopes must include "openid"')
     tenants = entry.get("tenants", [])
     if not isinstance(tenants, list | tuple) or not all(
         isinstance(t, str) and re.fullmatch(r"[A-Za-z0-9.-]{1,64}", t) for t in tenants
@@ -276,8 +280,3 @@ def upstreams_from_config(entries: object) -> tuple[Upstream, ...]:
     if duplicates:
         raise ConfigurationError(f"upstream ids must be unique: {', '.join(duplicates)} repeated")
     return upstreams
-
-
-def with_endpoints(upstream: Upstream, **endpoints: str) -> Upstream:
-    """A copy of ``upstream`` with some endpoints replaced (tests point presets at local servers)."""
-    return replace(upstream, **endpoints)
