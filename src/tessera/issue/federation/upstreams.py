@@ -119,6 +119,8 @@ class Upstream:
 
 
 def _url(value: object, what: str, upstream_id: str) -> str:
+    if value is None:
+        raise ConfigurationError(f"upstream {upstream_id!r}: {what} is required")
     if not isinstance(value, str):
         raise ConfigurationError(f"upstream {upstream_id!r}: {what} must be a URL")
     parts = urlsplit(value)
