@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,8 +96,10 @@ class Walk:
 
     def finish(self, response: httpx.Response) -> dict[str, Any]:
         """After a successful callback: resume the request and redeem the code; the token response."""
-        assert response.status_code == 303, response.text
-        resumed = self.browser.get(response.headers["location"])
+        assert response.status_code == 200, response.text
+        found = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', response.text)
+        assert found, response.text
+        resumed = self.browser.get(html.unescape(found.group(1)))
         assert resumed.status_code == 302, resumed.text
         answer = query_of(resumed.headers["location"])
         tokens = self.idp.exchange(answer["code"], self.verifier)

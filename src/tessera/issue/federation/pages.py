@@ -123,7 +123,7 @@ async def callback(request: Request) -> Response:
         return _failure(provider, exc, request_id)
     base = provider.settings.base_path
     if finished.linking_user_id is not None:
-        response = RedirectResponse(f"{base}/account/upstreams", status_code=303, headers=NO_STORE)
+        response: Response = RedirectResponse(f"{base}/account/upstreams", status_code=303, headers=NO_STORE)
         provider.cookies.clear(response, cookie_name)
         return response
     session_value = provider.start_federated_session(user, upstream_id)
@@ -133,7 +133,9 @@ async def callback(request: Request) -> Response:
         if finished.request_id
         else f"{base}/signin/done"
     )
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+    # A page, not a redirect: the upstream's last form (its sign-in) may limit where its
+    # redirects go (CSP form-action), and the application's redirect URI is not on its list.
+    response = page("upstream_continue.html", target=target)
     provider.cookies.set(
         response, provider.cookies.session_name, session_value, provider.settings.session_seconds
     )
