@@ -47,14 +47,17 @@ class LocalHTTPServer:
     """Serves GET routes on 127.0.0.1:<free port>; counts every request by path.
 
     ``handlers`` answer GET and POST requests on a path from the whole :class:`Request`
-    (authorization and token endpoints). Use as a context manager, or call :meth:`start` and
-    :meth:`stop`.
+    (authorization and token endpoints). ``targets`` keeps every request target in order, query
+    included (a test's OAuth callback reads the authorization response from it).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.handlers: dict[str, Handler] = {}
         self.requests: Counter[str] = Counter()
+        self.targets: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -66,6 +69,7 @@ class LocalHTTPServer:
                 path, _, query = self.path.partition("?")
                 with server._lock:
                     server.requests[path] += 1
+                    server.targets.append(self.path)
                     route = server.routes.get(path)
                     handler = server.handlers.get(path)
                 if handler is not None:

@@ -66,22 +66,6 @@ def _outbox(server: DevServer) -> list[dict[str, object]]:
     return listed
 
 
-def _posts_from_no_referrer_pages() -> bool:
-    """Whether the sign-in forms accept Chromium's ``Origin: null`` (same-origin, no-referrer pages)."""
-    from starlette.requests import Request
-
-    from tessera.issue.cookies import CookieJar
-
-    jar = CookieJar(secure=False, origin="http://127.0.0.1:1", csrf_key=b"k" * 32)
-    headers = [(b"origin", b"null"), (b"sec-fetch-site", b"same-origin")]
-    return jar.same_site(Request({"type": "http", "headers": headers}))
-
-
-@pytest.mark.xfail(
-    not _posts_from_no_referrer_pages(),
-    reason="the upstream's sign-in form needs the browser branch's Origin: null fix in CookieJar.same_site",
-    strict=True,
-)
 def test_federated_sign_in_in_chromium(served: ProviderHarness) -> None:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
