@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import dev_cmd, gateway_cmd, jwks_cmd, keys_cmd, routes_cmd, token_cmd, upstreams_cmd
+from . import dev_cmd, gateway_cmd, jwks_cmd, keys_cmd, routes_cmd, store_cmd, token_cmd, upstreams_cmd
 
 __all__ = ["main"]
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev_cmd.register(commands)
     keys_cmd.register(commands)
     gateway_cmd.register(commands)
+    store_cmd.register(commands)
     upstreams_cmd.register(commands)
     return parser
 

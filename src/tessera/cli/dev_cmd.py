@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ..store.url import StoreChoice
 
 
 def register(commands: Any) -> None:
@@ -30,9 +33,25 @@ def register(commands: Any) -> None:
         help="server processes sharing the data directory (default 1; one per CPU serves the most)",
     )
     dev.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the store (default: TESSERA_STORE, [store] url in tessera.toml, else SQLite in --data)",
+    )
+    dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
     dev.set_defaults(handler=run_dev)
+
+
+def _chosen_store(cli_url: str | None) -> StoreChoice | None:
+    """The store named by ``--store``, ``TESSERA_STORE`` or ``tessera.toml``, migrated; else None."""
+    from ..store.url import choose_store, migrate_store
+
+    choice = choose_store(cli_url)
+    if choice is not None:
+        migrate_store(choice.url)
+    return choice
 
 
 def run_dev(args: argparse.Namespace) -> int:
@@ -42,6 +61,7 @@ def run_dev(args: argparse.Namespace) -> int:
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
     from ..issue.serving import uvicorn_options
+    from ..store.url import CACHE_ENV, STORE_ENV
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -53,7 +73,15 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
-        setup = dev_provider(args.data, issuer, args.user, signing_alg=args.alg)
+        store = _chosen_store(args.store)
+        setup = dev_provider(
+            args.data,
+            issuer,
+            args.user,
+            signing_alg=args.alg,
+            store_url=store.url if store else None,
+            store_cache=store.cache if store else None,
+        )
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,7 +92,7 @@ def run_dev(args: argparse.Namespace) -> int:
         "              dev-partner (as dev-spa, but third-party: asks for consent)",
         f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
         f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
-        f"  data        {args.data}",
+        f"  data        {args.data}" + (f" (store from {store.source})" if store else ""),
     ]
     if args.workers > 1:
         lines.append(f"  workers     {args.workers} processes")
@@ -83,5 +111,9 @@ def run_dev(args: argparse.Namespace) -> int:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
         os.environ[DEV_WORKERS_ENV] = str(args.workers)
+        if store is not None:
+            os.environ[STORE_ENV] = store.url
+            if store.cache:
+                os.environ[CACHE_ENV] = store.cache
         uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
     return 0

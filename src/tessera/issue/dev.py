@@ -15,6 +15,7 @@ from ..errors import ConfigurationError
 from ..keys.sealing import MasterKey
 from ..store import ClientRecord, User
 from ..store.sqlite import SQLiteStore
+from ..store.url import CACHE_ENV, STORE_ENV, open_store
 from .client_auth import hash_client_secret
 from .clients import register_client
 from .mail import DevOutbox
@@ -73,8 +74,13 @@ def dev_provider(
     outbox: DevOutbox | None = None,
     signing_alg: str | None = None,
     sign_in_thread: bool = True,
+    store_url: str | None = None,
+    store_cache: str | None = None,
 ) -> DevSetup:
-    """Open (or create on first run) a dev installation in ``data_dir`` and build its provider."""
+    """Open (or create on first run) a dev installation in ``data_dir`` and build its provider.
+
+    The store is SQLite in ``data_dir`` unless ``store_url`` names another (:mod:`tessera.store.url`).
+    """
     env = os.environ if environ is None else environ
     root = Path(data_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -90,7 +96,7 @@ def dev_provider(
         raise ConfigurationError(
             f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
         )
-    store = SQLiteStore(root / "tessera.db")
+    store = open_store(store_url, store_cache) if store_url else SQLiteStore(root / "tessera.db")
     settings = ProviderSettings(
         issuer=issuer,
         dev_mode=True,
@@ -162,5 +168,7 @@ def app_from_environment() -> Starlette:
         os.environ[DEV_DATA_ENV],
         os.environ[DEV_ISSUER_ENV],
         sign_in_thread=workers < (os.cpu_count() or 1),
+        store_url=os.environ.get(STORE_ENV),
+        store_cache=os.environ.get(CACHE_ENV),
     )
     return create_app(setup.provider)

@@ -12,14 +12,25 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from ..errors import Reason, TokenError
+from ..errors import ConfigurationError, Reason, TokenError
 from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
 from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
-from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
+from ..store import (
+    AccessTokenRecord,
+    ClientRecord,
+    FederatedStore,
+    Grant,
+    RefreshToken,
+    Session,
+    Store,
+    UpstreamLinks,
+    User,
+    secret_hash,
+)
 from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
@@ -99,10 +110,17 @@ class Provider:
         self.audit = AuditLog(clock)
         self.limits = RateLimiter(store, clock)
         self._last_purge = float("-inf")
+        links = store if isinstance(store, UpstreamLinks) else None
+        if links is None and (upstreams or federation is not None):
+            raise ConfigurationError(
+                "[[upstreams]] need a store that keeps upstream links (SQLite today; PostgreSQL and "
+                "DynamoDB do not yet)"
+            )
+        self._session_upstream = links.session_upstream if links is not None else None
         self.federation = federation or Federation(
             upstreams,
             issuer=settings.issuer,
-            store=store,
+            store=cast(FederatedStore, store),
             key=master_key.derive("federation"),
             signing_key=self.keys.signing_key,
             clock=clock,
@@ -162,7 +180,7 @@ class Provider:
         """
         value = self.start_session(user)
         expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
-        self.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
+        self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
         return value
 
     # tokens
@@ -190,7 +208,11 @@ class Provider:
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
         session_hash = grant.session_hash if grant is not None else None
-        upstream = self.store.session_upstream(session_hash, now) if session_hash else None
+        upstream = (
+            self._session_upstream(session_hash, now)
+            if session_hash and self._session_upstream is not None
+            else None
+        )
         federated = {"amr": ["fed"], "idp": upstream} if upstream is not None else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,

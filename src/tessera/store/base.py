@@ -9,7 +9,7 @@ wins.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .records import (
     AccessTokenRecord,
@@ -41,6 +41,7 @@ __all__ = [
     "Housekeeping",
     "UpstreamLinks",
     "Store",
+    "FederatedStore",
 ]
 
 
@@ -237,6 +238,7 @@ class SigningKeys(Protocol):
         ...
 
 
+@runtime_checkable
 class UpstreamLinks(Protocol):
     """Federation: identities at upstream providers linked to users, and sign-ins in flight."""
 
@@ -274,10 +276,14 @@ class UpstreamLinks(Protocol):
 
 
 class Housekeeping(Protocol):
-    """Removal of rows that can no longer matter."""
+    """Removal of rows that can no longer matter, and letting go of connections."""
 
     def purge_expired(self, now: float) -> int:
         """Delete rows that can no longer matter; returns how many went."""
+        ...
+
+    def close(self) -> None:
+        """Release this client's connections (the store may be used again: it reconnects)."""
         ...
 
 
@@ -290,8 +296,11 @@ class Store(
     RateCounters,
     MailQueue,
     SigningKeys,
-    UpstreamLinks,
     Housekeeping,
     Protocol,
 ):
     """Persistence for the provider: every artefact kind's protocol in one."""
+
+
+class FederatedStore(Store, UpstreamLinks, Protocol):
+    """A store that also keeps federation's artefacts (SQLite today; see :class:`UpstreamLinks`)."""

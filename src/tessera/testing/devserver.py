@@ -115,12 +115,22 @@ class DevServer:
         raise RuntimeError("tessera dev did not become ready in time")
 
     def _ours(self, jwks: dict[str, Any]) -> bool:
-        """True when the JWKS that answered holds this data directory's keys, not a stranger's."""
-        from ..store.sqlite import SQLiteStore
+        """True when the JWKS that answered holds this installation's keys, not a stranger's.
 
-        if not (self.data / "tessera.db").exists():
+        The keys are read from the store ``TESSERA_STORE`` names, else from the data directory.
+        """
+        from ..store import Store
+        from ..store.sqlite import SQLiteStore
+        from ..store.url import choose_store, open_store
+
+        chosen = choose_store(None, environ={**os.environ, **self.env}, config=self.data / "tessera.toml")
+        store: Store
+        if chosen is not None:
+            store = open_store(chosen.url)
+        elif (self.data / "tessera.db").exists():
+            store = SQLiteStore(self.data / "tessera.db")
+        else:
             return False
-        store = SQLiteStore(self.data / "tessera.db")
         try:
             stored = {record.kid for record in store.list_signing_keys()}
         finally:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from ...encoding import b64url_decode, b64url_encode
 from ...errors import Reason, TokenError
 from ...keys import SigningKey
-from ...store import Store, UpstreamLogin, secret_hash
+from ...store import FederatedStore, UpstreamLogin, secret_hash
 from ...verify import ANY, Verifier
 from ...verify.fetch import FetchError
 from ..redirects import add_query
@@ -111,7 +111,7 @@ class Federation:
         upstreams: tuple[Upstream, ...],
         *,
         issuer: str,
-        store: Store,
+        store: FederatedStore,
         key: bytes,
         signing_key: Callable[[], SigningKey],
         clock: Callable[[], float],

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from ...store import Store, UpstreamLink, User
+from ...store import FederatedStore, UpstreamLink, User
 from ..audit import AuditLog
 from ..subjects import new_user_id
 from .errors import FederationError, FederationFailure
@@ -21,7 +21,9 @@ from .upstreams import Upstream
 __all__ = ["resolve_user", "unlink"]
 
 
-def _link(store: Store, audit: AuditLog, login: FinishedLogin, user: User, *, now: float, how: str) -> None:
+def _link(
+    store: FederatedStore, audit: AuditLog, login: FinishedLogin, user: User, *, now: float, how: str
+) -> None:
     identity = login.identity
     if not store.link_upstream(
         UpstreamLink(identity.upstream_id, identity.subject, user.user_id, now, identity.email or "")
@@ -30,7 +32,9 @@ def _link(store: Store, audit: AuditLog, login: FinishedLogin, user: User, *, no
     audit.event("upstream_linked", user_id=user.user_id, upstream=identity.upstream_id, how=how)
 
 
-def resolve_user(store: Store, audit: AuditLog, upstream: Upstream, login: FinishedLogin, now: float) -> User:
+def resolve_user(
+    store: FederatedStore, audit: AuditLog, upstream: Upstream, login: FinishedLogin, now: float
+) -> User:
     """The user ``login`` signs in as, linking or creating one as the rules allow; raise FederationError."""
     identity = login.identity
     name = upstream.name
@@ -68,7 +72,7 @@ def resolve_user(store: Store, audit: AuditLog, upstream: Upstream, login: Finis
     return user
 
 
-def unlink(store: Store, audit: AuditLog, user: User, upstream_id: str, subject: str) -> bool:
+def unlink(store: FederatedStore, audit: AuditLog, user: User, upstream_id: str, subject: str) -> bool:
     """Remove one of ``user``'s linked identities; an audit event when there was one."""
     removed = store.unlink_upstream(upstream_id, subject, user.user_id)
     if removed:

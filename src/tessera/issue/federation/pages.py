@@ -118,7 +118,7 @@ async def callback(request: Request) -> Response:
     try:
         finished = provider.federation.finish(upstream_id, params, cookie)
         upstream = provider.federation.get(upstream_id)
-        user = resolve_user(provider.store, provider.audit, upstream, finished, provider.now())
+        user = resolve_user(provider.federation.store, provider.audit, upstream, finished, provider.now())
     except FederationError as exc:
         return _failure(provider, exc, request_id)
     base = provider.settings.base_path
@@ -156,13 +156,15 @@ def _signed_in(provider: Provider, request: Request) -> tuple[str, str] | None:
 async def account_upstreams(request: Request) -> Response:
     """GET ``/account/upstreams``: the signed-in user's linked identities, with link and unlink."""
     provider = _provider(request)
+    if not provider.federation.upstreams:
+        return error_page("No other sign-in is set up.", 404)
     signed_in = _signed_in(provider, request)
     base = provider.settings.base_path
     if signed_in is None:
         return RedirectResponse(f"{base}/signin", status_code=303, headers=NO_STORE)
     session_value, user_id = signed_in
     user = provider.store.get_user(user_id)
-    links = provider.store.upstream_links_of(user_id)
+    links = provider.federation.store.upstream_links_of(user_id)
     upstreams = provider.federation.upstreams
     linked = {link.upstream_id for link in links}
     targets = []
@@ -197,6 +199,8 @@ async def account_upstreams(request: Request) -> Response:
 
 async def _account_form(request: Request, provider: Provider) -> tuple[dict[str, str], str] | Response:
     """The POSTed form of the account page, its token bound to the session (WEB-08): (form, user id)."""
+    if not provider.federation.upstreams:
+        return error_page("No other sign-in is set up.", 404)
     signed_in = _signed_in(provider, request)
     if signed_in is None:
         return error_page("Sign in first.", 403)
@@ -238,7 +242,11 @@ async def unlink_identity(request: Request) -> Response:
     user = provider.store.get_user(user_id)
     if user is not None:
         unlink(
-            provider.store, provider.audit, user, request.path_params["upstream_id"], form.get("subject", "")
+            provider.federation.store,
+            provider.audit,
+            user,
+            request.path_params["upstream_id"],
+            form.get("subject", ""),
         )
     return RedirectResponse(
         f"{provider.settings.base_path}/account/upstreams", status_code=303, headers=NO_STORE
