@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from . import authorize, consent, endpoints, metadata, signin, token_endpoint
+from . import authorize, consent, endpoints, metadata, signin, signin_link, signin_sms, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .hosts import HostCheck, allowed_hosts
@@ -55,6 +55,12 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", signin.code_form, methods=["GET"]),
         Route("/signin/code", signin.submit_code, methods=["POST"]),
         Route("/signin/done", signin.signed_in),
+        Route("/signin/link", signin_link.land_link, methods=["GET"]),
+        Route("/signin/link", signin_link.confirm_link, methods=["POST"]),
+        Route("/signin/phone", signin_sms.phone_form, methods=["GET"]),
+        Route("/signin/phone", signin_sms.submit_phone, methods=["POST"]),
+        Route("/signin/phone/code", signin_sms.phone_code_form, methods=["GET"]),
+        Route("/signin/phone/code", signin_sms.submit_phone_code, methods=["POST"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

@@ -19,6 +19,7 @@ from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
 from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
+from ..passwordless.sms import DevSmsSender, SmsCodes, SmsSender
 from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
 from ..verify import Claims, Verifier
 from .audit import AuditLog
@@ -71,6 +72,7 @@ class Provider:
         signing_alg: str = "RS256",
         clock: Callable[[], float] = time.time,
         outbox: DevOutbox | None = None,
+        sms_sender: SmsSender | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -79,7 +81,9 @@ class Provider:
         self.outbox = outbox if settings.dev_mode else None
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
-        self.outgoing = Outgoing(store, master_key, mailer, clock=clock)
+        if sms_sender is None and self.outbox is not None:
+            sms_sender = DevSmsSender(self.outbox)
+        self.outgoing = Outgoing(store, master_key, mailer, clock=clock, sms_sender=sms_sender)
         self.codes = EmailCodes(
             store,
             master_key.derive("otp-pepper"),
@@ -88,6 +92,19 @@ class Provider:
             failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
             short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
+        )
+        self.sms = (
+            SmsCodes(
+                self.codes,
+                store,
+                self.outgoing,
+                sends_per_hour_per_number=settings.sms_sends_per_hour_per_number,
+                sends_per_hour_per_country=settings.sms_sends_per_hour_per_country,
+                default_region=settings.sms_default_region,
+                clock=clock,
+            )
+            if sms_sender is not None
+            else None
         )
         self.cookies = CookieJar(
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")

@@ -19,6 +19,7 @@ from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .provider import Provider
+from .signin_link import link_url
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
@@ -67,9 +68,11 @@ def _client_redirect(provider: Provider, request_id: str) -> list[str]:
 async def email_form(request: Request) -> Response:
     """GET ``/signin``: ask for the email address."""
     provider = _provider(request)
-    return _with_csrf(
-        provider, request, "signin_email.html", request_id=request.query_params.get("request", "")
-    )
+    request_id = request.query_params.get("request", "")
+    phone_url = ""
+    if provider.sms is not None:
+        phone_url = f"{provider.settings.base_path}/signin/phone?{urlencode({'request': request_id})}"
+    return _with_csrf(provider, request, "signin_email.html", request_id=request_id, phone_url=phone_url)
 
 
 async def code_form(request: Request) -> Response:
@@ -104,7 +107,9 @@ async def submit_email(request: Request) -> Response:
         )
         if wait is not None:
             raise SignInThrottled(wait)
-        challenge = provider.codes.start(email, address)
+        challenge = provider.codes.start(
+            email, address, link_url=lambda token: link_url(provider, token, request_id)
+        )
     except SignInThrottled as exc:
         response = _with_csrf(
             provider,

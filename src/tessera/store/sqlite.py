@@ -61,6 +61,9 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
                 "INSERT OR REPLACE INTO users VALUES (?, ?, ?)",
                 (user.user_id, user.email.lower(), dump(user.__dict__)),
             )
+            db.execute("DELETE FROM user_phones WHERE user_id = ?", (user.user_id,))
+            if user.phone:
+                db.execute("INSERT OR REPLACE INTO user_phones VALUES (?, ?)", (user.phone, user.user_id))
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
@@ -70,6 +73,13 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
         row = self._one("SELECT body FROM users WHERE email = ?", email.lower())
+        return user_from(row["body"]) if row else None
+
+    def find_user_by_phone(self, phone: str) -> User | None:
+        """The user whose phone is this E.164 number, or None."""
+        row = self._one(
+            "SELECT body FROM users JOIN user_phones USING (user_id) WHERE user_phones.phone = ?", phone
+        )
         return user_from(row["body"]) if row else None
 
     # authorization codes
