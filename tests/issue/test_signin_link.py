@@ -222,7 +222,8 @@ def test_the_landing_page_has_no_token_in_its_url_and_sends_no_referrer(idp: Pro
     assert first.headers["cache-control"] == "no-store"
     page = idp.browser.get(first.headers["location"])
     assert _token(link) not in str(page.url) and _token(link) not in page.text
-    assert page.headers["referrer-policy"] == "no-referrer"
+    # The scrubbed page may send a Referer to its own origin (forms need their Origin), never elsewhere.
+    assert page.headers["referrer-policy"] == "same-origin"
 
 
 def test_a_planted_session_is_not_promoted_by_the_link(idp: ProviderHarness) -> None:
