@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from types import MappingProxyType
 
 from .records import (
@@ -63,6 +64,13 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
             )
             db.execute("DELETE FROM user_phones WHERE user_id = ?", (user.user_id,))
             if user.phone:
+                for row in db.execute(
+                    "SELECT users.user_id, body FROM users JOIN user_phones USING (user_id) "
+                    "WHERE user_phones.phone = ?",
+                    (user.phone,),
+                ).fetchall():
+                    former = replace(user_from(row["body"]), phone=None)
+                    db.execute("UPDATE users SET body = ? WHERE user_id = ?", (dump(former.__dict__), row[0]))
                 db.execute("INSERT OR REPLACE INTO user_phones VALUES (?, ?)", (user.phone, user.user_id))
 
     def get_user(self, user_id: str) -> User | None:
