@@ -1,9 +1,10 @@
 """The provider's state and its core operations, independent of HTTP.
 
 :class:`Provider` holds the settings, the store, the key ring, the mail queue and the clock; the
-endpoints are thin translations of requests into calls on it. Sign-in by SMS (``sms``) exists
-when an :class:`~tessera.passwordless.sms.SmsSender` is given, or in dev mode (the dev outbox). Nothing is kept between requests
+endpoints are thin translations of requests into calls on it. Nothing is kept between requests
 except in the store, so any number of instances (Lambda containers) can serve one installation.
+Sign-in by SMS (``sms``) exists when an :class:`~tessera.passwordless.sms.SmsSender` is given,
+or in dev mode (texts go to the dev outbox).
 """
 
 from __future__ import annotations
