@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from tessera.store import AccessTokenRecord, Grant
-from tessera.store.sqlite import SQLiteStore
+from tessera.store import AccessTokenRecord, Grant, Store
 
 from .conftest import NOW
 
 
-def _grant(store: SQLiteStore, grant_id: str, user_id: str, client_id: str) -> None:
+def _grant(store: Store, grant_id: str, user_id: str, client_id: str) -> None:
     store.create_grant(Grant(grant_id, client_id, user_id, "openid", int(NOW), NOW, NOW + 86400))
     store.save_access_token(AccessTokenRecord(f"jti-{grant_id}", client_id, grant_id, NOW + 900))
 
 
-def test_consent_accumulates_scopes_in_order_without_repeats(store: SQLiteStore) -> None:
+def test_consent_accumulates_scopes_in_order_without_repeats(store: Store) -> None:
     assert store.get_consent("usr_a", "partner") is None
     first = store.grant_consent("usr_a", "partner", ["openid", "profile", "openid"], NOW)
     assert first.scopes == ("openid", "profile")
@@ -27,7 +26,7 @@ def test_consent_accumulates_scopes_in_order_without_repeats(store: SQLiteStore)
     assert store.get_consent("usr_b", "partner") is None
 
 
-def test_revoking_consent_revokes_only_that_users_grants_for_that_client(store: SQLiteStore) -> None:
+def test_revoking_consent_revokes_only_that_users_grants_for_that_client(store: Store) -> None:
     _grant(store, "g-a-partner", "usr_a", "partner")
     _grant(store, "g-b-partner", "usr_b", "partner")
     _grant(store, "g-a-spa", "usr_a", "spa")

@@ -17,6 +17,12 @@ def register(commands: Any) -> None:
     actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     rotate = actions.add_parser("rotate", help="rotate the signing keys (previous/current/next)")
     rotate.add_argument("--data", default=".tessera", help="data directory (default .tessera)")
+    rotate.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the provider's store, if not SQLite in --data (default: TESSERA_STORE, [store] url)",
+    )
     rotate.set_defaults(handler=rotate_keys)
 
 
@@ -25,17 +31,19 @@ def rotate_keys(args: argparse.Namespace) -> int:
     from ..issue.audit import AuditLog
     from ..keys.ring import KeyRing
     from ..keys.sealing import MasterKey
+    from ..store import Store
     from ..store.sqlite import SQLiteStore
+    from ..store.url import choose_store, open_store
 
     root = Path(args.data)
-    if not (root / "tessera.db").exists():
-        print(f"error: no provider data in {root}; run `tessera dev` first", file=sys.stderr)
-        return 2
     try:
+        chosen = choose_store(args.store)
+        if chosen is None and not (root / "tessera.db").exists():
+            print(f"error: no provider data in {root}; run `tessera dev` first", file=sys.stderr)
+            return 2
+        store: Store = open_store(chosen.url) if chosen else SQLiteStore(root / "tessera.db")
         config = json.loads((root / "config.json").read_text()) if (root / "config.json").exists() else {}
-        ring = KeyRing(
-            SQLiteStore(root / "tessera.db"), MasterKey.load(root), config.get("signing_alg", "RS256")
-        )
+        ring = KeyRing(store, MasterKey.load(root), config.get("signing_alg", "RS256"))
         current = ring.rotate()
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,8 +4,11 @@ Point the function's handler at ``tessera.issue.lambda_handler.handler``; it bui
 from the environment on the first invocation and reuses it while the container lives:
 
 - ``TESSERA_ISSUER``: the public issuer URL (https);
+- ``TESSERA_STORE``: the store URL (``dynamodb://TABLE?region=...``, ``postgresql://...``; see
+  :mod:`tessera.store.url`), with ``TESSERA_STORE_CACHE`` for Redis beside it; opened once per
+  container, so warm invocations reuse its connections. Without it, SQLite in ``TESSERA_DATA``;
 - ``TESSERA_DATA``: where the SQLite file and master key live (default ``/tmp/tessera``; use a
-  mounted EFS path, since ``/tmp`` does not outlive the container; later issues add DynamoDB);
+  mounted EFS path, since ``/tmp`` does not outlive the container);
 - ``TESSERA_MASTER_KEY``: the base64url master key (keep it in Secrets Manager);
 - ``TESSERA_SMTP_HOST``, ``TESSERA_SMTP_PORT``, ``TESSERA_MAIL_FROM``, ``TESSERA_SMTP_USERNAME``,
   ``TESSERA_SMTP_PASSWORD``: where sign-in codes are mailed from (STARTTLS);
@@ -59,7 +62,9 @@ def make_handler(provider: Provider) -> LambdaHandler:
 def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provider:
     """A provider configured from ``TESSERA_*`` variables (see the module docstring)."""
     from ..keys.sealing import MasterKey
+    from ..store import Store
     from ..store.sqlite import SQLiteStore
+    from ..store.url import CACHE_ENV, STORE_ENV, open_store
     from .mail import SMTPMailer
     from .settings import ProviderSettings
 
@@ -79,9 +84,11 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - Lambda's only writable path
     root.mkdir(parents=True, exist_ok=True)
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
+    url = env.get(STORE_ENV)
+    store: Store = open_store(url, env.get(CACHE_ENV)) if url else SQLiteStore(root / "tessera.db")
     return Provider(
         ProviderSettings(issuer=issuer, trusted_proxies=proxies, sign_in_thread=False),
-        SQLiteStore(root / "tessera.db"),
+        store,
         MasterKey.load(root, env),
         mailer,
     )

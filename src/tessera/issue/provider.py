@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from .cookies import CookieJar
 from .mail import DevOutbox, Mailer
 from .outgoing import Outgoing
 from .ratelimit import RateLimiter
+from .resources import Target, choose_target
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
 
@@ -90,16 +91,19 @@ class Provider:
             store,
             master_key.derive("otp-pepper"),
             self.outgoing,
+            issuer_name=settings.name,
             resend_interval_seconds=settings.sign_in_resend_seconds,
             failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
             short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
+            signup=settings.signup,
         )
         self.sms = (
             SmsCodes(
                 self.codes,
                 store,
                 self.outgoing,
+                issuer_name=settings.name,
                 sends_per_hour_per_number=settings.sms_sends_per_hour_per_number,
                 sends_per_hour_per_country=settings.sms_sends_per_hour_per_country,
                 default_region=settings.sms_default_region,
@@ -116,7 +120,7 @@ class Provider:
         self._last_purge = float("-inf")
         self.verifier = Verifier(
             issuer=settings.issuer,
-            audience=settings.token_audience,
+            audience=settings.accepted_audiences,
             token_type="at+jwt",
             keys=self.keys,
             algorithms=["RS256", "ES256", "EdDSA"],
@@ -173,8 +177,12 @@ class Provider:
         refresh_token: str | None = None,
         nonce: str | None = None,
         id_token: bool = False,
+        audience: str | None = None,
     ) -> IssuedTokens:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
+
+        ``audience`` is the access token's ``aud`` (an API's, see :mod:`.resources`); by
+        default the provider's own.
 
         ``grant`` is None for client_credentials, whose tokens belong to no family. The
         signatures are made in a worker thread unless ``settings.sign_in_thread`` is off:
@@ -188,7 +196,7 @@ class Provider:
         lifetime = self.settings.access_token_seconds
         claims = access_token_claims(
             issuer=self.settings.issuer,
-            audience=self.settings.token_audience,
+            audience=audience or self.settings.token_audience,
             subject=user.user_id if user is not None else client.client_id,
             client_id=client.client_id,
             scope=scope,
@@ -237,8 +245,9 @@ class Provider:
         scope: str,
         auth_time: int | None,
         session_hash: str | None,
+        resource: str | None = None,
     ) -> Grant:
-        """Record a grant (a token family) with its absolute expiry."""
+        """Record a grant (a token family) with its absolute expiry and the resource it is bound to."""
         now = self.now()
         grant = Grant(
             grant_id=grant_id or secrets.token_urlsafe(16),
@@ -249,6 +258,7 @@ class Provider:
             created_at=now,
             expires_at=now + self.settings.refresh_absolute_seconds,
             session_hash=session_hash,
+            resource=resource,
         )
         self.store.create_grant(grant)
         return grant
@@ -265,6 +275,10 @@ class Provider:
             expires_at=min(now + self.settings.refresh_idle_seconds, grant.expires_at),
         )
         return value, record
+
+    def target(self, scopes: Sequence[str], resource: str | None) -> Target:
+        """The access token's audience and scope for ``scopes`` and ``resource``; raise TargetError."""
+        return choose_target(self.settings.apis, self.settings.token_audience, scopes, resource)
 
     def check_access_token(self, token: str) -> Claims:
         """Verify one of our access tokens, including revocation; raise TokenError."""

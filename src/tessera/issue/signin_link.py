@@ -23,6 +23,7 @@ from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .provider import Provider
+from .signup import user_for_address
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
@@ -166,7 +167,7 @@ async def confirm_link(request: Request) -> Response:
         response = error_page(BAD_LINK)
         provider.cookies.clear(response, provider.cookies.link_name)
         return response
-    user = provider.store.find_user_by_email(email)
+    user = user_for_address(provider, email)
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")

@@ -29,6 +29,7 @@ from .records import (
 
 __all__ = [
     "ClientsAndUsers",
+    "Directory",
     "AuthorizationCodes",
     "TokenFamilies",
     "SignIn",
@@ -66,6 +67,26 @@ class ClientsAndUsers(Protocol):
 
     def find_user_by_phone(self, phone: str) -> User | None:
         """The user whose ``phone`` is this E.164 number, or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Listing and removing clients and users: what the admin commands need beyond :class:`Store`."""
+
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        ...
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        ...
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        ...
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user; False when there was none."""
         ...
 
 
@@ -239,15 +260,20 @@ class SigningKeys(Protocol):
 
 
 class Housekeeping(Protocol):
-    """Removal of rows that can no longer matter."""
+    """Removal of rows that can no longer matter, and letting go of connections."""
 
     def purge_expired(self, now: float) -> int:
         """Delete rows that can no longer matter; returns how many went."""
         ...
 
+    def close(self) -> None:
+        """Release this client's connections (the store may be used again: it reconnects)."""
+        ...
+
 
 class Store(
     ClientsAndUsers,
+    Directory,
     AuthorizationCodes,
     TokenFamilies,
     SignIn,

@@ -27,7 +27,7 @@ from tessera.issue.provider import Provider
 from tessera.issue.settings import ProviderSettings
 from tessera.keys import SigningKey
 from tessera.keys.sealing import MasterKey
-from tessera.store import ClientRecord, User
+from tessera.store import ClientRecord, Store, User
 from tessera.store.sqlite import SQLiteStore
 from tessera.testing.signin import run_sign_in, sign_in_via_outbox, submit_consent, wait_for_mail
 
@@ -86,14 +86,23 @@ def query_of(location: str) -> dict[str, str]:
 class ProviderHarness:
     """One provider, its app, a browser-like client, and shortcuts through the flows."""
 
-    def __init__(self, tmp_path: Path, *, issuer: str = ISSUER, **settings: Any) -> None:
-        self.clock = FakeClock()
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        issuer: str = ISSUER,
+        store: Store | None = None,
+        clock: FakeClock | None = None,
+        master: MasterKey | None = None,
+        **settings: Any,
+    ) -> None:
+        self.clock = clock or FakeClock()
         self.issuer = issuer
         tmp_path.mkdir(parents=True, exist_ok=True)
-        self.store = SQLiteStore(tmp_path / "tessera.db")
+        self.store: Any = store if store is not None else SQLiteStore(tmp_path / "tessera.db")
         self.mail_stream = io.StringIO()
         self.outbox = DevOutbox(stream=self.mail_stream, clock=self.clock)
-        self.master = MasterKey.generate()
+        self.master = master or MasterKey.generate()
         self.provider = Provider(
             ProviderSettings(issuer=issuer, dev_mode=True, **settings),
             self.store,

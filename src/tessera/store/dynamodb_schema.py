@@ -1,0 +1,98 @@
+"""The DynamoDB table: its definition, its key design, and ``tessera store migrate`` for it.
+
+One table (single-table design), on-demand capacity, string keys ``pk`` (partition) and ``sk``
+(sort; ``-`` for an item alone in its partition), TTL attribute ``ttl`` (POSIX seconds). No
+secondary index: every lookup is a ``GetItem`` or a strongly consistent ``Query`` of one
+partition.
+
+======================================  ==========================  =======================================
+pk                                      sk                          holds
+======================================  ==========================  =======================================
+``CLIENT#{client_id}``                  ``-``                       the client (JSON ``body``)
+``USER#{user_id}``                      ``-``                       the user (``body``, ``email``)
+``EMAIL#{email}``                       ``-``                       ``user_id``: keeps emails unique
+``CODE#{code_hash}``                    ``-``                       authorization code, ``consumed``
+``GRANT#{grant_id}``                    ``-``                       the grant, ``revoked``
+``GRANT#{grant_id}``                    ``AT#{jti}``                link to a live access token of it
+``RT#{token_hash}``                     ``-``                       refresh token, ``state``, ``rotated_at``
+``AT#{jti}``                            ``-``                       access token record, ``revoked``
+``SESSION#{session_hash}``              ``-``                       browser session, ``revoked``
+``SESSION#{session_hash}``              ``GRANT#{grant_id}``        link to a grant made in the session
+``USERGRANTS#{user_id}#{client_id}``    ``G#{grant_id}``            link from (user, client) to a grant
+``PENDING#{request_hash}``              ``-``                       pending authorization request
+``OTC#{challenge_hash}``                ``-``                       one-time code challenge, ``attempts``
+``JTI#{issuer}``                        ``{jti}``                   a one-time ``jti`` seen
+``RATE#{key}``                          ``{window}``                rate-limit ``hits`` (atomic ``ADD``)
+``MAILQ``                               ``{due_at}#{mail_id}``      a queued mail, ordered by due time
+``MAIL#{mail_id}``                      ``-``                       ``at``: the queued mail's sort key
+``CONSENT#{user_id}``                   ``{client_id}``             consent ``scopes``, version ``v``
+``KEYS``                                ``-``                       the signing key set, ``current`` kid
+``SCHEMA``                              ``-``                       the schema ``version``
+======================================  ==========================  =======================================
+
+Single uses (``consumed``, ``attempts``, ``state``, ``jti``) are conditional writes; a refresh
+rotation is one ``TransactWriteItems`` (retire the old token on condition, put the successor).
+Expiry is checked on every read, because TTL deletion runs up to days late.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigurationError
+
+__all__ = ["SCHEMA_VERSION", "TABLE_DEFINITION", "migrate"]
+
+SCHEMA_VERSION = 1
+
+TABLE_DEFINITION: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+def migrate(client: Any, table: str) -> list[str]:
+    """Create the table and turn on its TTL where missing, then record the version; one line per step."""
+    done: list[str] = []
+    errors = client.exceptions
+    try:
+        client.describe_table(TableName=table)
+    except errors.ResourceNotFoundException:
+        try:
+            client.create_table(TableName=table, **TABLE_DEFINITION)
+            done.append(f"created table {table} (pk, sk; on-demand)")
+        except errors.ResourceInUseException:
+            pass  # another migration created it a moment ago
+        client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ttl = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        client.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+        )
+        done.append(f"enabled TTL on attribute ttl of {table}")
+    elif ttl.get("AttributeName") != "ttl":
+        raise ConfigurationError(f"table {table} has TTL on {ttl.get('AttributeName')!r}, not 'ttl'")
+    stored = client.get_item(
+        TableName=table, Key={"pk": {"S": "SCHEMA"}, "sk": {"S": "-"}}, ConsistentRead=True
+    )
+    version = int(stored["Item"]["version"]["N"]) if "Item" in stored else 0
+    if version > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"table {table} has schema version {version}, newer than this Tessera ({SCHEMA_VERSION})"
+        )
+    if version < SCHEMA_VERSION:
+        client.put_item(
+            TableName=table,
+            Item={"pk": {"S": "SCHEMA"}, "sk": {"S": "-"}, "version": {"N": str(SCHEMA_VERSION)}},
+        )
+        done.append(f"recorded schema version {SCHEMA_VERSION}")
+    if not done:
+        done.append(f"table {table} is up to date (version {SCHEMA_VERSION}, TTL on ttl)")
+    return done
