@@ -14,7 +14,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import account, authorize, consent, endpoints, metadata, signin, signin_passkey, static, token_endpoint
+from . import (
+    account,
+    authorize,
+    consent,
+    endpoints,
+    metadata,
+    signin,
+    signin_link,
+    signin_passkey,
+    signin_sms,
+    static,
+    token_endpoint,
+)
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .federation import pages as federation_pages
@@ -86,6 +98,12 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
         Route("/upstream/{upstream_id}/unlink", federation_pages.unlink_identity, methods=["POST"]),
         Route("/account/upstreams", federation_pages.account_upstreams, methods=["GET"]),
+        Route("/signin/link", signin_link.land_link, methods=["GET"]),
+        Route("/signin/link", signin_link.confirm_link, methods=["POST"]),
+        Route("/signin/phone", signin_sms.phone_form, methods=["GET"]),
+        Route("/signin/phone", signin_sms.submit_phone, methods=["POST"]),
+        Route("/signin/phone/code", signin_sms.phone_code_form, methods=["GET"]),
+        Route("/signin/phone/code", signin_sms.submit_phone_code, methods=["POST"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

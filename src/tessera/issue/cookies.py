@@ -44,6 +44,7 @@ class CookieJar:
         self.session_name = f"{prefix}tessera-session"
         self.signin_name = f"{prefix}tessera-signin"
         self.csrf_name = f"{prefix}tessera-csrf"
+        self.link_name = f"{prefix}tessera-link"
 
     def read(self, request: Request, name: str) -> str | None:
         """The value of cookie ``name``; raise BadParameters if it appears twice or the header is huge."""

@@ -228,18 +228,22 @@ class DevOutbox:
 
     def send(self, message: MailMessage) -> None:
         """Keep ``message`` and print it, framed, to the console."""
+        self.keep(message.to, message.subject, message.text, kind="mail")
+
+    def keep(self, to: str, subject: str, text: str, *, kind: str = "SMS") -> None:
+        """Keep a message (a mail, or a text to a phone number) and print it, framed, to the console."""
         sent_at = self._clock()
         frame = (
-            f"\n===== dev outbox: mail to {message.to} =====\n"
-            f"Subject: {message.subject}\n\n"
-            f"{message.text.rstrip()}\n"
-            f"===== end of mail =====\n"
+            f"\n===== dev outbox: {kind} to {to} =====\n"
+            f"Subject: {subject}\n\n"
+            f"{text.rstrip()}\n"
+            f"===== end of {kind} =====\n"
         )
         with self._lock:
             with self._db:  # one transaction: committed, or rolled back on an error
                 self._db.execute(
                     "INSERT INTO outbox (recipient, subject, text, sent_at) VALUES (?, ?, ?, ?)",
-                    (message.to, message.subject, message.text, sent_at),
+                    (to, subject, text, sent_at),
                 )
                 self._db.execute(
                     "DELETE FROM outbox WHERE id <= (SELECT MAX(id) FROM outbox) - ?", (self._capacity,)

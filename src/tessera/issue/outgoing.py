@@ -21,7 +21,8 @@ from dataclasses import replace
 from typing import Protocol
 
 from ..keys.sealing import MasterKey, SealError
-from ..store import ClientsAndUsers, MailQueue, QueuedMail
+from ..passwordless.sms import PhoneNumberRejected, SmsDeliveryFailed, SmsMessage, SmsSender
+from ..store import ClientsAndUsers, MailQueue, QueuedMail, User
 from .mail import Mailer, MailError, MailMessage
 
 __all__ = ["Outgoing"]
@@ -50,10 +51,12 @@ class Outgoing:
         poll_seconds: float = 1.0,
         idle_exit_seconds: float = 300,
         autostart: bool = True,
+        sms_sender: SmsSender | None = None,
     ) -> None:
         self._store = store
         self._master_key = master_key
         self.mailer = mailer
+        self.sms_sender = sms_sender
         self._clock = clock
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
@@ -71,6 +74,14 @@ class Outgoing:
         content = {"to": message.to, "subject": message.subject, "text": message.text, "html": message.html}
         payload = json.dumps({**content, "account_only": account_only}).encode()
         sealed = self._master_key.seal(payload, _CONTEXT + mail_id)
+        self._store.enqueue_mail(QueuedMail(mail_id, sealed, self._clock(), expires_at))
+        self.wake()
+
+    def post_sms(self, message: SmsMessage, *, expires_at: float, account_only: bool) -> None:
+        """Queue a text; with ``account_only`` it is sent only if its number is an enabled user's."""
+        mail_id = secrets.token_urlsafe(16)
+        content = {"kind": "sms", "to": message.to, "text": message.text, "account_only": account_only}
+        sealed = self._master_key.seal(json.dumps(content).encode(), _CONTEXT + mail_id)
         self._store.enqueue_mail(QueuedMail(mail_id, sealed, self._clock(), expires_at))
         self.wake()
 
@@ -95,19 +106,29 @@ class Outgoing:
     def _deliver(self, row: QueuedMail, now: float) -> None:
         try:
             data = json.loads(self._master_key.open(row.sealed, _CONTEXT + row.mail_id))
-            message = MailMessage(data["to"], data["subject"], data["text"], data["html"])
             account_only = bool(data["account_only"])
-        except (SealError, MailError, ValueError, KeyError, TypeError):
+            if data.get("kind") == "sms":
+                text: SmsMessage | MailMessage = SmsMessage(data["to"], data["text"])
+            else:
+                text = MailMessage(data["to"], data["subject"], data["text"], data["html"])
+        except (SealError, MailError, PhoneNumberRejected, ValueError, KeyError, TypeError):
             _log.error("dropped a queued mail that does not open under this master key")
             self._store.delete_mail(row.mail_id)
             return
-        user = self._store.find_user_by_email(message.to) if account_only else None
-        if account_only and (user is None or user.disabled):
-            self._store.delete_mail(row.mail_id)
-            return
+        user: User | None = None
+        if account_only:
+            find = (
+                self._store.find_user_by_phone
+                if isinstance(text, SmsMessage)
+                else self._store.find_user_by_email
+            )
+            user = find(text.to)
+            if user is None or user.disabled:
+                self._store.delete_mail(row.mail_id)
+                return
         try:
-            self.mailer.send(replace(message, to=user.email) if user is not None else message)
-        except MailError as exc:
+            self._send(text, user)
+        except (MailError, SmsDeliveryFailed) as exc:
             if row.attempts >= self.max_attempts:
                 _log.error("gave up a queued mail after %d attempts (%s)", row.attempts, exc.code)
                 self._store.delete_mail(row.mail_id)
@@ -116,6 +137,15 @@ class Outgoing:
                 self._store.release_mail(row.mail_id, now + min(2**row.attempts, MAX_BACKOFF_SECONDS))
             return
         self._store.delete_mail(row.mail_id)
+
+    def _send(self, text: SmsMessage | MailMessage, user: User | None) -> None:
+        """Hand ``text`` to its sender, addressed as the user's record says when there is one."""
+        if isinstance(text, MailMessage):
+            self.mailer.send(replace(text, to=user.email) if user is not None else text)
+            return
+        if self.sms_sender is None:
+            raise SmsDeliveryFailed("no SMS sender is configured")
+        self.sms_sender.send(replace(text, to=user.phone) if user is not None and user.phone else text)
 
     def wake(self) -> None:
         """Have the sender look at the queue now; start its thread if it is not running (``autostart``)."""

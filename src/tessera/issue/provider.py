@@ -3,6 +3,8 @@
 :class:`Provider` holds the settings, the store, the key ring, the mail queue and the clock; the
 endpoints are thin translations of requests into calls on it. Nothing is kept between requests
 except in the store, so any number of instances (Lambda containers) can serve one installation.
+Sign-in by SMS (``sms``) exists when an :class:`~tessera.passwordless.sms.SmsSender` is given,
+or in dev mode (texts go to the dev outbox).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
 from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
+from ..passwordless.sms import DevSmsSender, SmsCodes, SmsSender
 from ..store import (
     AccessTokenRecord,
     ClientRecord,
@@ -91,6 +94,7 @@ class Provider:
         outbox: DevOutbox | None = None,
         upstreams: tuple[Upstream, ...] = (),
         federation: Federation | None = None,
+        sms_sender: SmsSender | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -99,7 +103,9 @@ class Provider:
         self.outbox = outbox if settings.dev_mode else None
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
-        self.outgoing = Outgoing(store, master_key, mailer, clock=clock)
+        if sms_sender is None and self.outbox is not None:
+            sms_sender = DevSmsSender(self.outbox)
+        self.outgoing = Outgoing(store, master_key, mailer, clock=clock, sms_sender=sms_sender)
         self.codes = EmailCodes(
             store,
             master_key.derive("otp-pepper"),
@@ -110,6 +116,20 @@ class Provider:
             short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
             signup=settings.signup,
+        )
+        self.sms = (
+            SmsCodes(
+                self.codes,
+                store,
+                self.outgoing,
+                issuer_name=settings.name,
+                sends_per_hour_per_number=settings.sms_sends_per_hour_per_number,
+                sends_per_hour_per_country=settings.sms_sends_per_hour_per_country,
+                default_region=settings.sms_default_region,
+                clock=clock,
+            )
+            if sms_sender is not None
+            else None
         )
         self.cookies = CookieJar(
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")

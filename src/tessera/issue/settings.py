@@ -42,7 +42,10 @@ class ProviderSettings:
     source address may try per account per clock hour before it may no longer sign in to that
     account this hour; ``sign_in_short_code_failures_per_hour`` is how many wrong six-digit
     codes the whole world may try per account per clock hour, after which that account's codes
-    have 12 digits (docs/idp.md has the model and the odds).
+    have 12 digits (docs/idp.md has the model and the odds). ``sms_sends_per_hour_per_number``
+    and ``sms_sends_per_hour_per_country`` cap the sign-in texts sent to one number and to one
+    destination country per clock hour (SMS pumping); ``sms_default_region`` (``"GB"``, say)
+    lets people type national numbers, which otherwise must start with ``+`` and the country code.
     """
 
     issuer: str
@@ -70,6 +73,9 @@ class ProviderSettings:
     check_host: bool = False
     extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False
+    sms_sends_per_hour_per_number: int = 5
+    sms_sends_per_hour_per_country: int = 100
+    sms_default_region: str | None = None
     apis: tuple[ApiResource, ...] = ()
     name: str = "Tessera"
     signup: bool = False
@@ -90,6 +96,8 @@ class ProviderSettings:
             raise ConfigurationError("refresh_grace_seconds must be between 0 and 300")
         if self.sign_in_failures_per_hour_per_address < 1 or self.sign_in_short_code_failures_per_hour < 1:
             raise ConfigurationError("the sign-in failure budgets must be at least 1")
+        if self.sms_sends_per_hour_per_number < 1 or self.sms_sends_per_hour_per_country < 1:
+            raise ConfigurationError("the SMS send limits must be at least 1")
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
         _ = self.proxy_networks

@@ -20,6 +20,7 @@ from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .federation.pages import upstream_buttons
 from .provider import Provider
+from .signin_link import link_url
 from .signin_throttle import throttled_context
 from .signup import user_for_address
 from .tokens import new_secret
@@ -92,12 +93,17 @@ def _client_redirect(provider: Provider, request_id: str) -> list[str]:
 async def email_form(request: Request) -> Response:
     """GET ``/signin``: ask for the email address."""
     provider = _provider(request)
+    request_id = request.query_params.get("request", "")
+    phone_url = ""
+    if provider.sms is not None:
+        phone_url = f"{provider.settings.base_path}/signin/phone?{urlencode({'request': request_id})}"
     return _with_csrf(
         provider,
         request,
         "signin_email.html",
-        request_id=request.query_params.get("request", ""),
+        request_id=request_id,
         then=_then(request.query_params.get("then", "")),
+        phone_url=phone_url,
     )
 
 
@@ -139,7 +145,9 @@ async def submit_email(request: Request) -> Response:
         )
         if wait is not None:
             raise SignInThrottled(wait)
-        challenge = provider.codes.start(email, address)
+        challenge = provider.codes.start(
+            email, address, link_url=lambda token: link_url(provider, token, request_id)
+        )
     except SignInThrottled as exc:
         response = _with_csrf(
             provider,

@@ -24,7 +24,8 @@ from typing import Protocol
 from ..errors import TesseraError
 from ..issue.mail import MailMessage, MailRejected
 from ..store import OneTimeCode, Store, secret_hash
-from .guessing import GuessBudgets
+from .guessing import GuessBudgets, SignInThrottled
+from .magic_link import MagicLinks, link_challenge
 
 __all__ = ["CodeRejected", "EmailCodes", "SignInThrottled", "normalise_code"]
 
@@ -38,16 +39,6 @@ class CodeRejected(TesseraError):
     """The code is wrong, expired, used, or its challenge is dead. Deliberately unspecific."""
 
     code = "code_rejected"
-
-
-class SignInThrottled(TesseraError):
-    """Too many codes requested, or too many failures from this source address; retry later."""
-
-    code = "sign_in_throttled"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("too many sign-in attempts; try again later")
-        self.retry_after_seconds = retry_after_seconds
 
 
 def normalise_code(value: str) -> str | None:
@@ -110,11 +101,12 @@ class EmailCodes:
             clock=clock,
         )
         self._clock = clock
+        self.links = MagicLinks(store, pepper, self.budgets, max_attempts=max_attempts, clock=clock)
 
     def _mac(self, challenge_id: str, code: str) -> str:
         return hmac.new(self._pepper, f"{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
-    def start(self, email: str, source: str) -> Challenge:
+    def start(self, email: str, source: str, link_url: Callable[[str], str] | None = None) -> Challenge:
         """Begin a sign-in for ``email`` asked from the address ``source``: a new challenge and a mail.
 
         The mail is queued for every address and sent only if it has an enabled account (or to
@@ -123,35 +115,58 @@ class EmailCodes:
         instead of 6 while the account's six-digit guesses are spent this hour. Raises
         :class:`SignInThrottled` when ``source`` has spent its failures on this account this
         hour, or asks again within ``resend_interval_seconds``; another source is unaffected.
+        With ``link_url`` (a link token to the URL it goes in), the mail holds a magic link too.
         """
-        now = self._clock()
         address = email.strip().lower()
-        wait = self.budgets.source_blocked(address, source) or self.budgets.resend_wait(address, source)
+        self.check_throttles(address, source)
+        challenge, code, expires_at = self.open_challenge(address)
+        challenge_id = challenge.challenge_id
+        link = None
+        if link_url is not None:
+            link = link_url(self.links.issue(challenge_id, address, expires_at))
+        message = self._message(address, code, link)
+        if message is not None:
+            self._outgoing.post(message, expires_at=expires_at, account_only=not self.signup)
+        return challenge
+
+    def check_throttles(self, account: str, source: str) -> None:
+        """Raise :class:`SignInThrottled` if ``source`` may not start a sign-in for ``account`` now.
+
+        That is when it spent its failures on the account this hour, or asked within
+        ``resend_interval_seconds``; this counts the request for the resend throttle.
+        """
+        wait = self.budgets.source_blocked(account, source) or self.budgets.resend_wait(account, source)
         if wait is not None:
             raise SignInThrottled(wait)
-        digits = LONG_CODE_DIGITS if self.budgets.short_codes_spent(address) else CODE_DIGITS
+
+    def open_challenge(self, account: str) -> tuple[Challenge, str, float]:
+        """A new challenge for ``account`` stored (its code only as a MAC): (challenge, code, expiry).
+
+        The code has 12 digits instead of 6 while the account's six-digit guesses are spent.
+        """
+        now = self._clock()
+        digits = LONG_CODE_DIGITS if self.budgets.short_codes_spent(account) else CODE_DIGITS
         challenge_id = secrets.token_urlsafe(32)
         code = f"{secrets.randbelow(10**digits):0{digits}d}"
         expires_at = now + self.ttl_seconds
         self._store.save_one_time_code(
             OneTimeCode(
                 challenge_hash=secret_hash(challenge_id),
-                email=address,
+                email=account,
                 code_mac=self._mac(challenge_id, code),
                 created_at=now,
                 expires_at=expires_at,
             )
         )
-        message = self._message(address, code)
-        if message is not None:
-            self._outgoing.post(message, expires_at=expires_at, account_only=not self.signup)
-        return Challenge(challenge_id, address)
+        return Challenge(challenge_id, account), code, expires_at
 
-    def _message(self, address: str, code: str) -> MailMessage | None:
+    def _message(self, address: str, code: str, link: str | None) -> MailMessage | None:
         """The code mail, or None for an address no mail can go to (and so no account uses)."""
         minutes = self.ttl_seconds // 60
-        text = (
-            f"Your {self._issuer_name} sign-in code is {code}\n\n"
+        text = f"Your {self._issuer_name} sign-in code is {code}\n\n"
+        if link is not None:
+            text += f"Or open this link in the browser where you asked to sign in:\n{link}\n\n"
+        text += (
             f"It expires in {minutes} minutes and works once.\n"
             "If you did not try to sign in, ignore this mail.\n"
         )
@@ -184,5 +199,6 @@ class EmailCodes:
             raise CodeRejected("the code is not valid")
         if not self._store.consume_one_time_code(challenge_hash, now):
             raise CodeRejected("the code is not valid")
+        self._store.consume_one_time_code(link_challenge(challenge_id), now)
         self.budgets.succeeded(record.email, source, short=short)
         return record.email

@@ -20,11 +20,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from ..errors import TesseraError
 from ..store import RateCounters
 
-__all__ = ["GuessBudgets"]
+__all__ = ["GuessBudgets", "SignInThrottled", "account_key"]
 
 HOUR_SECONDS = 3600
+
+
+class SignInThrottled(TesseraError):
+    """Too many codes requested, or too many failures from this source address; retry later."""
+
+    code = "sign_in_throttled"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many sign-in attempts; try again later")
+        self.retry_after_seconds = retry_after_seconds
 
 
 def _hour(now: float) -> tuple[int, int]:
@@ -33,7 +44,8 @@ def _hour(now: float) -> tuple[int, int]:
     return hour * 60, int((hour + 1) * HOUR_SECONDS - now) + 1
 
 
-def _account(email: str) -> str:
+def account_key(email: str) -> str:
+    """A short, stable digest naming the account (an email or a phone number) in counter keys."""
     return hashlib.sha256(email.encode("utf-8")).hexdigest()[:32]
 
 
@@ -73,11 +85,11 @@ class GuessBudgets:
 
     @staticmethod
     def _source_key(email: str, source: str) -> str:
-        return f"otp-source:{source}:{_account(email)}"
+        return f"otp-source:{source}:{account_key(email)}"
 
     @staticmethod
     def _short_key(email: str) -> str:
-        return f"otp-short:{_account(email)}"
+        return f"otp-short:{account_key(email)}"
 
     def source_blocked(self, email: str, source: str) -> int | None:
         """Seconds ``source`` must wait before it may start a sign-in for ``email``, or None."""
@@ -110,7 +122,7 @@ class GuessBudgets:
             return None
         now = self._clock()
         slot = int(now // self.resend_seconds)
-        key = f"otp-resend:{slot}:{source}:{_account(email)}"
+        key = f"otp-resend:{slot}:{source}:{account_key(email)}"
         if self._counters.add_hit(key, int(now // 60)) > 1:
             return int((slot + 1) * self.resend_seconds - now) + 1
         return None

@@ -63,7 +63,7 @@ class ClientsAndUsers(Protocol):
         ...
 
     def put_user(self, user: User) -> None:
-        """Create or replace a user (emails are unique, compared case-insensitively)."""
+        """Create or replace a user (emails are unique, compared case-insensitively; phones are unique)."""
         ...
 
     def get_user(self, user_id: str) -> User | None:
@@ -72,6 +72,10 @@ class ClientsAndUsers(Protocol):
 
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
+        ...
+
+    def find_user_by_phone(self, phone: str) -> User | None:
+        """The user whose ``phone`` is this E.164 number, or None."""
         ...
 
 

@@ -128,6 +128,10 @@ class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
         user_id = text(holder, "user_id") if holder else None
         return self.get_user(user_id) if user_id else None
 
+    def find_user_by_phone(self, phone: str) -> User | None:
+        """The user whose phone is this E.164 number, or None (a scan for now: see docs/idp.md)."""
+        return next((user for user in self.list_users() if user.phone == phone), None)
+
     def list_clients(self) -> Sequence[ClientRecord]:
         """Every registered client, by id (a scan: for the admin commands, not a request path)."""
         clients = (self._client_from(item) for item in self._scan("CLIENT#"))

@@ -104,6 +104,11 @@ class PostgresStore(PostgresSignIn, PostgresMailQueue):
         row = self._one("SELECT body FROM users WHERE email = %s", email.lower())
         return _user(row["body"]) if row else None
 
+    def find_user_by_phone(self, phone: str) -> User | None:
+        """The user whose phone is this E.164 number, or None (unindexed: see docs/idp.md)."""
+        row = self._one("SELECT body FROM users WHERE body->>'phone' = %s ORDER BY user_id LIMIT 1", phone)
+        return _user(row["body"]) if row else None
+
     def list_clients(self) -> Sequence[ClientRecord]:
         """Every registered client, by id."""
         return [_client(row["body"]) for row in self._all("SELECT body FROM clients ORDER BY client_id")]

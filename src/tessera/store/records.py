@@ -65,7 +65,7 @@ class ClientRecord:
 
 @dataclass(frozen=True)
 class User:
-    """An end user."""
+    """An end user. ``phone``, when set, is an E.164 number unique among users (SMS sign-in)."""
 
     user_id: str
     email: str
@@ -73,6 +73,7 @@ class User:
     name: str = ""
     roles: tuple[str, ...] = ()
     disabled: bool = False
+    phone: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from types import MappingProxyType
 
 from .records import (
@@ -64,6 +65,16 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, Tot
                 "INSERT OR REPLACE INTO users VALUES (?, ?, ?)",
                 (user.user_id, user.email.lower(), dump(user.__dict__)),
             )
+            db.execute("DELETE FROM user_phones WHERE user_id = ?", (user.user_id,))
+            if user.phone:
+                for row in db.execute(
+                    "SELECT users.user_id, body FROM users JOIN user_phones USING (user_id) "
+                    "WHERE user_phones.phone = ?",
+                    (user.phone,),
+                ).fetchall():
+                    former = replace(user_from(row["body"]), phone=None)
+                    db.execute("UPDATE users SET body = ? WHERE user_id = ?", (dump(former.__dict__), row[0]))
+                db.execute("INSERT OR REPLACE INTO user_phones VALUES (?, ?)", (user.phone, user.user_id))
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
@@ -73,6 +84,13 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, Tot
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
         row = self._one("SELECT body FROM users WHERE email = ?", email.lower())
+        return user_from(row["body"]) if row else None
+
+    def find_user_by_phone(self, phone: str) -> User | None:
+        """The user whose phone is this E.164 number, or None."""
+        row = self._one(
+            "SELECT body FROM users JOIN user_phones USING (user_id) WHERE user_phones.phone = ?", phone
+        )
         return user_from(row["body"]) if row else None
 
     def list_clients(self) -> Sequence[ClientRecord]:
@@ -96,6 +114,7 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, Tot
         """Remove a user (their sessions stop working: a session needs its user); False when none."""
         with self._transaction() as db:
             deleted = db.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+            db.execute("DELETE FROM user_phones WHERE user_id = ?", (user_id,))
         return bool(deleted)
 
     # authorization codes
