@@ -13,7 +13,7 @@ their provider here, once per cold start:
   master key itself (an app setting fed from Key Vault or Secret Manager); neither: a file in
   ``TESSERA_DATA``;
 - ``TESSERA_SMTP_HOST``, ``TESSERA_SMTP_PORT`` (587), ``TESSERA_MAIL_FROM``,
-  ``TESSERA_SMTP_USERNAME``, ``TESSERA_SMTP_PASSWORD``: where sign-in codes are mailed from,
+  ``TESSERA_SMTP_USERNAME``, ``TESSERA_SMTP_PASSWORD`` (empty: none): where sign-in codes are mailed from,
   over STARTTLS; ``TESSERA_SMTP_STARTTLS=false`` only for a relay on loopback (a sidecar);
 - ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
   whose ``X-Forwarded-For`` names the client.
@@ -71,8 +71,8 @@ def _mailer(env: Mapping[str, str]) -> SMTPMailer:
         port,
         env["TESSERA_MAIL_FROM"],
         starttls=starttls,
-        username=env.get("TESSERA_SMTP_USERNAME"),
-        password=env.get("TESSERA_SMTP_PASSWORD"),
+        username=env.get("TESSERA_SMTP_USERNAME") or None,
+        password=env.get("TESSERA_SMTP_PASSWORD") or None,
     )
 
 
