@@ -1,4 +1,4 @@
-"""Fixtures for the deployment tests: the store servers of tests/store, an SMTP sink, a store ready to serve."""
+"""Fixtures for the deployment tests: tests/store's servers, an SMTP sink, a store ready to serve."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ def mail_sink() -> Iterator[MailSink]:
     sink = MailSink(free_port())
 
     class Keep:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+            self, server: object, session: object, envelope: object
+        ) -> str:
             sink.messages.append(bytes(getattr(envelope, "content", b"")))
             return "250 OK"
 

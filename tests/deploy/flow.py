@@ -93,9 +93,7 @@ def _tokens(
     keys = jwt.PyJWKSet.from_dict(http.get(f"{issuer}/jwks").json())
     kid = jwt.get_unverified_header(tokens["id_token"])["kid"]
     key = next(k for k in keys.keys if k.key_id == kid)
-    claims = jwt.decode(
-        tokens["id_token"], key.key, algorithms=["RS256"], audience=CLIENT_ID, issuer=issuer
-    )
+    claims = jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience=CLIENT_ID, issuer=issuer)
     assert claims["email"] == EMAIL and claims["nonce"] == nonce
 
     info = http.get(f"{issuer}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})

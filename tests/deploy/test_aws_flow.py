@@ -22,8 +22,8 @@ from tessera.gateway.runtime_api import RicInvoker
 from tessera.issue import lambda_handler
 from tessera.issue.environment import provider_from_environment
 from tessera.issue.provider import Provider
-from tessera.store.dynamodb import DynamoDBStore
 from tessera.keys.sealing import MasterKey
+from tessera.store.dynamodb import DynamoDBStore
 
 from .conftest import MailSink, provider_env, store_for
 from .flow import EMAIL, run_flow
@@ -39,7 +39,9 @@ def aws_env(
     """The function's environment as the SAM template sets it, the secret and table on moto."""
     secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_endpoint)
     name = f"tessera-master-{tmp_path.name}"
-    arn = secrets.create_secret(Name=name, SecretString=b64url_encode(MasterKey.generate().derive("x", 48)))["ARN"]
+    arn = secrets.create_secret(Name=name, SecretString=b64url_encode(MasterKey.generate().derive("x", 48)))[
+        "ARN"
+    ]
     env = provider_env(ISSUER, store_for("dynamodb", request, tmp_path), mail_sink, "")
     del env["TESSERA_MASTER_KEY"]
     return {

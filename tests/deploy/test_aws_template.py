@@ -34,7 +34,9 @@ def test_the_sam_template_passes_cfn_lint_and_a_broken_one_does_not(tmp_path: Pa
     passed = _cfn_lint(TEMPLATE)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     broken = tmp_path / "broken.yaml"
-    broken.write_text(TEMPLATE.read_text().replace("Resource: !GetAtt StoreTable.Arn", "Resource: !GetAtt StoreTabel.Arn"))
+    broken.write_text(
+        TEMPLATE.read_text().replace("Resource: !GetAtt StoreTable.Arn", "Resource: !GetAtt StoreTabel.Arn")
+    )
     assert _cfn_lint(broken).returncode != 0
 
 
@@ -67,9 +69,9 @@ def least_privilege_problems(template: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Serverless::Function":
-            if "Role" not in props or "Policies" in props:
-                problems.append("the function must use the template's own role, not SAM policies")
+        serverless = resource["Type"] == "AWS::Serverless::Function"
+        if serverless and ("Role" not in props or "Policies" in props):
+            problems.append("the function must use the template's own role, not SAM policies")
         if props.get("ManagedPolicyArns"):
             problems.append("a managed policy grants what the template does not name")
     for statement in _statements(template):
@@ -84,7 +86,9 @@ def least_privilege_problems(template: dict[str, Any]) -> list[str]:
         resources = statement.get("Resource", [])
         for resource in resources if isinstance(resources, list) else [resources]:
             if not _names_own_resource(resource):
-                problems.append(f"statement {statement.get('Sid')}: resource {resource!r} is not the stack's own")
+                problems.append(
+                    f"statement {statement.get('Sid')}: resource {resource!r} is not the stack's own"
+                )
     return problems
 
 
@@ -94,8 +98,14 @@ def test_the_function_may_touch_only_its_own_table_secret_and_logs() -> None:
     widened = [
         text.replace("- dynamodb:Query", "- dynamodb:*"),
         text.replace("Resource: !GetAtt StoreTable.Arn", 'Resource: "*"'),
-        text.replace("Resource: !Ref MasterKeySecret", 'Resource: !Sub "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"'),
-        text.replace("      Role: !GetAtt ProviderRole.Arn", "      Role: !GetAtt ProviderRole.Arn\n      Policies: [AWSLambdaBasicExecutionRole]"),
+        text.replace(
+            "Resource: !Ref MasterKeySecret",
+            'Resource: !Sub "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:*"',
+        ),
+        text.replace(
+            "      Role: !GetAtt ProviderRole.Arn",
+            "      Role: !GetAtt ProviderRole.Arn\n      Policies: [AWSLambdaBasicExecutionRole]",
+        ),
     ]
     for template in widened:
         assert template != text
@@ -110,7 +120,10 @@ def _store_operations() -> set[str]:
             continue
         source = path.read_text()
         operations.update(re.findall(r"_db\.([a-z_]+)\(", source))
-        operations.update(f"transact_{kind.lower()}" for kind in re.findall(r'"(Put|Update|Delete|ConditionCheck)":', source))
+        operations.update(
+            f"transact_{kind.lower()}"
+            for kind in re.findall(r'"(Put|Update|Delete|ConditionCheck)":', source)
+        )
     return operations
 
 

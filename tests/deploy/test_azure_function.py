@@ -78,7 +78,9 @@ def azure_env(
     yield env
 
 
-def test_sign_in_and_tokens_through_the_azure_function(azure_env: dict[str, str], mail_sink: MailSink) -> None:
+def test_sign_in_and_tokens_through_the_azure_function(
+    azure_env: dict[str, str], mail_sink: MailSink
+) -> None:
     module = _load_function_app()
     [function] = module.app.get_functions()
     binding = json.loads(function.get_function_json())
@@ -146,7 +148,10 @@ def test_the_arm_template_holds_together() -> None:
     source = (ROOT / "src" / "tessera" / "issue" / "environment.py").read_text()
     known = {STORE_ENV, MASTER_KEY_ENV, *re.findall(r'"(TESSERA_[A-Z_]+)"', source)}
     assert {n for n in settings if n.startswith("TESSERA_")} <= known
-    assert settings["TESSERA_STORE"].startswith("[concat('postgresql://") and "sslmode=require" in settings["TESSERA_STORE"]
+    assert (
+        settings["TESSERA_STORE"].startswith("[concat('postgresql://")
+        and "sslmode=require" in settings["TESSERA_STORE"]
+    )
     secure = {n for n, p in template["parameters"].items() if p["type"] == "securestring"}
     assert {"postgresPassword", "masterKey", "smtpPassword"} <= secure
     assert all(d.startswith("[resourceId(") for r in template["resources"] for d in r.get("dependsOn", []))

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,9 +54,19 @@ def test_sign_in_and_tokens_through_functions_framework(
         **provider_env(issuer, store_for("postgresql", request, tmp_path), mail_sink, key),
         "TESSERA_DATA": str(tmp_path / "data"),
     }
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter's console script
-        [binary, "--asgi", "--source", str(GCP / "main.py"), "--target", "provider",
-         "--host", "127.0.0.1", "--port", str(port)],
+    process = subprocess.Popen(
+        [
+            binary,
+            "--asgi",
+            "--source",
+            str(GCP / "main.py"),
+            "--target",
+            "provider",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -81,8 +92,9 @@ def test_sign_in_and_tokens_through_functions_framework(
 
 
 def test_the_cloud_run_service_describes_the_entry_point_and_cloud_sql() -> None:
-    import yaml
+    import importlib
 
+    yaml: Any = importlib.import_module("yaml")  # PyYAML, through cfn-lint; no stubs
     service = yaml.safe_load((GCP / "service.yaml").read_text())
     assert service["kind"] == "Service"
     template = service["spec"]["template"]

@@ -19,9 +19,8 @@ MASTER_KEY_SECRET_ENV = "TESSERA_MASTER_KEY_SECRET"
 def _region_of(arn: str) -> str:
     parts = arn.split(":", 6)
     if len(parts) != 7 or parts[0] != "arn" or parts[2] != "secretsmanager" or parts[5] != "secret":
-        raise ConfigurationError(
-            f"{MASTER_KEY_SECRET_ENV} must be a secret's ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)"
-        )
+        shape = "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
+        raise ConfigurationError(f"{MASTER_KEY_SECRET_ENV} must be a secret's ARN ({shape})")
     if not parts[3] or not parts[6]:
         raise ConfigurationError(f"{MASTER_KEY_SECRET_ENV}: the ARN names no region or no secret")
     return parts[3]
