@@ -99,6 +99,10 @@ def test_sign_in_and_tokens_through_the_azure_function(
         loop.run_until_complete(module.app.middleware.notify_shutdown())
         module.app.startup_task_done = False
         loop.close()
+        for provider in built:
+            provider.outgoing.stop()
+            provider.store.close()
+    assert len(built) == 1  # built by the first request, kept for the rest
 
 
 def test_host_json_serves_the_issuer_at_the_site_root() -> None:
