@@ -79,8 +79,19 @@ def azure_env(
 
 
 def test_sign_in_and_tokens_through_the_azure_function(
-    azure_env: dict[str, str], mail_sink: MailSink
+    azure_env: dict[str, str], mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tessera.issue import environment
+    from tessera.issue.provider import Provider
+
+    built: list[Provider] = []
+    real = environment.provider_from_environment
+
+    def build(environ: Any = None) -> Provider:
+        built.append(real(environ))
+        return built[-1]
+
+    monkeypatch.setattr(environment, "provider_from_environment", build)
     module = _load_function_app()
     [function] = module.app.get_functions()
     binding = json.loads(function.get_function_json())
