@@ -12,12 +12,15 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import authorize, consent, endpoints, metadata, signin, token_endpoint
+from . import account, authorize, consent, endpoints, metadata, signin, signin_passkey, static, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .federation import pages as federation_pages
 from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
+from .web import PROVIDER_NAME
 
 __all__ = ["create_app"]
 
@@ -27,6 +30,21 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         "unexpected error on %s: %s", request.url.path, type(exc).__name__
     )
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
+
+
+class ProviderName:
+    """Makes the provider's name the one its pages show, for the requests it serves."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = PROVIDER_NAME.set(self.name)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            PROVIDER_NAME.reset(token)
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
@@ -55,6 +73,19 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", signin.code_form, methods=["GET"]),
         Route("/signin/code", signin.submit_code, methods=["POST"]),
         Route("/signin/done", signin.signed_in),
+        Route("/signin/passkey/options", signin_passkey.passkey_options, methods=["POST"]),
+        Route("/signin/passkey", signin_passkey.passkey_sign_in, methods=["POST"]),
+        Route("/account", account.account_page, methods=["GET"]),
+        Route("/account/passkeys/options", account.passkey_options, methods=["POST"]),
+        Route("/account/passkeys", account.add_passkey, methods=["POST"]),
+        Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
+        Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
+        Route("/static/passkeys.js", static.passkeys_js, methods=["GET"]),
+        Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
+        Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
+        Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
+        Route("/upstream/{upstream_id}/unlink", federation_pages.unlink_identity, methods=["POST"]),
+        Route("/account/upstreams", federation_pages.account_upstreams, methods=["GET"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),
@@ -64,6 +95,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if demo:
         routes.extend(demo_routes(provider))
     base = provider.settings.base_path
+    named = Middleware(ProviderName, name=provider.settings.name)
     cors = Middleware(
         EndpointCORS,
         base_path=base,
@@ -71,7 +103,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         allow_loopback=provider.settings.dev_mode,
     )
     settings = provider.settings
-    middleware = [cors, Middleware(StrictTransport)] if settings.secure_cookies else [cors]
+    middleware = [named, cors, Middleware(StrictTransport)] if settings.secure_cookies else [named, cors]
     if settings.check_host:
         hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
         middleware.insert(0, Middleware(HostCheck, hosts=hosts))

@@ -10,24 +10,42 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import Reason, TokenError
+from ..errors import ConfigurationError, Reason, TokenError
 from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
 from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
-from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
+from ..store import (
+    AccessTokenRecord,
+    ClientRecord,
+    FederatedStore,
+    Grant,
+    RefreshToken,
+    Session,
+    Store,
+    UpstreamLinks,
+    User,
+    secret_hash,
+)
 from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
+from .federation.flow import Federation
+from .federation.upstreams import Upstream
 from .mail import DevOutbox, Mailer
 from .outgoing import Outgoing
 from .ratelimit import RateLimiter
+from .resources import Target, choose_target
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
+
+if TYPE_CHECKING:
+    from ..passwordless.passkeys import Passkeys
 
 __all__ = ["IssuedTokens", "Provider"]
 
@@ -71,6 +89,8 @@ class Provider:
         signing_alg: str = "RS256",
         clock: Callable[[], float] = time.time,
         outbox: DevOutbox | None = None,
+        upstreams: tuple[Upstream, ...] = (),
+        federation: Federation | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -84,10 +104,12 @@ class Provider:
             store,
             master_key.derive("otp-pepper"),
             self.outgoing,
+            issuer_name=settings.name,
             resend_interval_seconds=settings.sign_in_resend_seconds,
             failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
             short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
+            signup=settings.signup,
         )
         self.cookies = CookieJar(
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")
@@ -95,9 +117,24 @@ class Provider:
         self.audit = AuditLog(clock)
         self.limits = RateLimiter(store, clock)
         self._last_purge = float("-inf")
+        links = store if isinstance(store, UpstreamLinks) else None
+        if links is None and (upstreams or federation is not None):
+            raise ConfigurationError(
+                "[[upstreams]] need a store that keeps upstream links (SQLite today; PostgreSQL and "
+                "DynamoDB do not yet)"
+            )
+        self._session_upstream = links.session_upstream if links is not None else None
+        self.federation = federation or Federation(
+            upstreams,
+            issuer=settings.issuer,
+            store=cast(FederatedStore, store),
+            key=master_key.derive("federation"),
+            signing_key=self.keys.signing_key,
+            clock=clock,
+        )
         self.verifier = Verifier(
             issuer=settings.issuer,
-            audience=settings.token_audience,
+            audience=settings.accepted_audiences,
             token_type="at+jwt",
             keys=self.keys,
             algorithms=["RS256", "ES256", "EdDSA"],
@@ -109,6 +146,13 @@ class Provider:
     def now(self) -> float:
         """The provider's clock."""
         return self.clock()
+
+    @cached_property
+    def passkeys(self) -> Passkeys:
+        """Passkey ceremonies for this issuer (py_webauthn is imported on first use only)."""
+        from ..passwordless.passkeys import Passkeys, RelyingParty
+
+        return Passkeys(self.store, RelyingParty.for_issuer(self.settings.issuer), clock=self.clock)
 
     def housekeeping(self) -> None:
         """Purge expired rows, at most once per ``purge_interval_seconds`` per instance.
@@ -143,6 +187,16 @@ class Provider:
             return None
         return session, user
 
+    def start_federated_session(self, user: User, upstream_id: str) -> str:
+        """:meth:`start_session` for a sign-in at an upstream: its tokens will say ``amr`` fed, ``idp``.
+
+        The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
+        """
+        value = self.start_session(user)
+        expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
+        self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
+        return value
+
     # tokens
     async def issue(
         self,
@@ -154,8 +208,12 @@ class Provider:
         refresh_token: str | None = None,
         nonce: str | None = None,
         id_token: bool = False,
+        audience: str | None = None,
     ) -> IssuedTokens:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
+
+        ``audience`` is the access token's ``aud`` (an API's, see :mod:`.resources`); by
+        default the provider's own.
 
         ``grant`` is None for client_credentials, whose tokens belong to no family. The
         signatures are made in a worker thread unless ``settings.sign_in_thread`` is off:
@@ -167,9 +225,16 @@ class Provider:
         grant_id = grant.grant_id if grant is not None else None
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
+        session_hash = grant.session_hash if grant is not None else None
+        upstream = (
+            self._session_upstream(session_hash, now)
+            if session_hash and self._session_upstream is not None
+            else None
+        )
+        federated = {"amr": ["fed"], "idp": upstream} if upstream is not None else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,
-            audience=self.settings.token_audience,
+            audience=audience or self.settings.token_audience,
             subject=user.user_id if user is not None else client.client_id,
             client_id=client.client_id,
             scope=scope,
@@ -178,6 +243,7 @@ class Provider:
             user=user,
             auth_time=auth_time,
         )
+        claims.update(federated)
         id_claims = None
         if id_token and user is not None and auth_time is not None:
             id_claims = id_token_claims(
@@ -190,6 +256,7 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
+            id_claims.update(federated)
         if self.settings.sign_in_thread:
             loop = asyncio.get_running_loop()
             access_token, signed_id_token = await loop.run_in_executor(
@@ -218,8 +285,9 @@ class Provider:
         scope: str,
         auth_time: int | None,
         session_hash: str | None,
+        resource: str | None = None,
     ) -> Grant:
-        """Record a grant (a token family) with its absolute expiry."""
+        """Record a grant (a token family) with its absolute expiry and the resource it is bound to."""
         now = self.now()
         grant = Grant(
             grant_id=grant_id or secrets.token_urlsafe(16),
@@ -230,6 +298,7 @@ class Provider:
             created_at=now,
             expires_at=now + self.settings.refresh_absolute_seconds,
             session_hash=session_hash,
+            resource=resource,
         )
         self.store.create_grant(grant)
         return grant
@@ -246,6 +315,10 @@ class Provider:
             expires_at=min(now + self.settings.refresh_idle_seconds, grant.expires_at),
         )
         return value, record
+
+    def target(self, scopes: Sequence[str], resource: str | None) -> Target:
+        """The access token's audience and scope for ``scopes`` and ``resource``; raise TargetError."""
+        return choose_target(self.settings.apis, self.settings.token_audience, scopes, resource)
 
     def check_access_token(self, token: str) -> Claims:
         """Verify one of our access tokens, including revocation; raise TokenError."""

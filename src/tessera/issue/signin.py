@@ -18,13 +18,35 @@ from ..passwordless import CodeRejected, SignInThrottled
 from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
+from .federation.pages import upstream_buttons
 from .provider import Provider
+from .signin_throttle import throttled_context
+from .signup import user_for_address
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
-__all__ = ["code_form", "email_form", "submit_code", "submit_email"]
+__all__ = ["code_form", "email_form", "sign_in_target", "submit_code", "submit_email"]
 
 MAX_EMAIL = 254
+THEN_PAGES = frozenset({"account"})  # where a sign-in no application asked for may return to
+
+
+def sign_in_target(provider: Provider, request_id: str, then: str) -> str:
+    """Where a successful sign-in goes: the authorization request, a provider page, or "done"."""
+    base = provider.settings.base_path
+    if request_id:
+        return f"{base}/authorize/continue?{urlencode({'request': request_id})}"
+    if then in THEN_PAGES:
+        return f"{base}/{then}"
+    return f"{base}/signin/done"
+
+
+def _then(value: str) -> str:
+    return value if value in THEN_PAGES else ""
+
+
+def _then_param(then: str) -> dict[str, str]:
+    return {"then": then} if then else {}
 
 
 def _provider(request: Request) -> Provider:
@@ -43,6 +65,7 @@ def _with_csrf(
     value = cookie if cookie is not None else new_secret()
     base = provider.settings.base_path
     code_form = template == "signin_code.html"
+    upstreams = [] if code_form else upstream_buttons(provider, context.get("request_id", ""))
     action = f"{base}/signin/code" if code_form else f"{base}/signin"
     response = page(
         template,
@@ -50,6 +73,8 @@ def _with_csrf(
         form_targets=_client_redirect(provider, context.get("request_id", "")) if code_form else (),
         csrf=provider.cookies.csrf_token(value),
         action=action,
+        base=base,
+        upstreams=upstreams,
         **context,
     )
     if fresh:
@@ -68,7 +93,11 @@ async def email_form(request: Request) -> Response:
     """GET ``/signin``: ask for the email address."""
     provider = _provider(request)
     return _with_csrf(
-        provider, request, "signin_email.html", request_id=request.query_params.get("request", "")
+        provider,
+        request,
+        "signin_email.html",
+        request_id=request.query_params.get("request", ""),
+        then=_then(request.query_params.get("then", "")),
     )
 
 
@@ -76,7 +105,11 @@ async def code_form(request: Request) -> Response:
     """GET ``/signin/code``: ask for the code."""
     provider = _provider(request)
     return _with_csrf(
-        provider, request, "signin_code.html", request_id=request.query_params.get("request", "")
+        provider,
+        request,
+        "signin_code.html",
+        request_id=request.query_params.get("request", ""),
+        then=_then(request.query_params.get("then", "")),
     )
 
 
@@ -87,6 +120,7 @@ async def submit_email(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     request_id = form.get("request", "")
+    then = _then(form.get("then", ""))
     email = form.get("email", "").strip()
     if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
         return _with_csrf(
@@ -95,6 +129,7 @@ async def submit_email(request: Request) -> Response:
             "signin_email.html",
             400,
             request_id=request_id,
+            then=then,
             error="Enter a valid email address.",
         )
     address = request_address(request, provider.settings.proxy_networks)
@@ -112,12 +147,14 @@ async def submit_email(request: Request) -> Response:
             "signin_email.html",
             429,
             request_id=request_id,
-            error="Too many codes were requested. Wait a moment and try again.",
+            then=then,
+            **throttled_context(provider, exc, request_id),
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
+    query = urlencode({"request": request_id, **_then_param(then)})
     response = RedirectResponse(
-        f"{provider.settings.base_path}/signin/code?{urlencode({'request': request_id})}",
+        f"{provider.settings.base_path}/signin/code?{query}",
         status_code=303,
         headers=NO_STORE,
     )
@@ -138,6 +175,7 @@ async def submit_code(request: Request) -> Response:
     except BadParameters:
         return error_page(UNREADABLE_FORM)
     request_id = form.get("request", "")
+    then = _then(form.get("then", ""))
     address = request_address(request, provider.settings.proxy_networks)
     try:
         if challenge_id is None:
@@ -151,6 +189,7 @@ async def submit_code(request: Request) -> Response:
             "signin_code.html",
             429,
             request_id=request_id,
+            then=then,
             error="Too many wrong codes were tried from your network. Try again later.",
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
@@ -163,20 +202,16 @@ async def submit_code(request: Request) -> Response:
             "signin_code.html",
             400,
             request_id=request_id,
+            then=then,
             error="That code is not valid. Check it, or go back and request a new one.",
         )
-    user = provider.store.find_user_by_email(email)
+    user = user_for_address(provider, email)
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
     session_value = provider.start_session(user)
     provider.audit.event("sign_in", user_id=user.user_id)
-    base = provider.settings.base_path
-    target = (
-        f"{base}/authorize/continue?{urlencode({'request': request_id})}"
-        if request_id
-        else f"{base}/signin/done"
-    )
+    target = sign_in_target(provider, request_id, then)
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     provider.cookies.set(
         response, provider.cookies.session_name, session_value, provider.settings.session_seconds

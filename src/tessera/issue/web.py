@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -29,7 +30,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_PARAMS = 64
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://\[::1\](:[0-9]{1,5})?", re.ASCII)
@@ -48,6 +50,10 @@ _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
 )
+
+
+# The name of the provider serving the current request, shown on every page (set by create_app).
+PROVIDER_NAME: ContextVar[str] = ContextVar("provider_name", default="Tessera")
 
 
 class BadParameters(ValueError):
@@ -140,7 +146,7 @@ def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), 
     to the redirects that follow a form POST, and a form that completes an authorization ends
     in a redirect to the client.
     """
-    html = _templates.get_template(template).render(**context)
+    html = _templates.get_template(template).render(provider_name=PROVIDER_NAME.get(), **context)
     headers = dict(PAGE_HEADERS)
     targets = [t for t in (form_target(uri) for uri in form_targets) if t is not None]
     if targets:

@@ -9,7 +9,7 @@ wins.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .records import (
     AccessTokenRecord,
@@ -18,26 +18,36 @@ from .records import (
     Consent,
     Grant,
     OneTimeCode,
+    PasskeyChallenge,
+    PasskeyCredential,
     PendingRequest,
     QueuedMail,
     RefreshRotation,
     RefreshToken,
     Session,
     SigningKeyRecord,
+    TotpFactor,
+    UpstreamLink,
+    UpstreamLogin,
     User,
 )
 
 __all__ = [
     "ClientsAndUsers",
+    "Directory",
     "AuthorizationCodes",
     "TokenFamilies",
     "SignIn",
     "Consents",
+    "Passkeys",
     "RateCounters",
     "MailQueue",
     "SigningKeys",
+    "TotpFactors",
     "Housekeeping",
+    "UpstreamLinks",
     "Store",
+    "FederatedStore",
 ]
 
 
@@ -62,6 +72,26 @@ class ClientsAndUsers(Protocol):
 
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Listing and removing clients and users: what the admin commands need beyond :class:`Store`."""
+
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        ...
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        ...
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        ...
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user; False when there was none."""
         ...
 
 
@@ -184,6 +214,76 @@ class Consents(Protocol):
         ...
 
 
+class Passkeys(Protocol):
+    """Users' WebAuthn credentials and the single-use challenges of their ceremonies."""
+
+    def save_passkey_challenge(self, challenge: PasskeyChallenge) -> None:
+        """Store a new challenge."""
+        ...
+
+    def consume_passkey_challenge(self, challenge_hash: str, now: float) -> PasskeyChallenge | None:
+        """Use up the challenge (conditional write); the record for exactly one caller, before expiry."""
+        ...
+
+    def add_passkey(self, credential: PasskeyCredential) -> bool:
+        """Store a new credential; False when its id is already registered (to anyone)."""
+        ...
+
+    def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
+        """The credential, or None."""
+        ...
+
+    def list_passkeys(self, user_id: str) -> Sequence[PasskeyCredential]:
+        """The user's credentials, oldest first."""
+        ...
+
+    def record_passkey_use(
+        self, credential_id: str, expected_sign_count: int, sign_count: int, backed_up: bool, now: float
+    ) -> bool:
+        """Store a use's counter and BS flag if the counter is still ``expected_sign_count`` (CAS)."""
+        ...
+
+    def rename_passkey(self, user_id: str, credential_id: str, name: str) -> bool:
+        """Rename one of the user's credentials; False when the user has no such credential."""
+        ...
+
+    def remove_passkey(self, user_id: str, credential_id: str, *, allow_last: bool) -> bool:
+        """Delete one of the user's credentials atomically; False when absent, or last and not allowed."""
+        ...
+
+
+class TotpFactors(Protocol):
+    """Users' TOTP factors and their recovery codes (stored as MACs), each step and code used once."""
+
+    def put_totp(self, factor: TotpFactor) -> None:
+        """Create or replace the user's factor (an unconfirmed one, at enrolment)."""
+        ...
+
+    def get_totp(self, user_id: str) -> TotpFactor | None:
+        """The user's factor, confirmed or not, or None."""
+        ...
+
+    def confirm_totp(self, user_id: str, step: int, recovery_hashes: Sequence[str]) -> bool:
+        """Confirm an unconfirmed factor at ``step`` and replace its recovery codes, atomically."""
+        ...
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as used if it is newer than the last one (conditional write)."""
+        ...
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        """Use up one unused recovery code of a confirmed factor; True for exactly one caller."""
+        ...
+
+    def replace_recovery_codes(self, user_id: str, recovery_hashes: Sequence[str]) -> None:
+        """Drop every recovery code of the user and store these."""
+        ...
+
+    def remove_totp(self, user_id: str) -> None:
+        """Delete the factor and its recovery codes."""
+        ...
+
+
 class RateCounters(Protocol):
     """Fixed-window hit counters for rate limits."""
 
@@ -234,6 +334,43 @@ class SigningKeys(Protocol):
         ...
 
 
+@runtime_checkable
+class UpstreamLinks(Protocol):
+    """Federation: identities at upstream providers linked to users, and sign-ins in flight."""
+
+    def link_upstream(self, link: UpstreamLink) -> bool:
+        """Link an upstream identity; False (and nothing written) when it is already linked."""
+        ...
+
+    def find_upstream_link(self, upstream_id: str, subject: str) -> UpstreamLink | None:
+        """The link of the identity (upstream id, ``sub``), or None."""
+        ...
+
+    def upstream_links_of(self, user_id: str) -> Sequence[UpstreamLink]:
+        """Every identity linked to ``user_id``, oldest first."""
+        ...
+
+    def unlink_upstream(self, upstream_id: str, subject: str, user_id: str) -> bool:
+        """Remove the identity's link to ``user_id``; True when there was one."""
+        ...
+
+    def save_upstream_login(self, login: UpstreamLogin) -> None:
+        """Store a sign-in sent to an upstream provider."""
+        ...
+
+    def take_upstream_login(self, state_hash: str, now: float) -> UpstreamLogin | None:
+        """Delete and return the live sign-in for ``state_hash``; None for every caller but one."""
+        ...
+
+    def mark_session_upstream(self, session_hash: str, upstream_id: str, expires_at: float) -> None:
+        """Record that a session began with a sign-in at ``upstream_id``."""
+        ...
+
+    def session_upstream(self, session_hash: str, now: float) -> str | None:
+        """The upstream a session began at, or None for a local sign-in."""
+        ...
+
+
 class Housekeeping(Protocol):
     """Removal of rows that can no longer matter, and letting go of connections."""
 
@@ -248,10 +385,13 @@ class Housekeeping(Protocol):
 
 class Store(
     ClientsAndUsers,
+    Directory,
     AuthorizationCodes,
     TokenFamilies,
     SignIn,
     Consents,
+    Passkeys,
+    TotpFactors,
     RateCounters,
     MailQueue,
     SigningKeys,
@@ -259,3 +399,7 @@ class Store(
     Protocol,
 ):
     """Persistence for the provider: every artefact kind's protocol in one."""
+
+
+class FederatedStore(Store, UpstreamLinks, Protocol):
+    """A store that also keeps federation's artefacts (SQLite today; see :class:`UpstreamLinks`)."""

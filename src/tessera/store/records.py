@@ -19,6 +19,8 @@ __all__ = [
     "Consent",
     "Grant",
     "OneTimeCode",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "PendingRequest",
     "QueuedMail",
     "RefreshRotation",
@@ -26,6 +28,9 @@ __all__ = [
     "RefreshToken",
     "Session",
     "SigningKeyRecord",
+    "TotpFactor",
+    "UpstreamLink",
+    "UpstreamLogin",
     "User",
     "secret_hash",
 ]
@@ -72,7 +77,10 @@ class User:
 
 @dataclass(frozen=True)
 class AuthorizationCode:
-    """An issued authorization code (stored by hash), bound to client, redirect and PKCE."""
+    """An issued authorization code (stored by hash), bound to client, redirect and PKCE.
+
+    ``resource`` is the RFC 8707 resource (an API's audience) the request named, if any.
+    """
 
     code_hash: str
     client_id: str
@@ -86,11 +94,15 @@ class AuthorizationCode:
     session_hash: str | None
     expires_at: float
     consumed: bool = False
+    resource: str | None = None
 
 
 @dataclass(frozen=True)
 class Grant:
-    """What one authorization (or one client_credentials request) produced: a token family."""
+    """What one authorization (or one client_credentials request) produced: a token family.
+
+    ``resource`` is the API the authorization was bound to (RFC 8707), if it named one.
+    """
 
     grant_id: str
     client_id: str
@@ -101,6 +113,7 @@ class Grant:
     expires_at: float
     session_hash: str | None = None
     revoked: bool = False
+    resource: str | None = None
 
 
 class RefreshState(StrEnum):
@@ -222,3 +235,81 @@ class SigningKeyRecord:
     sealed_private: bytes
     created_at: float
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PasskeyCredential:
+    """A user's WebAuthn credential (passkey): public key, counter and backup flags, never a secret.
+
+    ``credential_id`` is the base64url of the raw credential id; ``public_key`` the COSE key.
+    ``backup_eligible`` (BE) is fixed at registration; ``backed_up`` (BS) follows each use.
+    """
+
+    credential_id: str
+    user_id: str
+    public_key: bytes
+    sign_count: int
+    transports: tuple[str, ...]
+    backup_eligible: bool
+    backed_up: bool
+    name: str
+    created_at: float
+    last_used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PasskeyChallenge:
+    """An issued WebAuthn challenge (stored by hash), bound to the browser session that asked.
+
+    ``purpose`` is ``"register"`` or ``"sign_in"``; ``binding_hash`` the hash of the cookie
+    value of the session (or pre-sign-in browser) the options went to; ``user_id`` the
+    account a registration is for.
+    """
+
+    challenge_hash: str
+    purpose: str
+    binding_hash: str
+    user_id: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class TotpFactor:
+    """A user's authenticator-app (TOTP) factor: the secret sealed under the master key.
+
+    ``confirmed`` turns true with the first correct code; ``last_step`` is the newest time step
+    accepted, so no code of that step or an earlier one works again (PWL-22).
+    """
+
+    user_id: str
+    sealed_secret: bytes
+    confirmed: bool
+    last_step: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class UpstreamLink:
+    """An upstream identity (upstream id, its ``sub``) linked to one Tessera user."""
+
+    upstream_id: str
+    subject: str
+    user_id: str
+    linked_at: float
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamLogin:
+    """A sign-in sent to an upstream provider, waiting for its answer (stored by its state's hash).
+
+    ``binding_hash`` is the hash of the browser's binding cookie: the answer is accepted only
+    from the browser that started the sign-in, and only once.
+    """
+
+    state_hash: str
+    upstream_id: str
+    binding_hash: str
+    created_at: float
+    expires_at: float
+    linking_user_id: str | None = None

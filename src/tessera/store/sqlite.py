@@ -20,13 +20,16 @@ from .records import (
 )
 from .sqlite_consent import ConsentTable
 from .sqlite_mail import MailQueueTable
+from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
+from .sqlite_totp import TotpTables
+from .sqlite_upstream import UpstreamTables
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
+class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables, UpstreamTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -71,6 +74,29 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
         """The user with this email (case-insensitive), or None."""
         row = self._one("SELECT body FROM users WHERE email = ?", email.lower())
         return user_from(row["body"]) if row else None
+
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        rows = self._connection().execute("SELECT body FROM clients ORDER BY client_id").fetchall()
+        return [client_from(row["body"]) for row in rows]
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount
+        self._unsettle()
+        return bool(deleted)
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        rows = self._connection().execute("SELECT body FROM users ORDER BY email").fetchall()
+        return [user_from(row["body"]) for row in rows]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user (their sessions stop working: a session needs its user); False when none."""
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+        return bool(deleted)
 
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
@@ -245,7 +271,10 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
             ("DELETE FROM mail_queue WHERE expires_at <= ?", (now - 86400,)),
+            ("DELETE FROM passkey_challenges WHERE expires_at <= ?", (now,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
+            ("DELETE FROM upstream_logins WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM upstream_sessions WHERE expires_at <= ?", (now,)),
         )
         removed = 0
         with self._transaction() as db:
