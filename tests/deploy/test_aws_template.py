@@ -133,6 +133,7 @@ _IAM_ACTION = {
     "update_item": "dynamodb:UpdateItem",
     "delete_item": "dynamodb:DeleteItem",
     "query": "dynamodb:Query",
+    "get_paginator": "dynamodb:Scan",  # admin listings, and the phone lookup until it has an item
     "transact_put": "dynamodb:PutItem",
     "transact_update": "dynamodb:UpdateItem",
     "transact_delete": "dynamodb:DeleteItem",
