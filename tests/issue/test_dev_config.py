@@ -94,3 +94,39 @@ def test_the_command_exits_2_with_the_files_line_before_serving(
     monkeypatch.chdir(tmp_path)  # ./tessera.toml is read without --config
     assert main(["dev", "--data", str(tmp_path / "data")]) == 2
     assert "provider.signup" in capsys.readouterr().err
+
+
+UPSTREAM = """
+[store]
+url = "sqlite:///ignored-by-this-test.db"
+
+[[upstreams]]
+id = "corp"
+name = "Corp SSO"
+issuer = "https://login.example.com"
+client_id = "tessera"
+client_secret_env = "CORP_CLIENT_SECRET"
+scopes = ["openid", "email", "profile"]
+"""
+
+
+def test_the_files_upstreams_reach_the_provider_and_config_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERS_SERVICE_SECRET", SECRET)
+    provider = _dev(tmp_path, _config(tmp_path, VALID + UPSTREAM))
+    assert [(u.id, u.name) for u in provider.federation.upstreams.values()] == [("corp", "Corp SSO")]
+    assert main(["config", "check", str(tmp_path / "tessera.toml")]) == 0
+    assert ": ok:" in capsys.readouterr().out
+
+
+def test_a_bad_upstream_is_named_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORDERS_SERVICE_SECRET", SECRET)
+    text = VALID + UPSTREAM.replace('id = "corp"', 'id = "Corp SSO!"')
+    (tmp_path / "tessera.toml").write_text(text)
+    assert main(["config", "check", str(tmp_path / "tessera.toml")]) == 2
+    err = capsys.readouterr().err
+    assert f"tessera.toml:{line_of(text, '[[upstreams]]')}: upstreams[0]: " in err
+    assert "an upstream's id must be" in err and "Traceback" not in err

@@ -18,6 +18,7 @@ from . import (
     routes_cmd,
     store_cmd,
     token_cmd,
+    upstreams_cmd,
     users_cmd,
 )
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_cmd.register(commands)
     login_cmd.register(commands)
     config_cmd.register(commands)
+    upstreams_cmd.register(commands)
     return parser
 
 

@@ -1,7 +1,9 @@
 """``tessera.toml``: its sections, their keys and types, and the checks that need only the file.
 
 Every section is declared once, in :data:`SECTIONS`; a key that no section declares is an
-error (typos must not pass silently). ``[store]`` and ``[[upstreams]]`` will be added there.
+error (typos must not pass silently). ``[[upstreams]]`` entries are checked by the provider's
+federation module (:func:`tessera.issue.federation.upstreams.upstream_from_mapping`), imported
+only when a file has them.
 ``[[routes]]`` and ``[gateway]`` keep the shape they have in a routes file: the rules are
 checked by :mod:`tessera.protect.routes`, the ``[gateway]`` table by the gateway when it reads it.
 """
@@ -88,6 +90,8 @@ SECTIONS: Mapping[str, Section] = {
         frozenset({"method", "path"}),
     ),
     "gateway": Section(False, None),
+    "store": Section(False, {"url": STRING, "cache": STRING}),
+    "upstreams": Section(True, None),
 }
 
 
@@ -319,4 +323,23 @@ def parse_config(text: str, file: str | Path) -> tuple[TesseraConfig | None, lis
         document=document,
         lines=lines,
     )
+    _upstreams(parsed.get("upstreams", []), out)
     return config, out.found
+
+
+def _upstreams(tables: Sequence[Mapping[str, Any]], out: _Collector) -> None:
+    """Each ``[[upstreams]]`` table as the provider will read it, and ids declared once."""
+    if not tables:
+        return
+    from ..issue.federation.upstreams import upstream_from_mapping
+
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        try:
+            upstream = upstream_from_mapping(table)
+        except ConfigurationError as exc:
+            out.add(("upstreams", index), str(exc))
+            continue
+        if upstream.id in seen:
+            out.add(("upstreams", index, "id"), f"upstream {upstream.id!r} is declared twice")
+        seen.add(upstream.id)

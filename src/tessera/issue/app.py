@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import account, authorize, consent, endpoints, metadata, signin, signin_passkey, static, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
+from .federation import pages as federation_pages
 from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
 from .web import PROVIDER_NAME
@@ -80,6 +81,11 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
         Route("/static/passkeys.js", static.passkeys_js, methods=["GET"]),
+        Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
+        Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
+        Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
+        Route("/upstream/{upstream_id}/unlink", federation_pages.unlink_identity, methods=["POST"]),
+        Route("/account/upstreams", federation_pages.account_upstreams, methods=["GET"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

@@ -29,9 +29,15 @@ AUDIT_EVENTS = frozenset(
         "passkey_registered",
         "passkey_removed",
         "passkey_sign_count_regression",
+        "upstream_linked",
+        "upstream_unlinked",
+        "upstream_sign_in_failed",
+        "user_created",
     }
 )
-_ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})
+_ALLOWED_FIELDS = frozenset(
+    {"client_id", "user_id", "grant_id", "kid", "grant_type", "reason", "upstream", "how"}
+)
 
 
 class AuditLog:

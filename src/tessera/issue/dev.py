@@ -20,6 +20,7 @@ from .client_auth import hash_client_secret
 from .clients import register_client
 from .dev_data import DEV_USER, open_data_directory, open_dev_store, read_dev_config
 from .dev_pages import DEV_CALLBACK_PATH
+from .federation.upstreams import upstreams_from_config
 from .mail import DevOutbox
 from .provider import Provider
 from .registration import api_resources, register_configured
@@ -135,7 +136,16 @@ def dev_provider(
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
-        settings, store, master, mail, signing_alg=config["signing_alg"], clock=clock, outbox=mail
+        settings,
+        store,
+        master,
+        mail,
+        signing_alg=config["signing_alg"],
+        clock=clock,
+        outbox=mail,
+        upstreams=upstreams_from_config(file_config.document.get("upstreams"))
+        if file_config is not None
+        else (),
     )
     spa = ClientRecord(
         client_id="dev-spa",

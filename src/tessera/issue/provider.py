@@ -13,17 +13,30 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import Reason, TokenError
+from ..errors import ConfigurationError, Reason, TokenError
 from ..keys.ring import KeyRing
 from ..keys.sealing import MasterKey
 from ..keys.signing import SigningKey
 from ..passwordless import EmailCodes
-from ..store import AccessTokenRecord, ClientRecord, Grant, RefreshToken, Session, Store, User, secret_hash
+from ..store import (
+    AccessTokenRecord,
+    ClientRecord,
+    FederatedStore,
+    Grant,
+    RefreshToken,
+    Session,
+    Store,
+    UpstreamLinks,
+    User,
+    secret_hash,
+)
 from ..verify import Claims, Verifier
 from .audit import AuditLog
 from .cookies import CookieJar
+from .federation.flow import Federation
+from .federation.upstreams import Upstream
 from .mail import DevOutbox, Mailer
 from .outgoing import Outgoing
 from .ratelimit import RateLimiter
@@ -76,6 +89,8 @@ class Provider:
         signing_alg: str = "RS256",
         clock: Callable[[], float] = time.time,
         outbox: DevOutbox | None = None,
+        upstreams: tuple[Upstream, ...] = (),
+        federation: Federation | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -102,6 +117,21 @@ class Provider:
         self.audit = AuditLog(clock)
         self.limits = RateLimiter(store, clock)
         self._last_purge = float("-inf")
+        links = store if isinstance(store, UpstreamLinks) else None
+        if links is None and (upstreams or federation is not None):
+            raise ConfigurationError(
+                "[[upstreams]] need a store that keeps upstream links (SQLite today; PostgreSQL and "
+                "DynamoDB do not yet)"
+            )
+        self._session_upstream = links.session_upstream if links is not None else None
+        self.federation = federation or Federation(
+            upstreams,
+            issuer=settings.issuer,
+            store=cast(FederatedStore, store),
+            key=master_key.derive("federation"),
+            signing_key=self.keys.signing_key,
+            clock=clock,
+        )
         self.verifier = Verifier(
             issuer=settings.issuer,
             audience=settings.accepted_audiences,
@@ -157,6 +187,16 @@ class Provider:
             return None
         return session, user
 
+    def start_federated_session(self, user: User, upstream_id: str) -> str:
+        """:meth:`start_session` for a sign-in at an upstream: its tokens will say ``amr`` fed, ``idp``.
+
+        The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
+        """
+        value = self.start_session(user)
+        expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
+        self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
+        return value
+
     # tokens
     async def issue(
         self,
@@ -185,6 +225,13 @@ class Provider:
         grant_id = grant.grant_id if grant is not None else None
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
+        session_hash = grant.session_hash if grant is not None else None
+        upstream = (
+            self._session_upstream(session_hash, now)
+            if session_hash and self._session_upstream is not None
+            else None
+        )
+        federated = {"amr": ["fed"], "idp": upstream} if upstream is not None else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,
             audience=audience or self.settings.token_audience,
@@ -196,6 +243,7 @@ class Provider:
             user=user,
             auth_time=auth_time,
         )
+        claims.update(federated)
         id_claims = None
         if id_token and user is not None and auth_time is not None:
             id_claims = id_token_claims(
@@ -208,6 +256,7 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
+            id_claims.update(federated)
         if self.settings.sign_in_thread:
             loop = asyncio.get_running_loop()
             access_token, signed_id_token = await loop.run_in_executor(

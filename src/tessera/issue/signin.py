@@ -18,6 +18,7 @@ from ..passwordless import CodeRejected, SignInThrottled
 from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
+from .federation.pages import upstream_buttons
 from .provider import Provider
 from .signin_throttle import throttled_context
 from .signup import user_for_address
@@ -64,6 +65,7 @@ def _with_csrf(
     value = cookie if cookie is not None else new_secret()
     base = provider.settings.base_path
     code_form = template == "signin_code.html"
+    upstreams = [] if code_form else upstream_buttons(provider, context.get("request_id", ""))
     action = f"{base}/signin/code" if code_form else f"{base}/signin"
     response = page(
         template,
@@ -72,6 +74,7 @@ def _with_csrf(
         csrf=provider.cookies.csrf_token(value),
         action=action,
         base=base,
+        upstreams=upstreams,
         **context,
     )
     if fresh:

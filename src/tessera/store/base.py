@@ -9,7 +9,7 @@ wins.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .records import (
     AccessTokenRecord,
@@ -27,6 +27,8 @@ from .records import (
     Session,
     SigningKeyRecord,
     TotpFactor,
+    UpstreamLink,
+    UpstreamLogin,
     User,
 )
 
@@ -43,7 +45,9 @@ __all__ = [
     "SigningKeys",
     "TotpFactors",
     "Housekeeping",
+    "UpstreamLinks",
     "Store",
+    "FederatedStore",
 ]
 
 
@@ -330,6 +334,43 @@ class SigningKeys(Protocol):
         ...
 
 
+@runtime_checkable
+class UpstreamLinks(Protocol):
+    """Federation: identities at upstream providers linked to users, and sign-ins in flight."""
+
+    def link_upstream(self, link: UpstreamLink) -> bool:
+        """Link an upstream identity; False (and nothing written) when it is already linked."""
+        ...
+
+    def find_upstream_link(self, upstream_id: str, subject: str) -> UpstreamLink | None:
+        """The link of the identity (upstream id, ``sub``), or None."""
+        ...
+
+    def upstream_links_of(self, user_id: str) -> Sequence[UpstreamLink]:
+        """Every identity linked to ``user_id``, oldest first."""
+        ...
+
+    def unlink_upstream(self, upstream_id: str, subject: str, user_id: str) -> bool:
+        """Remove the identity's link to ``user_id``; True when there was one."""
+        ...
+
+    def save_upstream_login(self, login: UpstreamLogin) -> None:
+        """Store a sign-in sent to an upstream provider."""
+        ...
+
+    def take_upstream_login(self, state_hash: str, now: float) -> UpstreamLogin | None:
+        """Delete and return the live sign-in for ``state_hash``; None for every caller but one."""
+        ...
+
+    def mark_session_upstream(self, session_hash: str, upstream_id: str, expires_at: float) -> None:
+        """Record that a session began with a sign-in at ``upstream_id``."""
+        ...
+
+    def session_upstream(self, session_hash: str, now: float) -> str | None:
+        """The upstream a session began at, or None for a local sign-in."""
+        ...
+
+
 class Housekeeping(Protocol):
     """Removal of rows that can no longer matter, and letting go of connections."""
 
@@ -358,3 +399,7 @@ class Store(
     Protocol,
 ):
     """Persistence for the provider: every artefact kind's protocol in one."""
+
+
+class FederatedStore(Store, UpstreamLinks, Protocol):
+    """A store that also keeps federation's artefacts (SQLite today; see :class:`UpstreamLinks`)."""

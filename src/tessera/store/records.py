@@ -29,6 +29,8 @@ __all__ = [
     "Session",
     "SigningKeyRecord",
     "TotpFactor",
+    "UpstreamLink",
+    "UpstreamLogin",
     "User",
     "secret_hash",
 ]
@@ -284,3 +286,30 @@ class TotpFactor:
     confirmed: bool
     last_step: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class UpstreamLink:
+    """An upstream identity (upstream id, its ``sub``) linked to one Tessera user."""
+
+    upstream_id: str
+    subject: str
+    user_id: str
+    linked_at: float
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class UpstreamLogin:
+    """A sign-in sent to an upstream provider, waiting for its answer (stored by its state's hash).
+
+    ``binding_hash`` is the hash of the browser's binding cookie: the answer is accepted only
+    from the browser that started the sign-in, and only once.
+    """
+
+    state_hash: str
+    upstream_id: str
+    binding_hash: str
+    created_at: float
+    expires_at: float
+    linking_user_id: str | None = None

@@ -24,11 +24,12 @@ from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
 from .sqlite_totp import TotpTables
+from .sqlite_upstream import UpstreamTables
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables):
+class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables, UpstreamTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -272,6 +273,8 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, Tot
             ("DELETE FROM mail_queue WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM passkey_challenges WHERE expires_at <= ?", (now,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
+            ("DELETE FROM upstream_logins WHERE expires_at <= ?", (now,)),
+            ("DELETE FROM upstream_sessions WHERE expires_at <= ?", (now,)),
         )
         removed = 0
         with self._transaction() as db:

@@ -66,6 +66,15 @@ CREATE TABLE IF NOT EXISTS totp_factors (
 CREATE TABLE IF NOT EXISTS totp_recovery_codes (
     user_id TEXT NOT NULL, code_hash TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, code_hash));
+CREATE TABLE IF NOT EXISTS upstream_links (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
+    linked_at REAL NOT NULL, email TEXT NOT NULL, PRIMARY KEY (upstream_id, subject));
+CREATE INDEX IF NOT EXISTS upstream_links_by_user ON upstream_links (user_id);
+CREATE TABLE IF NOT EXISTS upstream_logins (
+    state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
+    created_at REAL NOT NULL, expires_at REAL NOT NULL, linking_user_id TEXT);
+CREATE TABLE IF NOT EXISTS upstream_sessions (
+    session_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
     sealed_private BLOB NOT NULL, created_at REAL NOT NULL);

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
-__all__ = ["LocalHTTPServer", "Response"]
+__all__ = ["LocalHTTPServer", "Request", "Response"]
 
 
 class Response(NamedTuple):
@@ -29,33 +29,58 @@ class Response(NamedTuple):
         )
 
 
+class Request(NamedTuple):
+    """What a handler sees of a request: method, path, raw query, headers (lower-cased names), body."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
 Route = Response | Callable[[], Response]
+Handler = Callable[[Request], Response]
 
 
 class LocalHTTPServer:
     """Serves GET routes on 127.0.0.1:<free port>; counts every request by path.
 
-    ``targets`` keeps every request target in order, query included (a test's OAuth callback
-    reads the authorization response from it).
+    ``handlers`` answer GET and POST requests on a path from the whole :class:`Request`
+    (authorization and token endpoints). ``targets`` keeps every request target in order, query
+    included (a test's OAuth callback reads the authorization response from it).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.handlers: dict[str, Handler] = {}
         self.requests: Counter[str] = Counter()
         self.targets: list[str] = []
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 with server._lock:
                     server.requests[path] += 1
                     server.targets.append(self.path)
                     route = server.routes.get(path)
-                response = route() if callable(route) else route
+                    handler = server.handlers.get(path)
+                if handler is not None:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    response: Response | None = handler(Request(self.command, path, query, headers, body))
+                elif self.command == "GET":
+                    response = route() if callable(route) else route
+                else:
+                    response = None
                 if response is None:
                     response = Response(404, b"not found")
                 if response.delay_seconds:
