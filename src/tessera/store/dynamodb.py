@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text, ttl_of
+from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
 from .records import (
@@ -57,7 +58,7 @@ def _refresh_item(token: RefreshToken, keep_until: float) -> Item:
     }
 
 
-class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
+class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
     """A :class:`~tessera.store.Store` in one DynamoDB table (single-table design)."""
 
     # clients and users

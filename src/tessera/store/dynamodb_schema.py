@@ -26,12 +26,21 @@ pk                                      sk                          holds
 ``MAILQ``                               ``{due_at}#{mail_id}``      a queued mail, ordered by due time
 ``MAIL#{mail_id}``                      ``-``                       ``at``: the queued mail's sort key
 ``CONSENT#{user_id}``                   ``{client_id}``             consent ``scopes``, version ``v``
+``PKCHALLENGE#{challenge_hash}``        ``-``                       passkey challenge (conditional delete)
+``PASSKEY#{credential_id}``             ``-``                       ``user_id``: unique credential ids
+``PASSKEYS#{user_id}``                  ``-``                       ``count`` of the user's passkeys
+``PASSKEYS#{user_id}``                  ``C#{credential_id}``       a passkey, ``sign_count`` (CAS)
+``TOTP#{user_id}``                      ``-``                       TOTP factor, ``last_step``
+``TOTP#{user_id}``                      ``RC#{code_hash}``          a recovery code's MAC, ``used``
 ``KEYS``                                ``-``                       the signing key set, ``current`` kid
 ``SCHEMA``                              ``-``                       the schema ``version``
 ======================================  ==========================  =======================================
 
-Single uses (``consumed``, ``attempts``, ``state``, ``jti``) are conditional writes; a refresh
-rotation is one ``TransactWriteItems`` (retire the old token on condition, put the successor).
+Single uses (``consumed``, ``attempts``, ``state``, ``jti``, passkey challenges, TOTP steps and
+recovery codes) are conditional writes; a refresh rotation is one ``TransactWriteItems`` (retire
+the old token on condition, put the successor), and so are adding and removing a passkey (owner
+item, credential and the user's ``count``; a removal that must leave one is conditioned on
+``count > 1``).
 Expiry is checked on every read, because TTL deletion runs up to days late.
 """
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from .postgres_factors import PostgresFactors
 from .postgres_mail import PostgresMailQueue
 from .postgres_signin import PostgresSignIn
 from .records import (
@@ -64,7 +65,7 @@ def _refresh(row: Mapping[str, Any]) -> RefreshToken:
 _REVOKE_LIVE_ACCESS = "UPDATE access_tokens SET revoked = TRUE WHERE grant_id = %s AND NOT revoked"
 
 
-class PostgresStore(PostgresSignIn, PostgresMailQueue):
+class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
     """A :class:`~tessera.store.Store` in PostgreSQL (a plain server, Aurora, Neon, RDS Proxy)."""
 
     # clients and users
@@ -313,6 +314,7 @@ class PostgresStore(PostgresSignIn, PostgresMailQueue):
             (b"DELETE FROM one_time_codes WHERE expires_at <= %s", (now - 86400,)),
             (b"DELETE FROM seen_jti WHERE expires_at <= %s", (now,)),
             (b"DELETE FROM mail_queue WHERE expires_at <= %s", (now - 86400,)),
+            (b"DELETE FROM passkey_challenges WHERE expires_at <= %s", (now,)),
             (b'DELETE FROM rate_hits WHERE "window" < %s', (int(now // 60) - 60,)),
         )
         removed = 0

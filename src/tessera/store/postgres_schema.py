@@ -78,6 +78,28 @@ CREATE TABLE mail_queue (
 CREATE INDEX mail_by_due ON mail_queue (due_at);
 """,
     ),
+    (
+        3,
+        "passkeys, their challenges, TOTP factors and recovery codes",
+        """
+CREATE TABLE passkeys (
+    credential_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, public_key BYTEA NOT NULL,
+    sign_count BIGINT NOT NULL, transports JSONB NOT NULL, backup_eligible BOOLEAN NOT NULL,
+    backed_up BOOLEAN NOT NULL, name TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+    last_used_at DOUBLE PRECISION);
+CREATE INDEX passkeys_by_user ON passkeys (user_id, created_at);
+CREATE TABLE passkey_challenges (
+    challenge_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, binding_hash TEXT NOT NULL, user_id TEXT,
+    expires_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX passkey_challenges_by_expiry ON passkey_challenges (expires_at);
+CREATE TABLE totp_factors (
+    user_id TEXT PRIMARY KEY, sealed_secret BYTEA NOT NULL, confirmed BOOLEAN NOT NULL,
+    last_step BIGINT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+CREATE TABLE totp_recovery_codes (
+    user_id TEXT NOT NULL, code_hash TEXT NOT NULL, used BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (user_id, code_hash));
+""",
+    ),
 )
 
 
