@@ -130,3 +130,16 @@ def test_a_bad_upstream_is_named_with_its_line(
     err = capsys.readouterr().err
     assert f"tessera.toml:{line_of(text, '[[upstreams]]')}: upstreams[0]: " in err
     assert "an upstream's id must be" in err and "Traceback" not in err
+
+
+def test_the_start_page_lists_the_files_apis(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from tessera.issue.app import create_app
+
+    provider = _dev(tmp_path, _config(tmp_path))
+    with TestClient(create_app(provider), base_url=ISSUER) as browser:
+        home = browser.get("/")
+    assert home.status_code == 200
+    assert "orders-api" in home.text and "orders:read orders:write" in home.text.replace("\n", " ")
+    assert f"{ISSUER}/demo/hello" in home.text

@@ -44,18 +44,18 @@ def _callback_uri(provider: Provider) -> str:
 
 
 def _apis(provider: Provider) -> list[dict[str, Any]]:
-    """The APIs this provider issues tokens for: the built-in demo API."""
+    """The APIs this provider issues tokens for: the built-in demo API, then the configured ones."""
     base = provider.settings.issuer
-    return [
-        {
-            "audience": provider.settings.token_audience,
-            "scopes": ["demo:read"],
-            "routes": [
-                (f"{base}/demo/hello", "scope demo:read"),
-                (f"{base}/demo/admin", "role admin"),
-            ],
-        }
+    demo = {
+        "audience": provider.settings.token_audience,
+        "scopes": ["demo:read"],
+        "routes": [(f"{base}/demo/hello", "scope demo:read"), (f"{base}/demo/admin", "role admin")],
+    }
+    configured = [
+        {"audience": api.audience, "scopes": sorted(api.scopes), "routes": []}
+        for api in provider.settings.apis
     ]
+    return [demo, *configured]
 
 
 async def home(request: Request) -> Response:
