@@ -73,7 +73,6 @@ def dev_provider(
     clock: Callable[[], float] = time.time,
     outbox: DevOutbox | None = None,
     signing_alg: str | None = None,
-    sign_in_thread: bool = True,
     store_url: str | None = None,
     store_cache: str | None = None,
 ) -> DevSetup:
@@ -102,7 +101,6 @@ def dev_provider(
         dev_mode=True,
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
-        sign_in_thread=sign_in_thread,
         check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
@@ -158,16 +156,13 @@ def app_from_environment() -> Starlette:
 
     The parent process has already set up the data directory (``TESSERA_DEV_DATA``) for the
     issuer ``TESSERA_DEV_ISSUER``; every worker opens the same store and the same outbox file.
-    When there are at least as many workers (``TESSERA_DEV_WORKERS``) as CPUs, each has a core
-    to itself and signs on its event loop, without a thread hop.
+    Each worker serves many connections, so its store work leaves the event loop too.
     """
     from .app import create_app
 
-    workers = int(os.environ.get(DEV_WORKERS_ENV, "1"))
     setup = dev_provider(
         os.environ[DEV_DATA_ENV],
         os.environ[DEV_ISSUER_ENV],
-        sign_in_thread=workers < (os.cpu_count() or 1),
         store_url=os.environ.get(STORE_ENV),
         store_cache=os.environ.get(CACHE_ENV),
     )

@@ -55,7 +55,7 @@ def _consent_holds(provider: Provider, client: ClientRecord, user: User, scope: 
         raise GrantError("invalid_grant", "the user has not allowed this client this access")
 
 
-async def authorization_code_grant(
+def authorization_code_grant(
     provider: Provider, client: ClientRecord, form: Mapping[str, str]
 ) -> IssuedTokens:
     """Redeem a code: bound to client and redirect URI (checked before it is burned), then PKCE."""
@@ -98,7 +98,7 @@ async def authorization_code_grant(
     if wants_refresh:
         refresh_value, refresh_record = provider.new_refresh_token(grant)
         provider.store.save_refresh(refresh_record)
-    return await provider.issue(
+    return provider.issue(
         client=client,
         grant=grant,
         scope=record.scope,
@@ -115,9 +115,7 @@ def _code_reused(provider: Provider, client: ClientRecord, grant_id: str) -> NoR
     raise GrantError("invalid_grant", "the code is invalid, expired or was issued to another client")
 
 
-async def refresh_token_grant(
-    provider: Provider, client: ClientRecord, form: Mapping[str, str]
-) -> IssuedTokens:
+def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[str, str]) -> IssuedTokens:
     """Rotate a refresh token (see the module docstring for the concurrency policy)."""
     value = form.get("refresh_token")
     if value is None:
@@ -151,7 +149,7 @@ async def refresh_token_grant(
         if previous is not None and previous.state is RefreshState.ROTATED:
             _replayed(provider, client, record.grant_id, previous.rotated_at, now)
         raise GrantError("invalid_grant", "the refresh token is invalid")
-    return await provider.issue(
+    return provider.issue(
         client=client,
         grant=grant,
         scope=scope,
@@ -171,7 +169,7 @@ def _replayed(
     raise GrantError("invalid_grant", "the refresh token is invalid")
 
 
-async def client_credentials_grant(
+def client_credentials_grant(
     provider: Provider, client: ClientRecord, form: Mapping[str, str]
 ) -> IssuedTokens:
     """A token for the client itself (confidential clients only)."""
@@ -189,4 +187,4 @@ async def client_credentials_grant(
         if "" in wanted or not set(wanted) <= set(allowed):
             raise GrantError("invalid_scope", "a requested scope is not allowed for this client")
         scope = " ".join(wanted)
-    return await provider.issue(client=client, grant=None, scope=scope, user=None)
+    return provider.issue(client=client, grant=None, scope=scope, user=None)

@@ -87,7 +87,7 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
     url = env.get(STORE_ENV)
     store: Store = open_store(url, env.get(CACHE_ENV)) if url else SQLiteStore(root / "tessera.db")
     return Provider(
-        ProviderSettings(issuer=issuer, trusted_proxies=proxies, sign_in_thread=False),
+        ProviderSettings(issuer=issuer, trusted_proxies=proxies, work_in_thread=False),
         store,
         MasterKey.load(root, env),
         mailer,

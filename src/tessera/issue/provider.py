@@ -7,7 +7,6 @@ except in the store, so any number of instances (Lambda containers) can serve on
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -144,7 +143,7 @@ class Provider:
         return session, user
 
     # tokens
-    async def issue(
+    def issue(
         self,
         *,
         client: ClientRecord,
@@ -157,10 +156,9 @@ class Provider:
     ) -> IssuedTokens:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
 
-        ``grant`` is None for client_credentials, whose tokens belong to no family. The
-        signatures are made in a worker thread unless ``settings.sign_in_thread`` is off:
-        ``cryptography`` releases the GIL while it signs, so concurrent requests sign on every
-        core while the event loop goes on.
+        ``grant`` is None for client_credentials, whose tokens belong to no family. Called
+        inside the request's :func:`~tessera.issue.offload.off_loop` unit of work: a worker
+        thread, where ``cryptography`` releases the GIL while it signs.
         """
         now = int(self.now())
         auth_time = grant.auth_time if grant is not None else None
@@ -190,13 +188,7 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
-        if self.settings.sign_in_thread:
-            loop = asyncio.get_running_loop()
-            access_token, signed_id_token = await loop.run_in_executor(
-                None, _sign_tokens, key, claims, id_claims
-            )
-        else:
-            access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
+        access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
         if grant_id is not None:
             self.store.save_access_token(
                 AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)

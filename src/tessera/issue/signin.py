@@ -18,6 +18,7 @@ from ..passwordless import CodeRejected, SignInThrottled
 from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
+from .offload import off_loop
 from .provider import Provider
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
@@ -67,17 +68,15 @@ def _client_redirect(provider: Provider, request_id: str) -> list[str]:
 async def email_form(request: Request) -> Response:
     """GET ``/signin``: ask for the email address."""
     provider = _provider(request)
-    return _with_csrf(
-        provider, request, "signin_email.html", request_id=request.query_params.get("request", "")
-    )
+    request_id = request.query_params.get("request", "")
+    return await off_loop(provider, _with_csrf, provider, request, "signin_email.html", request_id=request_id)
 
 
 async def code_form(request: Request) -> Response:
     """GET ``/signin/code``: ask for the code."""
     provider = _provider(request)
-    return _with_csrf(
-        provider, request, "signin_code.html", request_id=request.query_params.get("request", "")
-    )
+    request_id = request.query_params.get("request", "")
+    return await off_loop(provider, _with_csrf, provider, request, "signin_code.html", request_id=request_id)
 
 
 async def submit_email(request: Request) -> Response:
@@ -86,6 +85,10 @@ async def submit_email(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _start_sign_in, provider, request, form)
+
+
+def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     request_id = form.get("request", "")
     email = form.get("email", "").strip()
     if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
@@ -133,6 +136,10 @@ async def submit_code(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _check_code, provider, request, form)
+
+
+def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     try:
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
     except BadParameters:
