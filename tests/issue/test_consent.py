@@ -257,7 +257,7 @@ def test_as31_as34_web16_consent_page_headers(idp: ProviderHarness) -> None:
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "https://" not in page.text.replace("https://partner.example", "")
     redirect = idp.decide(page, "approve")
     assert redirect.headers["referrer-policy"] == "no-referrer"

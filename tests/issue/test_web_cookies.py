@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from tessera.testing.idp import ProviderHarness, query_of
 from tessera.testing.signin import code_in
@@ -56,7 +57,24 @@ def test_web16_security_headers_on_auth_pages(idp: ProviderHarness) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        # not no-referrer: browsers then send `Origin: null` with the page's own form POSTs
+        assert response.headers["referrer-policy"] == "same-origin"
     assert "strict-transport-security" not in page.headers  # plain-http loopback issuer only
+
+
+def test_web16_logout_page_lets_its_form_end_at_the_registered_return_address_only(
+    idp: ProviderHarness,
+) -> None:
+    plain = idp.browser.get("/logout")
+    assert "form-action 'self';" in plain.headers["content-security-policy"]
+    query = urlencode({"client_id": "spa", "post_logout_redirect_uri": "https://app.example/bye"})
+    returning = idp.browser.get(f"/logout?{query}")
+    assert returning.status_code == 200
+    assert "form-action 'self' https://app.example;" in returning.headers["content-security-policy"]
+    query = urlencode({"client_id": "spa", "post_logout_redirect_uri": "https://evil.example/bye"})
+    refused = idp.browser.get(f"/logout?{query}")
+    assert refused.status_code == 400
+    assert "evil.example" not in refused.headers["content-security-policy"]
 
 
 def test_web01_loopback_http_issuer_cookies_drop_secure_only(idp: ProviderHarness) -> None:
@@ -101,7 +119,10 @@ def test_web08_cross_site_posts_refused(idp: ProviderHarness) -> None:
     form = {"csrf": csrf, "request": request_id, "email": "alice@example.com"}
     attacks = [
         ({"Origin": "https://evil.example"}, form),
+        ({"Origin": "null"}, form),
+        ({"Origin": "http://127.0.0.1:8001"}, form),
         ({"Sec-Fetch-Site": "cross-site"}, form),
+        ({"Sec-Fetch-Site": "same-site"}, form),
         ({}, {**form, "csrf": "forged"}),
         ({}, {k: v for k, v in form.items() if k != "csrf"}),
     ]

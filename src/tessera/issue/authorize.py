@@ -150,6 +150,7 @@ def redirect_to_client(provider: Provider, request: AuthorizationRequest, values
         body["state"] = request.state
     body["iss"] = provider.settings.issuer
     location = add_query(request.redirect_uri, body)
+    # no-referrer suits this redirect (unlike the pages): a GET to the client follows, never a form POST
     return RedirectResponse(location, status_code=302, headers={**NO_STORE, "Referrer-Policy": "no-referrer"})
 
 

@@ -229,8 +229,11 @@ async def logout(request: Request) -> Response:
         csrf_cookie = None
     value = csrf_cookie or new_secret()
     kept = {k: params[k] for k in _LOGOUT_PARAMS if k in params}
+    # form-action also governs the redirect that follows the POST: name the client's return address
+    back = kept.get("post_logout_redirect_uri")
     response = page(
         "logout.html",
+        form_targets=[back] if back is not None else [],
         csrf=cookies.csrf_token(value),
         action=f"{provider.settings.base_path}/logout",
         params=kept,

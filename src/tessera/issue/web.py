@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "REFERRER_POLICY",
     "BadParameters",
     "json_response",
     "oauth_error",
@@ -32,11 +33,15 @@ _PAGE_POLICY = (
     "base-uri 'none'"
 )
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://\[::1\](:[0-9]{1,5})?", re.ASCII)
+# same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with the pages' own
+# form POSTs (Fetch, "serializing a request origin"), which the CSRF check refuses. same-origin
+# keeps the real Origin on our own POSTs and sends no Referer to any other origin.
+REFERRER_POLICY = "same-origin"
 PAGE_HEADERS = {
     **NO_STORE,
     "Content-Security-Policy": _PAGE_POLICY,
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": REFERRER_POLICY,
     "X-Content-Type-Options": "nosniff",
 }
 _templates = Environment(
@@ -129,7 +134,7 @@ def form_target(uri: str) -> str | None:
 
 
 def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), **context: Any) -> Response:
-    """A server-rendered page with anti-framing, no-referrer and no-store headers (AS-31, AS-34).
+    """A server-rendered page with anti-framing, same-origin referrer and no-store headers (AS-31, AS-34).
 
     ``form_targets`` are origins the page's forms may end up at: browsers apply ``form-action``
     to the redirects that follow a form POST, and a form that completes an authorization ends

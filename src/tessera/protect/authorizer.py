@@ -1,12 +1,13 @@
 """API Gateway Lambda authorizers: REST TOKEN and REQUEST, and HTTP API (payload 2.0).
 
-Cache safety (LAM-01/02): the IAM policy returned lists every route of the rules, Allow for
-those this principal may call and Deny for the others, all under the ``methodArn``'s own API
-and stage. A cached policy is therefore right for every route, whichever route it was first
-computed for. The Deny statements matter: ``{id}`` becomes ``*`` in an ARN, and ``*`` also
-spans ``/``, so ``GET/items/*`` alone would open ``GET /items/1/admin`` as well. A Deny that
-would only refuse an allowed literal route (``GET/users/*`` over ``GET /users/me``) is left out
-when no wildcard Allow reaches it (:func:`_deny_needed`).
+Cache safety (LAM-01/02): API Gateway caches the policy per token and applies it to the
+caller's other requests, so the policy answers for every ARN under the ``methodArn``'s own API
+and stage, and allows none that the rules do not give this caller (not even an undeclared
+one). ``*`` in an ARN spans ``/``, so a rule's pattern alone would open more than the rule;
+:mod:`tessera.protect.route_policy` chooses the Allow and Deny resources (one per method for
+``ANY``, each ``{param}`` held to one segment, ``{proxy+}`` only where declared) and names the
+rules no pattern can open exactly. A request for such a rule gets its own ARN allowed: the
+cached policy is then too narrow for the caller's other ARNs of that rule, never too wide.
 
 Failures: no or bad token → ``Unauthorized`` is raised (API Gateway answers 401); a verified
 caller who may not use the route gets an explicit Deny (403); anything unexpected also raises
@@ -27,8 +28,9 @@ from ..verify.claims import Claims
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
-from .iam import POLICY_VERSION, ApiArn, parse_execute_api_arn, policy_document, resource_matches, route_arn
+from .iam import POLICY_VERSION, parse_execute_api_arn, policy_document
 from .principal import Principal
+from .route_policy import rules_policy
 from .routes import Route, RouteRules
 
 __all__ = [
@@ -56,10 +58,53 @@ _Statements = tuple[tuple[str, str, tuple[str, ...]], ...]
 """A policy's statements as (Action, Effect, Resource) triples, to be copied into each answer."""
 
 
+def _statements(allow: Iterable[str], deny: Iterable[str]) -> _Statements:
+    document = policy_document(allow, deny)
+    return tuple((s["Action"], s["Effect"], tuple(s["Resource"])) for s in document["Statement"])
+
+
+class _Policy:
+    """One caller's policy in one API and stage, and which requests it answers as it stands.
+
+    ``covered`` holds ``(method, id(rule))`` for the rules whose every ARN the statements
+    allow; any other request gets its own ARN added (:meth:`statements_for`).
+    """
+
+    __slots__ = ("allow", "covered", "deny", "per_arn", "permitted", "statements")
+
+    def __init__(
+        self,
+        allow: tuple[str, ...],
+        deny: tuple[str, ...],
+        covered: frozenset[Any],
+        permitted: frozenset[int],
+    ) -> None:
+        self.allow = allow
+        self.deny = deny
+        self.covered = covered
+        self.permitted = permitted
+        self.statements = _statements(allow, deny)
+        self.per_arn: dict[str, _Statements] = {}
+
+    def statements_for(self, arn: str, route: Route | None) -> _Statements:
+        """The statements with ``arn`` itself allowed (its rule is the caller's, but no pattern
+        opens that rule exactly) or denied (no rule, or a rule the caller may not call)."""
+        statements = self.per_arn.get(arn)
+        if statements is None:
+            if route is not None and id(route) in self.permitted:
+                statements = _statements((*self.allow, arn), self.deny)
+            else:
+                statements = _statements(self.allow, (*self.deny, arn))
+            if len(self.per_arn) >= MAX_CACHED_POLICIES:
+                self.per_arn.clear()
+            self.per_arn[arn] = statements
+        return statements
+
+
 class _Identity:
     """What the authorizer answers for one verified Claims object, worked out once per object.
 
-    ``policies`` holds the policy statements per API and stage (see ``LambdaAuthorizer._api``).
+    ``policies`` holds the caller's policy per stage prefix (see ``LambdaAuthorizer._api``).
     """
 
     __slots__ = ("claims", "context", "policies", "principal", "principal_id")
@@ -69,7 +114,7 @@ class _Identity:
         self.principal = principal
         self.principal_id = principal.principal_id
         self.context = context
-        self.policies: dict[tuple[str, str | None], _Statements] = {}
+        self.policies: dict[str, _Policy] = {}
 
 
 class Unauthorized(TesseraError):
@@ -236,9 +281,9 @@ class LambdaAuthorizer:
         self.context_claims = tuple(context_claims)
         self.cookie = cookie
         self.simple_responses = simple_responses
-        self._statements: dict[tuple[Any, ...], _Statements] = {}
+        self._policies: dict[tuple[frozenset[str], frozenset[str], str], _Policy] = {}
         self._identities: dict[int, _Identity] = {}
-        self._arns: dict[str, tuple[ApiArn, Route | None, tuple[str, str | None]]] = {}
+        self._arns: dict[str, tuple[Route | None, str, tuple[str, int] | None]] = {}
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Dispatch on the event: payload 2.0, REST ``TOKEN`` or REST ``REQUEST``."""
@@ -278,15 +323,19 @@ class LambdaAuthorizer:
         try:
             if type(event) is not dict and not isinstance(event, Mapping):
                 raise Unauthorized()
-            api, route, api_key = self._api(event.get(arn_field))
+            arn = event.get(arn_field)
+            route, stage, route_key = self._api(arn)
             identity = self._identity(self.verifier.verify(extract(event)))
             if simple:
                 principal = identity.principal
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
                 return {"isAuthorized": allowed, "context": identity.context.copy()}
-            statements = identity.policies.get(api_key)
-            if statements is None:
-                statements = self._statements_for(identity, api, api_key)
+            policy = identity.policies.get(stage)
+            if policy is None:
+                policy = self._policy_for(identity, stage)
+            statements = (
+                policy.statements if route_key in policy.covered else policy.statements_for(str(arn), route)
+            )
             return {
                 "principalId": identity.principal_id,
                 "policyDocument": {
@@ -306,14 +355,14 @@ class LambdaAuthorizer:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
             raise Unauthorized() from None
 
-    def _api(self, arn: Any) -> tuple[ApiArn, Route | None, tuple[str, str | None]]:
-        """The parsed ``methodArn``/``routeArn``, the rule matching it and the part of the policy
-        key it decides (the stage, and the ARN itself when no rule matches), remembered per ARN."""
+    def _api(self, arn: Any) -> tuple[Route | None, str, tuple[str, int] | None]:
+        """For a ``methodArn``/``routeArn`` (parsed strictly): the rule matching it, its stage prefix and its
+        ``(method, id(rule))`` (None when no rule matches), remembered per ARN."""
         found = self._arns.get(arn) if type(arn) is str else None
         if found is None:
             api = parse_execute_api_arn(arn)
             route = self.rules.match(api.method, api.path)
-            found = (api, route, (api.stage_prefix, arn if route is None else None))
+            found = (route, api.stage_prefix, None if route is None else (api.method, id(route)))
             if len(self._arns) >= MAX_CACHED_ARNS:
                 self._arns.clear()
             self._arns[arn] = found
@@ -337,105 +386,25 @@ class LambdaAuthorizer:
         self._identities[id(claims)] = identity
         return identity
 
-    def _statements_for(
-        self, identity: _Identity, api: ApiArn, api_key: tuple[str, str | None]
-    ) -> _Statements:
-        """The policy statements of ``identity`` in this API and stage, remembered on the identity."""
+    def _policy_for(self, identity: _Identity, stage: str) -> _Policy:
+        """The policy of ``identity`` under ``stage``, computed once per distinct scopes, roles
+        and stage, and remembered on the identity."""
         principal = identity.principal
-        statements = self._policy_statements(principal.scopes, principal.roles, api, api_key)
+        key = (principal.scopes, principal.roles, stage)
+        policy = self._policies.get(key)
+        if policy is None:
+            permitted = self.rules.allowed(principal.scopes, principal.roles)
+            planned = rules_policy(self.rules.routes, permitted)
+            policy = _Policy(
+                tuple(f"{stage}/{resource}" for resource in planned.allow),
+                tuple(f"{stage}/{resource}" for resource in planned.deny),
+                planned.covered,
+                frozenset(map(id, permitted)),
+            )
+            if len(self._policies) >= MAX_CACHED_POLICIES:
+                self._policies.clear()
+            self._policies[key] = policy
         if len(identity.policies) >= MAX_CACHED_POLICIES:
             identity.policies.clear()
-        identity.policies[api_key] = statements
-        return statements
-
-    def _policy_statements(
-        self, scopes: frozenset[str], roles: frozenset[str], api: ApiArn, api_key: tuple[str, str | None]
-    ) -> _Statements:
-        """The policy for these scopes and roles in this API and stage, computed once per distinct set."""
-        key = (scopes, roles, api_key)
-        statements = self._statements.get(key)
-        if statements is None:
-            allowed = set(map(id, self.rules.allowed(scopes, roles)))
-            permitted = [r for r in self.rules.routes if id(r) in allowed]
-            allow = [route_arn(api, r) for r in permitted]
-            denied = (route_arn(api, r) for r in self.rules.routes if id(r) not in allowed)
-            deny = [arn for arn in denied if _deny_needed(arn, allow)]
-            deny += [route_arn(api, r) + "/*" for r in permitted if _needs_depth_guard(r, permitted)]
-            if api_key[1] is not None:
-                deny.append(api_key[1])
-            document = policy_document(allow, deny)
-            statements = tuple(
-                (s["Action"], s["Effect"], tuple(s["Resource"])) for s in document["Statement"]
-            )
-            if len(self._statements) >= MAX_CACHED_POLICIES:
-                self._statements.clear()
-            self._statements[key] = statements
-        return statements
-
-
-def _deny_needed(deny: str, allow: Sequence[str]) -> bool:
-    """False when the Deny ``deny`` would only refuse literal routes the caller may call.
-
-    ``GET/users/*`` (from ``/users/{id}``) also covers an allowed ``GET/users/me``, and a Deny
-    wins. It is left out only when it covers the exact ARN of an allowed literal route and no
-    wildcard Allow can match anything it covers: the policy then answers the same everywhere
-    else, and the literal route, which the rules give this caller, is allowed.
-    """
-    literal = [a for a in allow if "*" not in a]
-    if not any(_globs_meet(deny, a) for a in literal):
-        return True
-    return any(_globs_meet(deny, a) for a in allow if "*" in a)
-
-
-def _globs_meet(first: str, second: str) -> bool:
-    """Whether some ARN matches both resource patterns (``*`` spans any characters, ``/`` too)."""
-    stars = [first.find("*"), second.find("*")]
-    if -1 in stars:  # one of them is an exact ARN
-        pattern, text = (first, second) if stars[1] == -1 else (second, first)
-        return resource_matches(pattern, text)
-    head = min(stars)
-    if first[:head] != second[:head]:  # the literal heads differ
-        return False
-    tail = min(len(first) - first.rfind("*"), len(second) - second.rfind("*")) - 1
-    if tail and first[-tail:] != second[-tail:]:  # the literal tails differ
-        return False
-    pending, seen = [(head, head)], set()
-    while pending:  # (i, j): first[:i] and second[:j] can spell the same text
-        i, j = pending.pop()
-        if (i, j) in seen:
-            continue
-        seen.add((i, j))
-        if i == len(first) or j == len(second):
-            if set(first[i:] + second[j:]) <= {"*"}:
-                return True
-        elif first[i] == "*" or second[j] == "*":
-            pending += [(i + 1, j), (i, j + 1)]
-        elif first[i] == second[j]:
-            pending.append((i + 1, j + 1))
-    return False
-
-
-def _compatible(method_a: str, method_b: str) -> bool:
-    return method_a == method_b or "ANY" in (method_a, method_b)
-
-
-def _extends(shorter: Route, longer: Route) -> bool:
-    """True when some path of ``longer`` could have a path of ``shorter`` as a strict prefix."""
-    if not _compatible(shorter.method, longer.method):
-        return False
-    greedy = bool(longer.ranks) and longer.ranks[-1] == 2
-    fixed = longer.segments[:-1] if greedy else longer.segments
-    if not greedy and len(fixed) <= len(shorter.segments):
-        return False
-    return all(a == b or "{" in a or "{" in b for a, b in zip(shorter.segments, fixed, strict=False))
-
-
-def _needs_depth_guard(route: Route, allowed: Sequence[Route]) -> bool:
-    """Whether ``route``'s ``{name}`` wildcards need a Deny for deeper paths.
-
-    In an ARN ``*`` spans ``/``: ``GET/items/*`` (from ``/items/{id}``) also matches
-    ``GET/items/1/other``. Unless an allowed route may legitimately go deeper, deny ``.../*``.
-    """
-    if 1 not in route.ranks or 2 in route.ranks:
-        return False
-    return not any(other is not route and _extends(route, other) for other in allowed)
+        identity.policies[stage] = policy
+        return policy

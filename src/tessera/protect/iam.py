@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .routes import Route
-
 __all__ = [
     "MAX_ARN_BYTES",
     "POLICY_VERSION",
@@ -23,7 +21,6 @@ __all__ = [
     "policy_allows",
     "policy_document",
     "resource_matches",
-    "route_arn",
 ]
 
 MAX_ARN_BYTES = 1600
@@ -68,13 +65,6 @@ def parse_execute_api_arn(value: Any) -> ApiArn:
         raise ValueError("not an execute-api ARN")
     partition, region, account, api_id, stage, method, path = match.groups()
     return ApiArn(partition, region, account, api_id, stage, method, "/" + path)
-
-
-def route_arn(api: ApiArn, route: Route) -> str:
-    """The resource ARN covering ``route`` in ``api``'s API and stage (``{x}`` → ``*``)."""
-    method = "*" if route.method == "ANY" else route.method
-    path = "/".join("*" if "{" in segment else segment for segment in route.segments)
-    return f"{api.stage_prefix}/{method}/{path}"
 
 
 def policy_document(allow: Iterable[str], deny: Iterable[str]) -> dict[str, Any]:

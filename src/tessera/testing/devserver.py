@@ -1,4 +1,4 @@
-"""``tessera dev`` as a real process on a free 127.0.0.1 port, for black-box tests."""
+"""``tessera dev`` as a real process on a free loopback port, for black-box tests."""
 
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ class DevServer:
     """Runs ``python -m tessera.cli dev`` until :meth:`stop`; use as a context manager.
 
     ``data`` defaults to a fresh temporary directory. ``env`` adds environment variables (for
-    example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``. The
-    process's combined output is kept in a file, readable with :meth:`output` (the dev outbox
-    prints sign-in mails there).
+    example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``; ``host`` as
+    ``--host`` (``"localhost"`` for browser tests: the issuer is then ``http://localhost:PORT``,
+    the origin WebAuthn needs); ``args`` are further command-line arguments. The process's
+    combined output is kept in a file, readable with :meth:`output` (the dev outbox prints
+    sign-in mails there).
     """
 
     def __init__(
@@ -41,11 +43,13 @@ class DevServer:
         env: Mapping[str, str] | None = None,
         port: int | None = None,
         workers: int = 1,
+        host: str = "127.0.0.1",
+        args: Sequence[str] = (),
         ready_timeout_seconds: float = 30.0,
     ) -> None:
         self._auto_port = port is None
+        self.host = host
         self.port = port or free_port()
-        self.issuer = f"http://127.0.0.1:{self.port}"
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if data is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tessera-dev-")
@@ -54,9 +58,16 @@ class DevServer:
         self.users = tuple(users)
         self.env = dict(env or {})
         self.workers = workers
+        self.args = tuple(args)
         self.ready_timeout_seconds = ready_timeout_seconds
         self._log: IO[bytes] | None = None
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def issuer(self) -> str:
+        """``http://HOST:PORT``, the dev provider's issuer (an IPv6 host in brackets)."""
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{shown}:{self.port}"
 
     def start(self) -> DevServer:
         """Start the process and wait until it answers.
@@ -72,16 +83,16 @@ class DevServer:
             if not self._auto_port:
                 break
             self.port = free_port()
-            self.issuer = f"http://127.0.0.1:{self.port}"
         self.stop()
-        raise RuntimeError(f"tessera dev could not serve on 127.0.0.1:{self.port}")
+        raise RuntimeError(f"tessera dev could not serve on {self.issuer}")
 
     def _launch(self) -> bool:
         """Run the child until it serves (True) or lost its port to another process (False)."""
-        args = [sys.executable, "-m", "tessera.cli", "dev", "--port", str(self.port)]
+        args = [sys.executable, "-m", "tessera.cli", "dev", "--host", self.host, "--port", str(self.port)]
         args += ["--data", str(self.data), "--workers", str(self.workers)]
         for user in self.users:
             args += ["--user", user]
+        args += self.args
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
             args, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}

@@ -35,12 +35,16 @@ Route = Response | Callable[[], Response]
 class LocalHTTPServer:
     """Serves GET routes on 127.0.0.1:<free port>; counts every request by path.
 
+    ``targets`` keeps every request target in order, query included (a test's OAuth callback
+    reads the authorization response from it).
+
     Use as a context manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: Counter[str] = Counter()
+        self.targets: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -49,6 +53,7 @@ class LocalHTTPServer:
                 path = self.path.split("?", 1)[0]
                 with server._lock:
                     server.requests[path] += 1
+                    server.targets.append(self.path)
                     route = server.routes.get(path)
                 response = route() if callable(route) else route
                 if response is None:
