@@ -1,26 +1,22 @@
 """An Azure Function (Python v2 programming model) protected by tessera.
 
-Application settings (environment): ``TESSERA_ISSUER``, ``TESSERA_AUDIENCE`` (default
-``orders-api``) and optionally ``TESSERA_JWKS_FILE`` (bundled keys; else OpenID discovery).
+The issuer and the audience come from the examples' ``tessera.toml``; the application settings
+``TESSERA_ISSUER``, ``TESSERA_AUDIENCE`` and ``TESSERA_JWKS_FILE`` (bundled keys instead of
+OpenID discovery) override it.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from pathlib import Path
 
 import azure.functions as func
 
+import tessera.config
 from tessera.protect import Principal
 from tessera.protect.azure_functions import authorize
-from tessera.verify import Verifier
 
-verifier = Verifier(
-    issuer=os.environ["TESSERA_ISSUER"],
-    audience=os.environ.get("TESSERA_AUDIENCE", "orders-api"),
-    token_type="at+jwt",
-    jwks=os.environ.get("TESSERA_JWKS_FILE") or None,
-)
+verifier = tessera.config.load(Path(__file__).resolve().parent.parent / "tessera.toml").verifier()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 

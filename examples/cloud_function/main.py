@@ -1,26 +1,22 @@
 """A Google Cloud Function (functions-framework) protected by tessera.
 
-Environment: ``TESSERA_ISSUER``, ``TESSERA_AUDIENCE`` (default ``orders-api``) and optionally
-``TESSERA_JWKS_FILE`` (bundled keys; else OpenID discovery).
+The issuer and the audience come from the examples' ``tessera.toml`` (a deployed function
+bundles its own and calls ``tessera.config.load()``); ``TESSERA_ISSUER``, ``TESSERA_AUDIENCE``
+and ``TESSERA_JWKS_FILE`` (bundled keys instead of OpenID discovery) override it.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 import functions_framework
 
+import tessera.config
 from tessera.protect import Principal
 from tessera.protect.gcf import authorize
-from tessera.verify import Verifier
 
-verifier = Verifier(
-    issuer=os.environ["TESSERA_ISSUER"],
-    audience=os.environ.get("TESSERA_AUDIENCE", "orders-api"),
-    token_type="at+jwt",
-    jwks=os.environ.get("TESSERA_JWKS_FILE") or None,
-)
+verifier = tessera.config.load(Path(__file__).resolve().parent.parent / "tessera.toml").verifier()
 
 
 @functions_framework.http

@@ -1,28 +1,23 @@
 """A FastAPI app protected by tessera, run on Lambda through Mangum (or anywhere ASGI runs).
 
-Configuration comes from the environment: ``TESSERA_ISSUER`` (keys found by OpenID discovery),
-``TESSERA_AUDIENCE`` (default ``orders-api``) and, to bundle the keys instead of fetching them,
-``TESSERA_JWKS_FILE`` (``tessera jwks fetch ISSUER > jwks.json`` at deploy time).
+The issuer and the audience come from the examples' ``tessera.toml`` (keys found by OpenID
+discovery); ``TESSERA_ISSUER``, ``TESSERA_AUDIENCE`` and, to bundle the keys instead of fetching
+them, ``TESSERA_JWKS_FILE`` (``tessera jwks fetch ISSUER > jwks.json`` at deploy time) override it.
 """
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from mangum import Mangum
 
+import tessera.config
 from tessera.protect import Principal
 from tessera.protect.asgi import authorize
-from tessera.verify import Verifier
 
-verifier = Verifier(
-    issuer=os.environ["TESSERA_ISSUER"],
-    audience=os.environ.get("TESSERA_AUDIENCE", "orders-api"),
-    token_type="at+jwt",
-    jwks=os.environ.get("TESSERA_JWKS_FILE") or None,
-)
+verifier = tessera.config.load(Path(__file__).resolve().parent.parent / "tessera.toml").verifier()
 
 app = FastAPI(title="orders")
 

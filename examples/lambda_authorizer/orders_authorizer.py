@@ -1,31 +1,26 @@
 """tessera's Lambda authorizer for the orders API (a REST API TOKEN authorizer).
 
-The policy it returns lists every route in routes.toml: Allow for the ones the caller's scopes
-permit, Deny for the rest, so API Gateway may cache it (TTL 300 s) and reuse it on any route.
-Configuration: ``TESSERA_ISSUER``, ``TESSERA_AUDIENCE`` (default ``orders-api``) and optionally
-``TESSERA_JWKS_FILE`` (a bundled JWKS; without it the keys come from OpenID discovery).
+The issuer, the audience and the route rules come from the examples' ``tessera.toml`` (a
+deployed authorizer bundles its own beside the code and calls ``tessera.config.load()``). The
+policy it returns lists every route: Allow for the ones the caller's scopes permit, Deny for the
+rest, so API Gateway may cache it (TTL 300 s) and reuse it on any route. ``TESSERA_ISSUER``,
+``TESSERA_AUDIENCE`` and ``TESSERA_JWKS_FILE`` (a bundled JWKS instead of OpenID discovery)
+override the file (docs/config.md).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+import tessera.config
 from tessera.protect.authorizer import LambdaAuthorizer
-from tessera.protect.routes import load_routes
-from tessera.verify import Verifier
 
-verifier = Verifier(
-    issuer=os.environ["TESSERA_ISSUER"],
-    audience=os.environ.get("TESSERA_AUDIENCE", "orders-api"),
-    token_type="at+jwt",
-    jwks=os.environ.get("TESSERA_JWKS_FILE") or None,
-)
+config = tessera.config.load(Path(__file__).resolve().parent.parent / "tessera.toml")
 
 authorizer = LambdaAuthorizer(
-    verifier,
-    load_routes(Path(__file__).with_name("routes.toml")),
+    config.verifier(),
+    config.routes,
     context_claims=["scope"],
     cache_ttl_seconds=300,
     identity_sources=["method.request.header.Authorization"],

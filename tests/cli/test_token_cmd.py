@@ -121,3 +121,74 @@ def test_verify_as_a_real_subprocess(local_issuer: LocalIssuer) -> None:
     assert json.loads(accepted.stdout)["sub"] == "erin"
     assert rejected.returncode == 1
     assert json.loads(rejected.stdout)["reason"] == "wrong_audience"
+
+
+def test_a_bare_word_issuer_is_named_as_such(capsys: pytest.CaptureFixture[str]) -> None:
+    token = LocalIssuer(url="https://id.example").mint()
+    assert main(["token", "verify", token, "--issuer", "myissuer"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --issuer 'myissuer' is a bare word, not a URL")
+    assert "://myissuer" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_missing_and_an_unreadable_jwks_file_are_told_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = LocalIssuer(url="https://id.example").mint()
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "a-directory").mkdir()
+    messages = []
+    for name in ("missing.json", "a-directory", "bad.json"):
+        path = str(tmp_path / name)
+        assert main(["token", "verify", token, "--issuer", "https://id.example", "--jwks", path]) == 2
+        messages.append(capsys.readouterr().err)
+    assert messages[0] == f"error: there is no JWKS file {str(tmp_path / 'missing.json')!r}\n"
+    assert messages[1].startswith(f"error: cannot read the JWKS file {str(tmp_path / 'a-directory')!r}: ")
+    assert messages[2] == f"error: the JWKS file {str(tmp_path / 'bad.json')!r} is not JSON\n"
+
+
+def test_an_issuer_differing_by_a_trailing_slash_gets_a_hint(
+    local_issuer: LocalIssuer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / "jwks.json"
+    bundle.write_text(json.dumps(local_issuer.jwks()))
+    token = local_issuer.mint()
+    args = ["token", "verify", token, "--jwks", str(bundle), "--issuer"]
+    assert main([*args, local_issuer.issuer + "/"]) == 1
+    out, err = capsys.readouterr()
+    assert json.loads(out)["reason"] == "wrong_issuer"
+    assert err == (
+        f"hint: the token's iss is {local_issuer.issuer!r}: --issuer must match it exactly,"
+        " trailing slash included\n"
+    )
+    assert main([*args, "https://elsewhere.example"]) == 1
+    assert capsys.readouterr().err == ""  # a different issuer is just wrong: no hint
+    assert main([*args, local_issuer.issuer]) == 0
+
+
+def test_a_closed_pipe_is_no_traceback(local_issuer: LocalIssuer) -> None:
+    token = local_issuer.mint(sub="x" * 100_000)  # more than a pipe buffer of output
+    command = [sys.executable, "-m", "tessera.cli", "token", "verify", "-", "--issuer", local_issuer.issuer]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdin is not None
+        process.stdin.write(token.encode())
+        process.stdin.close()
+        assert process.stdout is not None
+        assert process.stdout.read(1) == b"{"
+        process.stdout.close()
+        assert process.stderr is not None
+        err = process.stderr.read().decode()
+    assert process.returncode == 1
+    assert err == ""
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"tessera {version('tessera-auth')}\n"

@@ -52,13 +52,19 @@ def viewer_request_event(token: str | None) -> dict[str, Any]:
     }
 
 
+def bundle_edge_function(bundle: Path, issuer: str, jwks: dict[str, Any]) -> None:
+    """What a deployment adds beside the code: the examples' tessera.toml naming the real issuer, the JWKS."""
+    text = (EXAMPLES / "tessera.toml").read_text()
+    (bundle / "tessera.toml").write_text(text.replace('"http://127.0.0.1:8000"', json.dumps(issuer), 1))
+    (bundle / "jwks.json").write_text(json.dumps(jwks))
+
+
 @pytest.fixture
 def handler(tmp_path: Path, issuer: LocalIssuer) -> Callable[[Any, Any], Any]:
     """The example deployed as Lambda@Edge would be: code plus bundled config.json and jwks.json."""
     bundle = tmp_path / "lambda_edge"
     shutil.copytree(EXAMPLES / "lambda_edge", bundle)
-    (bundle / "config.json").write_text(json.dumps({"issuer": issuer.issuer, "audience": AUDIENCE}))
-    (bundle / "jwks.json").write_text(json.dumps(issuer.jwks()))
+    bundle_edge_function(bundle, issuer.issuer, issuer.jwks())
     entry: Callable[[Any, Any], Any] = load_example(bundle / "viewer_request.py").handler
     return entry
 
@@ -66,10 +72,10 @@ def handler(tmp_path: Path, issuer: LocalIssuer) -> Callable[[Any, Any], Any]:
 @pytest.mark.parametrize("case", sorted(RFC6750_CASES))
 def test_example_e_tokens(case: str, handler: Callable[[Any, Any], Any], issuer: LocalIssuer) -> None:
     now_tokens = {
-        "good": issuer.mint(aud=AUDIENCE, scope="media:read"),
+        "good": issuer.mint(aud=AUDIENCE, scope="orders:read"),
         "missing": None,
-        "expired": issuer.mint(aud=AUDIENCE, scope="media:read", iat=1_600_000_000, exp=1_600_000_600),
-        "wrong_audience": issuer.mint(aud="billing-api", scope="media:read"),
+        "expired": issuer.mint(aud=AUDIENCE, scope="orders:read", iat=1_600_000_000, exp=1_600_000_600),
+        "wrong_audience": issuer.mint(aud="billing-api", scope="orders:read"),
         "insufficient_scope": issuer.mint(aud=AUDIENCE, scope="profile"),
     }
     result = handler(viewer_request_event(now_tokens[case]), None)
@@ -81,7 +87,7 @@ def test_example_e_tokens(case: str, handler: Callable[[Any, Any], Any], issuer:
     assert result["status"] == str(RFC6750_CASES[case][0])
     headers = [(entry["key"], entry["value"]) for values in result["headers"].values() for entry in values]
     assert_rfc6750(
-        case, Reply(int(result["status"]), headers, result["body"].encode()), required_scope="media:read"
+        case, Reply(int(result["status"]), headers, result["body"].encode()), required_scope="orders:read"
     )
     assert (
         json.loads(result["body"])["error"] in ("invalid_token", "insufficient_scope", None)

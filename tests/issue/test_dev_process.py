@@ -180,10 +180,18 @@ def test_dev_key_rotation_keeps_cached_verifier_working(server: DevServer) -> No
 
 def test_dev_first_start_prints_service_secret_once(tmp_path: Path) -> None:
     data = tmp_path / "fresh"
-    with DevServer(users=[], data=data) as first:
-        assert "dev-service secret (shown once)" in first.output()
-    with DevServer(users=[], data=data) as second:
-        assert "dev-service secret" not in second.output()
+    with DevServer(users=[], data=data, env={"TESSERA_DEV_SERVICE_SECRET": ""}) as first:
+        assert "dev-service secret, shown once" in first.output()
+        exports = [line for line in first.output().splitlines() if line.startswith("export ")]
+        assert len(exports) == 1
+        secret = exports[0].partition("=")[2]
+        service = httpx.post(
+            f"{first.issuer}/token", data={"grant_type": "client_credentials"}, auth=("dev-service", secret)
+        )
+        assert service.status_code == 200
+    with DevServer(users=[], data=data, env={"TESSERA_DEV_SERVICE_SECRET": ""}) as second:
+        assert "shown once" not in second.output()
+        assert "export " not in second.output()
         meta = httpx.get(f"{second.issuer}/.well-known/openid-configuration").json()
         assert meta["issuer"] == second.issuer
 

@@ -122,6 +122,7 @@ def test_web08_cross_site_posts_refused(idp: ProviderHarness) -> None:
         ({"Origin": "null"}, form),
         ({"Origin": "http://127.0.0.1:8001"}, form),
         ({"Sec-Fetch-Site": "cross-site"}, form),
+        ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, form),
         ({"Sec-Fetch-Site": "same-site"}, form),
         ({}, {**form, "csrf": "forged"}),
         ({}, {k: v for k, v in form.items() if k != "csrf"}),

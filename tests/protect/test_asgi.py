@@ -212,3 +212,43 @@ def test_endpoint_without_principal_parameter_is_refused() -> None:
 
     with pytest.raises(ConfigurationError):
         authorize(API.verifier)(endpoint)
+
+
+def test_fastapi_openapi_shows_the_bearer_scheme_so_docs_has_authorize() -> None:
+    with TestClient(fastapi_app()) as client:
+        schema = client.get("/openapi.json").json()
+        docs = client.get("/docs")
+        forged = client.get("/orders/7", headers={"Authorization": "Bearer not-a-token"})
+        genuine = client.get("/orders/7", headers=auth_headers("good"))
+
+    scheme = schema["components"]["securitySchemes"]["TesseraBearer"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    for path in ("/orders/{order_id}", "/me"):
+        operation = schema["paths"][path]["get"]
+        assert operation["security"] == [{"TesseraBearer": []}]
+        assert "tessera_credentials" not in {p["name"] for p in operation.get("parameters", [])}
+    assert docs.status_code == 200
+    assert forged.status_code == 401  # the scheme documents the header; Tessera still decides
+    assert genuine.json() == {"order": 7, "view": "full", "by": "alice"}
+
+
+def test_fastapi_cookie_and_header_credentials_are_documented_as_such() -> None:
+    app = FastAPI()
+
+    @app.get("/cookie")
+    @authorize(API.verifier, cookie="session")
+    async def by_cookie(principal: Principal) -> str:
+        return principal.principal_id
+
+    @app.get("/header")
+    @authorize(API.verifier, header="x-apigw-token")
+    async def by_header(principal: Principal) -> str:
+        return principal.principal_id
+
+    with TestClient(app) as client:
+        schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
+        client.cookies.set("session", API.token())
+        answer = client.get("/cookie")
+    assert schemes["TesseraCookie"] == {"type": "apiKey", "in": "cookie", "name": "session"}
+    assert schemes["TesseraHeader"] == {"type": "apiKey", "in": "header", "name": "x-apigw-token"}
+    assert answer.json() == "alice"

@@ -50,6 +50,27 @@ def test_clients_and_users_round_trip(store: Store) -> None:
     assert store.get_user("usr_b") is None and store.find_user_by_email("bob@example.com") is None
 
 
+def test_directory_lists_and_deletes_clients_and_users(store: Store) -> None:
+    for client_id in ("zeta", "alpha"):
+        store.put_client(ClientRecord(client_id=client_id, name=client_id.title()))
+    store.put_user(User("usr_b", "bob@example.com", True, "Bob", ()))
+    store.put_user(User("usr_a", "Ann@Example.com", True, "Ann", ("admin",)))
+    assert [c.client_id for c in store.list_clients()] == ["alpha", "zeta"]
+    assert [(u.user_id, u.roles) for u in store.list_users()] == [("usr_a", ("admin",)), ("usr_b", ())]
+
+    assert store.delete_client("zeta") is True
+    assert store.delete_client("zeta") is False
+    assert store.get_client("zeta") is None and store.get_client("alpha") is not None
+    assert store.delete_user("usr_a") is True
+    assert store.delete_user("usr_a") is False
+    assert store.get_user("usr_a") is None
+    assert store.find_user_by_email("ann@example.com") is None
+    assert [u.user_id for u in store.list_users()] == ["usr_b"]
+    store.put_user(User("usr_c", "ann@example.com", True, "Ann again", ()))
+    found = store.find_user_by_email("ANN@example.com")
+    assert found is not None and found.user_id == "usr_c"
+
+
 def test_an_email_belongs_to_one_user(store: Store) -> None:
     store.put_user(User("usr_a", "a@example.com"))
     store.put_user(User("usr_a", "a2@example.com"))

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from .config_cmd import add_config_option, config_summary, read_dev_config
+from .listen import check_port
 
 if TYPE_CHECKING:
     from ..store.url import StoreChoice
@@ -18,7 +20,7 @@ def register(commands: Any) -> None:
     """Add the ``dev`` command."""
     dev = commands.add_parser("dev", help="run the OpenID Connect provider locally (SQLite, dev outbox)")
     dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    dev.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    dev.add_argument("--port", type=check_port, default=8000, help="port to bind, 1-65535 (default 8000)")
     dev.add_argument("--data", default=".tessera", help="data directory (default .tessera)")
     dev.add_argument(
         "--alg",
@@ -41,6 +43,7 @@ def register(commands: Any) -> None:
     dev.add_argument(
         "--user", action="append", default=[], metavar="EMAIL[:role,role]", help="seed a user (repeatable)"
     )
+    add_config_option(dev)
     dev.set_defaults(handler=run_dev)
 
 
@@ -56,12 +59,13 @@ def _chosen_store(cli_url: str | None) -> StoreChoice | None:
 
 def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
-    import uvicorn
-
+    from ..config.locations import CONFIG_ENV
     from ..issue.app import create_app
     from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
     from ..issue.serving import uvicorn_options
     from ..store.url import CACHE_ENV, STORE_ENV
+    from .dev_banner import dev_banner
+    from .listen import hold_port, serve
 
     host = args.host
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -73,6 +77,12 @@ def run_dev(args: argparse.Namespace) -> int:
     shown_host = f"[{host}]" if ":" in host else host
     issuer = f"http://{shown_host}:{args.port}"
     try:
+        config = read_dev_config(args.config)
+        sock = hold_port(host, args.port)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         store = _chosen_store(args.store)
         setup = dev_provider(
             args.data,
@@ -81,32 +91,18 @@ def run_dev(args: argparse.Namespace) -> int:
             signing_alg=args.alg,
             store_url=store.url if store else None,
             store_cache=store.cache if store else None,
+            file_config=config,
         )
     except ConfigurationError as exc:
+        sock.close()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    lines = [
-        f"Tessera dev provider: {issuer}",
-        f"  discovery   {issuer}/.well-known/openid-configuration",
-        "  clients     dev-spa (public, PKCE, http://127.0.0.1:*/callback), dev-service (client_credentials)",
-        "              dev-partner (as dev-spa, but third-party: asks for consent)",
-        f"  demo API    {issuer}/demo/hello (scope demo:read), {issuer}/demo/admin (role admin)",
-        f"  dev outbox  {issuer}/dev/outbox (sign-in codes are also printed here)",
-        f"  data        {args.data}" + (f" (store from {store.source})" if store else ""),
-    ]
-    if args.workers > 1:
-        lines.append(f"  workers     {args.workers} processes")
-    if setup.new_service_secret:
-        lines.append(f"  dev-service secret (shown once): {setup.new_service_secret}")
-    if args.user:
-        lines.append("  sign in as  " + ", ".join(u.partition(":")[0] for u in args.user))
-    else:
-        lines.append("  no users yet: restart with --user you@example.com[:admin]")
-    print("\n".join(lines), flush=True)
+    data = args.data + (f" (store from {store.source})" if store else "")
+    print(dev_banner(issuer, data, setup, args.workers, details=config_summary(config)), flush=True)
     # Bounded request reads; X-Forwarded-For is the provider's to read (trusted_proxies), not uvicorn's.
     options: dict[str, Any] = {"host": host, "port": args.port, "log_level": "warning", **uvicorn_options()}
     if args.workers == 1:
-        uvicorn.run(create_app(setup.provider), **options)
+        serve(create_app(setup.provider), sock, **options)
     else:
         os.environ[DEV_DATA_ENV] = str(Path(args.data).resolve())
         os.environ[DEV_ISSUER_ENV] = issuer
@@ -115,5 +111,7 @@ def run_dev(args: argparse.Namespace) -> int:
             os.environ[STORE_ENV] = store.url
             if store.cache:
                 os.environ[CACHE_ENV] = store.cache
-        uvicorn.run("tessera.issue.dev:app_from_environment", factory=True, workers=args.workers, **options)
+        if config is not None:
+            os.environ[CONFIG_ENV] = str(config.path.resolve())
+        serve("tessera.issue.dev:app_from_environment", sock, factory=True, workers=args.workers, **options)
     return 0

@@ -57,7 +57,13 @@ def inspect_token(args: argparse.Namespace) -> int:
 def verify_token(args: argparse.Namespace) -> int:
     """Verify a token and print its claims; exit 1 with the reason when it is rejected."""
     from ..verify import ANY, Verifier
+    from .token_hints import bare_issuer_error, issuer_hint
 
+    bare = bare_issuer_error(args.issuer, discovery=args.jwks is None and args.jwks_uri is None)
+    if bare is not None:
+        print(f"error: {bare}", file=sys.stderr)
+        return 2
+    token = _read_token(args.token)
     try:
         verifier = Verifier(
             issuer=args.issuer,
@@ -68,11 +74,14 @@ def verify_token(args: argparse.Namespace) -> int:
             leeway_seconds=args.leeway,
             cache_size=0,
         )
-        claims = verifier.verify(_read_token(args.token))
+        claims = verifier.verify(token)
     except TokenError as exc:
         print(
             json.dumps({"valid": False, "error": exc.error, "reason": exc.reason.value, "claim": exc.claim})
         )
+        hint = issuer_hint(token, args.issuer) if exc.reason == "wrong_issuer" else None
+        if hint is not None:
+            print(f"hint: {hint}", file=sys.stderr)
         return 1
     except TesseraError as exc:
         print(f"error: {exc}", file=sys.stderr)

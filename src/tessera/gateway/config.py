@@ -255,6 +255,13 @@ def gateway_config_from_mapping(document: Mapping[str, Any], base_dir: Path) -> 
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:
-    """Read a routes file for the gateway; handlers are imported from the file's folder."""
+    """Read a routes file (or a ``tessera.toml``) for the gateway; handlers are imported from its folder."""
+    from ..config.locations import is_tessera_config
+
     file = Path(path)
-    return gateway_config_from_mapping(read_routes_document(file), file.resolve().parent)
+    document = read_routes_document(file)
+    if is_tessera_config(file, document):
+        from ..config.protect import routes_document
+
+        document = routes_document(file)
+    return gateway_config_from_mapping(document, file.resolve().parent)

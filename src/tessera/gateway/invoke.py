@@ -13,11 +13,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ConfigurationError
 
-__all__ = ["InProcessInvoker", "InvocationResult", "Invoker", "LambdaContext", "function_name"]
+if TYPE_CHECKING:
+    from .config import GatewayConfig
+
+__all__ = [
+    "InProcessInvoker",
+    "InvocationResult",
+    "Invoker",
+    "LambdaContext",
+    "function_name",
+    "preload_handlers",
+]
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -98,8 +108,10 @@ class InProcessInvoker:
                 sys.path.insert(0, self._base_dir)
             try:
                 function: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attribute)
-            except (ImportError, AttributeError) as exc:
-                raise ConfigurationError(f"cannot load handler {handler!r}: {exc}") from None
+            except Exception as exc:  # whatever the module raises while it is imported
+                raise ConfigurationError(
+                    f"cannot load handler {handler!r} (module {module_name!r}): {type(exc).__name__}: {exc}"
+                ) from None
             if not callable(function):
                 raise ConfigurationError(f"handler {handler!r} is not callable")
             self._handlers[handler] = function
@@ -149,3 +161,11 @@ def _call(handler: str, function: Callable[[Any, Any], Any], event: dict[str, An
         return InvocationResult(payload=json.loads(json.dumps(result)))
     except Exception as exc:
         return InvocationResult(error_type=type(exc).__name__, error_message=str(exc))
+
+
+def preload_handlers(config: GatewayConfig, invoker: InProcessInvoker) -> None:
+    """Import every route's handler and authorizer now; ConfigurationError names the first that fails."""
+    handlers = {route.handler for route in config.routes}
+    handlers |= {route.authorizer.handler for route in config.routes if route.authorizer is not None}
+    for handler in sorted(handlers):
+        invoker.load(handler)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..protect.audit_log import log_rejection
 from .authorizers import AuthorizerRunner
 from .config import GatewayConfig
 from .events import EventContext, build_event
@@ -69,6 +70,10 @@ class Gateway:
         cache = None if route.authorizer is None else ("hit" if outcome.cache_hit else "miss")
         if outcome.response is not None:
             response = outcome.response
+            reason = (response.kind or "refused").lower()
+            log_rejection(
+                "tessera.gateway", reason, method=request.method, route=request.path, status=response.status
+            )
             if route.payload_version == "1.0":
                 response = customise(response, self.config.responses, request, outcome.authorizer_context)
             return response, cache

@@ -12,12 +12,14 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import authorize, consent, endpoints, metadata, signin, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .hosts import HostCheck, allowed_hosts
 from .provider import Provider
+from .web import PROVIDER_NAME
 
 __all__ = ["create_app"]
 
@@ -27,6 +29,21 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         "unexpected error on %s: %s", request.url.path, type(exc).__name__
     )
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
+
+
+class ProviderName:
+    """Makes the provider's name the one its pages show, for the requests it serves."""
+
+    def __init__(self, app: ASGIApp, name: str) -> None:
+        self.app = app
+        self.name = name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = PROVIDER_NAME.set(self.name)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            PROVIDER_NAME.reset(token)
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
@@ -64,6 +81,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if demo:
         routes.extend(demo_routes(provider))
     base = provider.settings.base_path
+    named = Middleware(ProviderName, name=provider.settings.name)
     cors = Middleware(
         EndpointCORS,
         base_path=base,
@@ -71,7 +89,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         allow_loopback=provider.settings.dev_mode,
     )
     settings = provider.settings
-    middleware = [cors, Middleware(StrictTransport)] if settings.secure_cookies else [cors]
+    middleware = [named, cors, Middleware(StrictTransport)] if settings.secure_cookies else [named, cors]
     if settings.check_host:
         hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
         middleware.insert(0, Middleware(HostCheck, hosts=hosts))

@@ -25,6 +25,7 @@ AUDIT_EVENTS = frozenset(
         "client_auth_failed",
         "consent_granted",
         "consent_denied",
+        "user_signed_up",
     }
 )
 _ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})

@@ -22,6 +22,7 @@ from .addresses import request_address
 from .offload import off_loop
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
+from .resources import TargetError
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, split_params
 
@@ -101,7 +102,7 @@ def _verify_client(
     return AuthorizationRequest(client, requested, True, params)
 
 
-def _check_request(request: AuthorizationRequest, repeated: frozenset[str]) -> None:
+def _check_request(provider: Provider, request: AuthorizationRequest, repeated: frozenset[str]) -> None:
     params = request.params
     if repeated:
         raise AuthorizeError("invalid_request", "a parameter is repeated")
@@ -122,6 +123,10 @@ def _check_request(request: AuthorizationRequest, repeated: frozenset[str]) -> N
         raise AuthorizeError("invalid_scope", "the scope is malformed or too long")
     if scope and not set(scopes) <= set(request.client.scopes):
         raise AuthorizeError("invalid_scope", "a requested scope is not allowed for this client")
+    try:
+        provider.target(request.scopes, params.get("resource"))
+    except TargetError as exc:
+        raise AuthorizeError(exc.error, exc.description) from None
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     pkce_waived = not request.client.public and not request.client.require_pkce
@@ -164,7 +169,7 @@ def validate(provider: Provider, query: str) -> AuthorizationRequest | Response:
     if not isinstance(verified, AuthorizationRequest):
         return verified
     try:
-        _check_request(verified, repeated)
+        _check_request(provider, verified, repeated)
     except AuthorizeError as exc:
         return redirect_to_client(
             provider, verified, {"error": exc.error, "error_description": exc.description}
@@ -320,6 +325,7 @@ def _issue_code(
             grant_id=secrets.token_urlsafe(16),
             session_hash=session.session_hash,
             expires_at=provider.now() + provider.settings.code_seconds,
+            resource=params.get("resource"),
         )
     )
     return redirect_to_client(provider, verified, {"code": code})

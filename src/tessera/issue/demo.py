@@ -9,6 +9,7 @@ from starlette.routing import Route
 from ..protect.asgi import authorize
 from ..protect.principal import Principal
 from ..verify import Verifier
+from .dev_pages import dev_page_routes
 from .provider import Provider
 
 __all__ = ["demo_routes"]
@@ -41,4 +42,5 @@ def demo_routes(provider: Provider) -> list[Route]:
     routes = [Route("/demo/hello", hello), Route("/demo/admin", admin)]
     if provider.settings.dev_mode and provider.outbox is not None:
         routes.append(Route("/dev/outbox", outbox))
+        routes.extend(dev_page_routes())
     return routes

@@ -11,15 +11,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..config import TesseraConfig
 from ..errors import ConfigurationError
 from ..keys.sealing import MasterKey
 from ..store import ClientRecord, User
-from ..store.sqlite import SQLiteStore
 from ..store.url import CACHE_ENV, STORE_ENV, open_store
 from .client_auth import hash_client_secret
 from .clients import register_client
+from .dev_data import DEV_USER, open_data_directory, open_dev_store, read_dev_config
+from .dev_pages import DEV_CALLBACK_PATH
 from .mail import DevOutbox
 from .provider import Provider
+from .registration import api_resources, register_configured
 from .settings import ProviderSettings
 from .subjects import new_user_id
 
@@ -33,6 +36,7 @@ __all__ = [
     "DEV_WORKERS_ENV",
     "DevSetup",
     "app_from_environment",
+    "check_dev_config",
     "dev_provider",
     "parse_user",
 ]
@@ -53,6 +57,7 @@ class DevSetup:
 
     provider: Provider
     new_service_secret: str | None
+    user_emails: tuple[str, ...] = ()
 
 
 def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
@@ -62,6 +67,26 @@ def parse_user(spec: str) -> tuple[str, tuple[str, ...]]:
     if "@" not in email or any(c.isspace() for c in email):
         raise ConfigurationError(f"--user needs EMAIL[:role,role], not {spec!r}")
     return email, tuple(r.strip() for r in roles.split(",") if r.strip())
+
+
+DEV_CLIENTS = ("dev-spa", "dev-partner", "dev-service")
+
+
+def check_dev_config(config: TesseraConfig, issuer: str) -> None:
+    """Refuse a ``tessera.toml`` that ``tessera dev`` at ``issuer`` cannot serve as written.
+
+    Its issuer (optional here) must be the one ``--host``/``--port`` give: the protect side
+    reads the same file and would trust another. Its clients may not reuse the dev clients' ids.
+    """
+    configured = config.provider.issuer
+    if configured is not None and configured != issuer:
+        raise ConfigurationError(
+            f"{config.path}: the issuer is {configured} but tessera dev serves {issuer}; "
+            "make --host/--port agree with it, or set TESSERA_ISSUER"
+        )
+    for client in config.clients:
+        if client.id in DEV_CLIENTS:
+            raise ConfigurationError(f"{config.path}: client id {client.id!r} is tessera dev's own")
 
 
 def dev_provider(
@@ -75,32 +100,35 @@ def dev_provider(
     signing_alg: str | None = None,
     store_url: str | None = None,
     store_cache: str | None = None,
+    file_config: TesseraConfig | None = None,
 ) -> DevSetup:
     """Open (or create on first run) a dev installation in ``data_dir`` and build its provider.
 
     The store is SQLite in ``data_dir`` unless ``store_url`` names another (:mod:`tessera.store.url`).
+    ``file_config`` (a ``tessera.toml``) adds its APIs, clients and seed users to the dev ones, and
+    names the provider; self sign-up is on unless it says ``signup = false``.
     """
     env = os.environ if environ is None else environ
+    if file_config is not None:
+        check_dev_config(file_config, issuer)
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    os.chmod(root, 0o700)
+    open_data_directory(root)
     master = MasterKey.load(root, env)
     config_path = root / _CONFIG
-    config = (
-        json.loads(config_path.read_text())
-        if config_path.exists()
-        else {"signing_alg": signing_alg or "RS256"}
-    )
+    config = read_dev_config(config_path, signing_alg)
     if signing_alg is not None and signing_alg != config["signing_alg"]:
         raise ConfigurationError(
             f"{root} signs with {config['signing_alg']}; the algorithm is chosen on first start only"
         )
-    store = open_store(store_url, store_cache) if store_url else SQLiteStore(root / "tessera.db")
+    store = open_store(store_url, store_cache) if store_url else open_dev_store(root / "tessera.db")
     settings = ProviderSettings(
         issuer=issuer,
         dev_mode=True,
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
+        apis=api_resources(file_config) if file_config is not None else (),
+        name=(file_config.provider.name if file_config is not None else None) or "Tessera",
+        signup=file_config is None or file_config.provider.signup is not False,
         check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
@@ -110,7 +138,11 @@ def dev_provider(
     spa = ClientRecord(
         client_id="dev-spa",
         name="Development single-page app",
-        redirect_uris=("http://127.0.0.1:*/callback", "http://localhost:*/callback"),
+        redirect_uris=(
+            "http://127.0.0.1:*/callback",
+            "http://localhost:*/callback",
+            issuer + DEV_CALLBACK_PATH,
+        ),
         post_logout_redirect_uris=("http://127.0.0.1:*/", "http://localhost:*/"),
         scopes=DEV_SCOPES,
     )
@@ -139,31 +171,38 @@ def dev_provider(
             scopes=("demo:read",),
         ),
     )
-    for spec in users:
+    for spec in users or ((f"{DEV_USER}:admin",) if not store.list_users() else ()):
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
         user_id = known.user_id if known is not None else new_user_id()
         store.put_user(
             User(user_id=user_id, email=email, email_verified=True, name=email.split("@")[0], roles=roles)
         )
+    if file_config is not None:
+        register_configured(store, file_config, env)
     if not config_path.exists():
         config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return DevSetup(provider, new_secret)
+    return DevSetup(provider, new_secret, tuple(user.email for user in store.list_users()))
 
 
 def app_from_environment() -> Starlette:
     """The app of one ``tessera dev --workers N`` worker process.
 
     The parent process has already set up the data directory (``TESSERA_DEV_DATA``) for the
-    issuer ``TESSERA_DEV_ISSUER``; every worker opens the same store and the same outbox file.
+    issuer ``TESSERA_DEV_ISSUER``, with the ``tessera.toml`` in ``TESSERA_CONFIG`` if any;
+    every worker opens the same store and the same outbox file.
     Each worker serves many connections, so its store work leaves the event loop too.
     """
+    from ..config import read_config
+    from ..config.locations import CONFIG_ENV
     from .app import create_app
 
+    config_file = os.environ.get(CONFIG_ENV)
     setup = dev_provider(
         os.environ[DEV_DATA_ENV],
         os.environ[DEV_ISSUER_ENV],
         store_url=os.environ.get(STORE_ENV),
         store_cache=os.environ.get(CACHE_ENV),
+        file_config=read_config(config_file) if config_file else None,
     )
     return create_app(setup.provider)

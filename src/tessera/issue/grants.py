@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from ..store import ClientRecord, RefreshState, User, secret_hash
 from .provider import IssuedTokens, Provider
+from .resources import Target, TargetError
 from .subjects import client_id_problem
 
 __all__ = ["GrantError", "authorization_code_grant", "client_credentials_grant", "refresh_token_grant"]
@@ -37,6 +38,17 @@ class GrantError(Exception):
 
 def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def _target(provider: Provider, scope: str, form: Mapping[str, str], bound: str | None) -> Target:
+    """The audience and scope of the access token; ``bound`` is the resource the grant was asked for."""
+    resource = form.get("resource")
+    if bound is not None and resource is not None and resource != bound:
+        raise GrantError("invalid_target", "the resource differs from the one authorized")
+    try:
+        return provider.target(scope.split(), resource or bound)
+    except TargetError as exc:
+        raise GrantError(exc.error, exc.description) from None
 
 
 def _live_user(provider: Provider, user_id: str | None) -> User:
@@ -84,6 +96,7 @@ def authorization_code_grant(
         raise GrantError("invalid_grant", "code_verifier does not match the code_challenge")
     user = _live_user(provider, record.user_id)
     _consent_holds(provider, client, user, record.scope)
+    target = _target(provider, record.scope, form, record.resource)
     scopes = record.scope.split()
     wants_refresh = "offline_access" in scopes and "refresh_token" in client.grant_types
     grant = provider.new_grant(
@@ -93,6 +106,7 @@ def authorization_code_grant(
         scope=record.scope,
         auth_time=record.auth_time,
         session_hash=record.session_hash,
+        resource=record.resource,
     )
     refresh_value = None
     if wants_refresh:
@@ -101,11 +115,12 @@ def authorization_code_grant(
     return provider.issue(
         client=client,
         grant=grant,
-        scope=record.scope,
+        scope=target.scope,
         user=user,
         refresh_token=refresh_value,
         nonce=record.nonce,
         id_token="openid" in scopes,
+        audience=target.audience,
     )
 
 
@@ -142,6 +157,7 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
         if not set(requested.split(" ")) <= set(granted):
             raise GrantError("invalid_scope", "a refresh cannot add scopes")
         scope = " ".join(s for s in granted if s in set(requested.split(" ")))
+    target = _target(provider, scope, form, grant.resource)
     successor_value, successor = provider.new_refresh_token(grant)
     rotation = provider.store.rotate_refresh(record.token_hash, successor, now)
     if not rotation.rotated:
@@ -152,10 +168,11 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
     return provider.issue(
         client=client,
         grant=grant,
-        scope=scope,
+        scope=target.scope,
         user=user,
         refresh_token=successor_value,
         id_token="openid" in scope.split(),
+        audience=target.audience,
     )
 
 
@@ -187,4 +204,5 @@ def client_credentials_grant(
         if "" in wanted or not set(wanted) <= set(allowed):
             raise GrantError("invalid_scope", "a requested scope is not allowed for this client")
         scope = " ".join(wanted)
-    return provider.issue(client=client, grant=None, scope=scope, user=None)
+    target = _target(provider, scope, form, None)
+    return provider.issue(client=client, grant=None, scope=target.scope, user=None, audience=target.audience)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from .cookies import CookieJar
 from .mail import DevOutbox, Mailer
 from .outgoing import Outgoing
 from .ratelimit import RateLimiter
+from .resources import Target, choose_target
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
 
@@ -83,10 +84,12 @@ class Provider:
             store,
             master_key.derive("otp-pepper"),
             self.outgoing,
+            issuer_name=settings.name,
             resend_interval_seconds=settings.sign_in_resend_seconds,
             failures_per_hour_per_source=settings.sign_in_failures_per_hour_per_address,
             short_code_failures_per_hour=settings.sign_in_short_code_failures_per_hour,
             clock=clock,
+            signup=settings.signup,
         )
         self.cookies = CookieJar(
             secure=settings.secure_cookies, origin=settings.origin, csrf_key=master_key.derive("csrf")
@@ -96,7 +99,7 @@ class Provider:
         self._last_purge = float("-inf")
         self.verifier = Verifier(
             issuer=settings.issuer,
-            audience=settings.token_audience,
+            audience=settings.accepted_audiences,
             token_type="at+jwt",
             keys=self.keys,
             algorithms=["RS256", "ES256", "EdDSA"],
@@ -153,8 +156,12 @@ class Provider:
         refresh_token: str | None = None,
         nonce: str | None = None,
         id_token: bool = False,
+        audience: str | None = None,
     ) -> IssuedTokens:
         """Sign an access token (and ID token) for ``grant``; record the access token's ``jti``.
+
+        ``audience`` is the access token's ``aud`` (an API's, see :mod:`.resources`); by
+        default the provider's own.
 
         ``grant`` is None for client_credentials, whose tokens belong to no family. Called
         inside the request's :func:`~tessera.issue.offload.off_loop` unit of work: a worker
@@ -167,7 +174,7 @@ class Provider:
         lifetime = self.settings.access_token_seconds
         claims = access_token_claims(
             issuer=self.settings.issuer,
-            audience=self.settings.token_audience,
+            audience=audience or self.settings.token_audience,
             subject=user.user_id if user is not None else client.client_id,
             client_id=client.client_id,
             scope=scope,
@@ -210,8 +217,9 @@ class Provider:
         scope: str,
         auth_time: int | None,
         session_hash: str | None,
+        resource: str | None = None,
     ) -> Grant:
-        """Record a grant (a token family) with its absolute expiry."""
+        """Record a grant (a token family) with its absolute expiry and the resource it is bound to."""
         now = self.now()
         grant = Grant(
             grant_id=grant_id or secrets.token_urlsafe(16),
@@ -222,6 +230,7 @@ class Provider:
             created_at=now,
             expires_at=now + self.settings.refresh_absolute_seconds,
             session_hash=session_hash,
+            resource=resource,
         )
         self.store.create_grant(grant)
         return grant
@@ -238,6 +247,10 @@ class Provider:
             expires_at=min(now + self.settings.refresh_idle_seconds, grant.expires_at),
         )
         return value, record
+
+    def target(self, scopes: Sequence[str], resource: str | None) -> Target:
+        """The access token's audience and scope for ``scopes`` and ``resource``; raise TargetError."""
+        return choose_target(self.settings.apis, self.settings.token_audience, scopes, resource)
 
     def check_access_token(self, token: str) -> Claims:
         """Verify one of our access tokens, including revocation; raise TokenError."""

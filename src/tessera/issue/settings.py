@@ -8,6 +8,7 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
+from .resources import OPENID_SCOPES, ApiResource
 
 __all__ = ["LOOPBACK_HOSTS", "IPNetwork", "ProviderSettings"]
 
@@ -27,6 +28,10 @@ class ProviderSettings:
     ``refresh_grace_seconds`` is the refresh concurrency window: a rotated refresh token that
     comes back within it is refused without revoking its family (a second tab racing the
     first); after it, the same replay is treated as theft and the whole family is revoked.
+    ``apis`` are the resource servers the provider issues access tokens for (see
+    :mod:`.resources`). ``name`` is shown on the hosted pages and in sign-in mails. With
+    ``signup``, anyone with a mailbox may create an account: an unknown address gets a code, and
+    its user is created on the first successful sign-in.
     ``work_in_thread`` runs each request's store calls and signatures in one worker-thread hop
     (:func:`~tessera.issue.offload.off_loop`), so no store driver blocks the event loop and one
     process signs on several cores; off, they run on the loop, which only a process serving one
@@ -65,6 +70,9 @@ class ProviderSettings:
     check_host: bool = False
     extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False
+    apis: tuple[ApiResource, ...] = ()
+    name: str = "Tessera"
+    signup: bool = False
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -90,6 +98,19 @@ class ProviderSettings:
             for h in self.extra_hosts
         ):
             raise ConfigurationError("extra_hosts must be a list of host names, each with an optional port")
+        self._check_apis()
+
+    def _check_apis(self) -> None:
+        owners: dict[str, str] = {}
+        audiences = {self.issuer, self.audience}
+        for api in self.apis:
+            if not api.audience or api.audience in audiences:
+                raise ConfigurationError(f"API audience {api.audience!r} is empty or not unique")
+            audiences.add(api.audience)
+            for scope in api.scopes:
+                if scope in OPENID_SCOPES or scope in owners:
+                    raise ConfigurationError(f"scope {scope!r} belongs to two APIs or is an OpenID scope")
+                owners[scope] = api.audience
 
     @cached_property
     def proxy_networks(self) -> tuple[IPNetwork, ...]:
@@ -110,6 +131,11 @@ class ProviderSettings:
     def token_audience(self) -> str:
         """The ``aud`` of issued access tokens."""
         return self.audience or self.issuer
+
+    @property
+    def accepted_audiences(self) -> tuple[str, ...]:
+        """Every ``aud`` the provider's own tokens may carry (userinfo, introspection, revocation)."""
+        return (self.token_audience, *(api.audience for api in self.apis))
 
     @property
     def secure_cookies(self) -> bool:

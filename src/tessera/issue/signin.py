@@ -20,6 +20,8 @@ from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .offload import off_loop
 from .provider import Provider
+from .signin_throttle import throttled_context
+from .signup import user_for_address
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
@@ -115,7 +117,7 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
             "signin_email.html",
             429,
             request_id=request_id,
-            error="Too many codes were requested. Wait a moment and try again.",
+            **throttled_context(provider, exc, request_id),
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
@@ -172,7 +174,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
             request_id=request_id,
             error="That code is not valid. Check it, or go back and request a new one.",
         )
-    user = provider.store.find_user_by_email(email)
+    user = user_for_address(provider, email)
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -48,6 +49,10 @@ _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
 )
+
+
+# The name of the provider serving the current request, shown on every page (set by create_app).
+PROVIDER_NAME: ContextVar[str] = ContextVar("provider_name", default="Tessera")
 
 
 class BadParameters(ValueError):
@@ -140,7 +145,7 @@ def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), 
     to the redirects that follow a form POST, and a form that completes an authorization ends
     in a redirect to the client.
     """
-    html = _templates.get_template(template).render(**context)
+    html = _templates.get_template(template).render(provider_name=PROVIDER_NAME.get(), **context)
     headers = dict(PAGE_HEADERS)
     targets = [t for t in (form_target(uri) for uri in form_targets) if t is not None]
     if targets:

@@ -93,8 +93,10 @@ class EmailCodes:
         failures_per_hour_per_source: int = 10,
         short_code_failures_per_hour: int = 20,
         clock: Callable[[], float] = time.time,
+        signup: bool = False,
     ) -> None:
         self._store = store
+        self.signup = signup
         self._pepper = pepper
         self._outgoing = outgoing
         self._issuer_name = issuer_name
@@ -115,8 +117,9 @@ class EmailCodes:
     def start(self, email: str, source: str) -> Challenge:
         """Begin a sign-in for ``email`` asked from the address ``source``: a new challenge and a mail.
 
-        The mail is queued for every address and sent only if it has an enabled account, so the
-        work (and the time) here does not reveal which addresses exist. The code has 12 digits
+        The mail is queued for every address and sent only if it has an enabled account (or to
+        any address when ``signup`` lets anyone create one), so the work (and the time) here
+        does not reveal which addresses exist. The code has 12 digits
         instead of 6 while the account's six-digit guesses are spent this hour. Raises
         :class:`SignInThrottled` when ``source`` has spent its failures on this account this
         hour, or asks again within ``resend_interval_seconds``; another source is unaffected.
@@ -141,7 +144,7 @@ class EmailCodes:
         )
         message = self._message(address, code)
         if message is not None:
-            self._outgoing.post(message, expires_at=expires_at, account_only=True)
+            self._outgoing.post(message, expires_at=expires_at, account_only=not self.signup)
         return Challenge(challenge_id, address)
 
     def _message(self, address: str, code: str) -> MailMessage | None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar, Unpack, cast
 from ..errors import ConfigurationError
 from .guard import Guard, GuardOptions, TokenVerifier, with_guard_signature
 from .http import Headers, HttpRequest, HttpResponse, parse_query
+from .openapi import SECURITY_PARAMETER, security_parameter
 from .principal import Principal
 
 __all__ = ["PRINCIPAL_KEY", "AuthorizeMiddleware", "authorize", "get_principal", "request_from_scope"]
@@ -185,6 +186,7 @@ def authorize(verifier: TokenVerifier, **options: Unpack[GuardOptions]) -> Calla
                 return _starlette_response(outcome)
             if request_name is None:
                 bound.arguments.pop("request")
+            bound.arguments.pop(SECURITY_PARAMETER, None)
             positional, named = _split(bound)
             result = await call(*positional, **named, principal=outcome)
             return _with_cors(result, guard.cors_headers(request_from_scope(request.scope)))
@@ -192,6 +194,9 @@ def authorize(verifier: TokenVerifier, **options: Unpack[GuardOptions]) -> Calla
         if request_name is None:
             extra = inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)
             params.append(extra)
+        security = security_parameter(guard)
+        if security is not None and SECURITY_PARAMETER not in signature.parameters:
+            params.append(security)
         cast(Any, protected).__signature__ = signature.replace(parameters=_ordered(params))
         del cast(Any, protected).__wrapped__
         return cast(F, protected)

@@ -25,6 +25,7 @@ from typing import Any
 from ..encoding import json_dumps
 from ..errors import ConfigurationError, TesseraError, TokenError
 from ..verify.claims import Claims
+from .audit_log import log_rejection
 from .aws_lambda import request_from_event
 from .bearer import parse_authorization, token_from_request
 from .guard import TokenVerifier
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tessera.protect.authorizer")
+_SOURCE = "tessera.authorizer"
 
 DEFAULT_CACHE_TTL_SECONDS = 60
 MAX_CACHE_TTL_SECONDS = 3600
@@ -329,10 +331,15 @@ class LambdaAuthorizer:
             if simple:
                 principal = identity.principal
                 allowed = route is not None and route in self.rules.allowed(principal.scopes, principal.roles)
+                if not allowed:
+                    _log_refusal("route_not_allowed", arn, 403)
                 return {"isAuthorized": allowed, "context": identity.context.copy()}
             policy = identity.policies.get(stage)
             if policy is None:
                 policy = self._policy_for(identity, stage)
+                # Once per token and stage, not per call: the policy is cached from here on.
+                if route is None or id(route) not in policy.permitted:
+                    _log_refusal("route_not_allowed", arn, 403)
             statements = (
                 policy.statements if route_key in policy.covered else policy.statements_for(str(arn), route)
             )
@@ -348,11 +355,15 @@ class LambdaAuthorizer:
                 "context": identity.context.copy(),
             }
         except Unauthorized:
+            _log_unauthorized("unauthorized", event, arn_field)
             raise
-        except (TokenError, ValueError, TypeError):
+        except (TokenError, ValueError, TypeError) as exc:
+            reason = exc.reason.value if isinstance(exc, TokenError) else "malformed_event"
+            _log_unauthorized(reason, event, arn_field)
             raise Unauthorized() from None
         except Exception as exc:
             logger.error("authorizer failed closed: %s", type(exc).__name__)
+            _log_unauthorized("authorizer_failure", event, arn_field)
             raise Unauthorized() from None
 
     def _api(self, arn: Any) -> tuple[Route | None, str, tuple[str, int] | None]:
@@ -408,3 +419,18 @@ class LambdaAuthorizer:
             identity.policies.clear()
         identity.policies[stage] = policy
         return policy
+
+
+def _log_refusal(reason: str, arn: Any, status: int) -> None:
+    """The rejection line, with the route of the event's ARN when it parses."""
+    try:
+        api = parse_execute_api_arn(arn)
+    except Exception:  # the line must never turn a refusal into something else
+        log_rejection(_SOURCE, reason, status=status)
+        return
+    log_rejection(_SOURCE, reason, method=api.method, route=api.path, status=status)
+
+
+def _log_unauthorized(reason: str, event: Any, arn_field: str) -> None:
+    """The rejection line for a 401."""
+    _log_refusal(reason, event.get(arn_field) if isinstance(event, Mapping) else None, 401)

@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypedDict, TypeVar
 
 from ..errors import ConfigurationError, Reason, TokenError
 from ..verify.claims import Claims
+from .audit_log import log_rejection
 from .bearer import token_from_request
 from .cors import CORS
 from .http import HttpRequest, HttpResponse
@@ -167,7 +168,15 @@ class Guard:
     def error_response(self, error: TokenError, request: HttpRequest | None = None) -> HttpResponse:
         """:func:`~tessera.protect.error_response` with this guard's realm and CORS policy."""
         origin = request.origin if request is not None else None
-        return error_response(error, realm=self.realm, cors=self.cors, origin=origin)
+        response = error_response(error, realm=self.realm, cors=self.cors, origin=origin)
+        log_rejection(
+            "tessera.protect",
+            error.reason.value,
+            method=request.method if request is not None else None,
+            route=request.path if request is not None else None,
+            status=response.status,
+        )
+        return response
 
     def cors_headers(self, request: HttpRequest) -> tuple[tuple[str, str], ...]:
         """The CORS headers a successful response to ``request`` should carry."""

@@ -211,5 +211,16 @@ def read_routes_document(path: str | Path) -> dict[str, Any]:
 
 
 def load_routes(path: str | Path) -> RouteRules:
-    """Read a ROUTES_FILE: ``.toml`` as TOML, anything else as JSON."""
-    return parse_routes(read_routes_document(path))
+    """Read a ROUTES_FILE: ``.toml`` as TOML, anything else as JSON; or a ``tessera.toml``.
+
+    From a ``tessera.toml`` the rules come with its issuer and its API's audience (see
+    :meth:`tessera.config.TesseraConfig.audience`), environment overrides applied.
+    """
+    document = read_routes_document(path)
+    from ..config.locations import is_tessera_config
+
+    if is_tessera_config(path, document):
+        from ..config.protect import rules_from_config
+
+        return rules_from_config(path)
+    return parse_routes(document)

@@ -29,6 +29,7 @@ from .records import (
 
 __all__ = [
     "ClientsAndUsers",
+    "Directory",
     "AuthorizationCodes",
     "TokenFamilies",
     "SignIn",
@@ -62,6 +63,26 @@ class ClientsAndUsers(Protocol):
 
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
+        ...
+
+
+class Directory(Protocol):
+    """Listing and removing clients and users: what the admin commands need beyond :class:`Store`."""
+
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        ...
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        ...
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        ...
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user; False when there was none."""
         ...
 
 
@@ -248,6 +269,7 @@ class Housekeeping(Protocol):
 
 class Store(
     ClientsAndUsers,
+    Directory,
     AuthorizationCodes,
     TokenFamilies,
     SignIn,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-from .dynamodb_base import Item, b, body, key, n, num, s, text, ttl_of
+from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text, ttl_of
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
 from .records import (
@@ -69,8 +69,10 @@ class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
     def get_client(self, client_id: str) -> ClientRecord | None:
         """The client, or None."""
         item = self._get(f"CLIENT#{client_id}")
-        if item is None:
-            return None
+        return None if item is None else self._client_from(item)
+
+    @staticmethod
+    def _client_from(item: Item) -> ClientRecord:
         data = json.loads(item["body"]["S"])
         for name in _TUPLE_FIELDS:
             data[name] = tuple(data[name])
@@ -118,16 +120,50 @@ class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
         item = self._get(f"USER#{user_id}")
-        if item is None:
-            return None
-        data = json.loads(item["body"]["S"])
-        return User(**{**data, "roles": tuple(data["roles"])})
+        return None if item is None else _user(item)
 
     def find_user_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or None."""
         holder = self._get(f"EMAIL#{email.lower()}")
         user_id = text(holder, "user_id") if holder else None
         return self.get_user(user_id) if user_id else None
+
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id (a scan: for the admin commands, not a request path)."""
+        clients = (self._client_from(item) for item in self._scan("CLIENT#"))
+        return sorted(clients, key=lambda client: client.client_id)
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        return self._transact([_delete_existing(f"CLIENT#{client_id}")])
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email (a scan: for the admin commands, not a request path)."""
+        users = (_user(item) for item in self._scan("USER#"))
+        return sorted(users, key=lambda user: user.email.lower())
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user and its email item in one transaction; False when there was none."""
+        for _ in range(10):
+            item = self._get(f"USER#{user_id}")
+            if item is None:
+                return False
+            email_item = _delete_existing(f"EMAIL#{text(item, 'email')}")
+            email_item["Delete"]["ConditionExpression"] = "#user_id = :id"
+            email_item["Delete"]["ExpressionAttributeValues"] = {":id": s(user_id)}
+            if self._transact([_delete_existing(f"USER#{user_id}"), email_item]):
+                return True
+        raise RuntimeError("the user changed concurrently too often")
+
+    def _scan(self, prefix: str) -> list[Item]:
+        pages = self._db.get_paginator("scan").paginate(
+            TableName=self.table,
+            ConsistentRead=True,
+            FilterExpression="begins_with(#pk, :prefix) AND #sk = :sk",
+            ExpressionAttributeNames=names_in("#pk #sk"),
+            ExpressionAttributeValues={":prefix": s(prefix), ":sk": s(KEY_SK)},
+        )
+        return [item for page in pages for item in page.get("Items", [])]
 
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
@@ -390,6 +426,15 @@ class DynamoDBStore(DynamoSignIn, DynamoMailQueue):
     def purge_expired(self, now: float) -> int:
         """Nothing to do: the table's TTL removes expired items, and every read checks expiry itself."""
         return 0
+
+
+def _user(item: Item) -> User:
+    data = json.loads(item["body"]["S"])
+    return User(**{**data, "roles": tuple(data["roles"])})
+
+
+def _delete_existing(pk: str) -> Item:
+    return {"Delete": {"Key": key(pk), "ConditionExpression": "attribute_exists(#pk)"}}
 
 
 def _unchanged(item: Item | None, attribute: str) -> dict[str, Any]:

@@ -104,6 +104,22 @@ class PostgresStore(PostgresSignIn, PostgresMailQueue):
         row = self._one("SELECT body FROM users WHERE email = %s", email.lower())
         return _user(row["body"]) if row else None
 
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        return [_client(row["body"]) for row in self._all("SELECT body FROM clients ORDER BY client_id")]
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        return self._run("DELETE FROM clients WHERE client_id = %s", client_id) > 0
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        return [_user(row["body"]) for row in self._all("SELECT body FROM users ORDER BY email")]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user (their sessions stop working: a session needs its user); False when none."""
+        return self._run("DELETE FROM users WHERE user_id = %s", user_id) > 0
+
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
         """Store a new authorization code."""

@@ -72,7 +72,10 @@ class User:
 
 @dataclass(frozen=True)
 class AuthorizationCode:
-    """An issued authorization code (stored by hash), bound to client, redirect and PKCE."""
+    """An issued authorization code (stored by hash), bound to client, redirect and PKCE.
+
+    ``resource`` is the RFC 8707 resource (an API's audience) the request named, if any.
+    """
 
     code_hash: str
     client_id: str
@@ -86,11 +89,15 @@ class AuthorizationCode:
     session_hash: str | None
     expires_at: float
     consumed: bool = False
+    resource: str | None = None
 
 
 @dataclass(frozen=True)
 class Grant:
-    """What one authorization (or one client_credentials request) produced: a token family."""
+    """What one authorization (or one client_credentials request) produced: a token family.
+
+    ``resource`` is the API the authorization was bound to (RFC 8707), if it named one.
+    """
 
     grant_id: str
     client_id: str
@@ -101,6 +108,7 @@ class Grant:
     expires_at: float
     session_hash: str | None = None
     revoked: bool = False
+    resource: str | None = None
 
 
 class RefreshState(StrEnum):

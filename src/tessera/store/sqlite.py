@@ -72,6 +72,29 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
         row = self._one("SELECT body FROM users WHERE email = ?", email.lower())
         return user_from(row["body"]) if row else None
 
+    def list_clients(self) -> Sequence[ClientRecord]:
+        """Every registered client, by id."""
+        rows = self._connection().execute("SELECT body FROM clients ORDER BY client_id").fetchall()
+        return [client_from(row["body"]) for row in rows]
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove a client; False when there was none."""
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount
+        self._unsettle()
+        return bool(deleted)
+
+    def list_users(self) -> Sequence[User]:
+        """Every user, by email."""
+        rows = self._connection().execute("SELECT body FROM users ORDER BY email").fetchall()
+        return [user_from(row["body"]) for row in rows]
+
+    def delete_user(self, user_id: str) -> bool:
+        """Remove a user (their sessions stop working: a session needs its user); False when none."""
+        with self._transaction() as db:
+            deleted = db.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+        return bool(deleted)
+
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
         """Store a new authorization code."""

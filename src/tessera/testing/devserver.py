@@ -30,9 +30,10 @@ class DevServer:
     ``data`` defaults to a fresh temporary directory. ``env`` adds environment variables (for
     example ``TESSERA_DEV_SERVICE_SECRET``); ``workers`` is passed as ``--workers``; ``host`` as
     ``--host`` (``"localhost"`` for browser tests: the issuer is then ``http://localhost:PORT``,
-    the origin WebAuthn needs); ``args`` are further command-line arguments. The process's
-    combined output is kept in a file, readable with :meth:`output` (the dev outbox prints
-    sign-in mails there).
+    the origin WebAuthn needs); ``config`` as ``--config``, with ``TESSERA_ISSUER`` set to the
+    free port's issuer (the file's own issuer names the port it was written for); ``args`` are
+    further command-line arguments. The process's combined output is kept in a file, readable
+    with :meth:`output` (the dev outbox prints sign-in mails there).
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class DevServer:
         host: str = "127.0.0.1",
         args: Sequence[str] = (),
         ready_timeout_seconds: float = 30.0,
+        config: str | Path | None = None,
     ) -> None:
         self._auto_port = port is None
         self.host = host
@@ -58,6 +60,7 @@ class DevServer:
         self.users = tuple(users)
         self.env = dict(env or {})
         self.workers = workers
+        self.config = Path(config) if config is not None else None
         self.args = tuple(args)
         self.ready_timeout_seconds = ready_timeout_seconds
         self._log: IO[bytes] | None = None
@@ -93,9 +96,13 @@ class DevServer:
         for user in self.users:
             args += ["--user", user]
         args += self.args
+        env = {**os.environ, **self.env}
+        if self.config is not None:
+            args += ["--config", str(self.config)]
+            env["TESSERA_ISSUER"] = self.issuer
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives until stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            args, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            args, stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
         deadline = time.monotonic() + self.ready_timeout_seconds
         while time.monotonic() < deadline:

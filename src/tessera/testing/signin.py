@@ -26,6 +26,7 @@ __all__ = [
 _HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
 _CODE = re.compile(r"sign-in code is ([0-9]{12}|[0-9]{6})\b")
 _MAX_HOPS = 8
+_MAX_WAIT_SECONDS = 30
 MAIL_WAIT_SECONDS = 15.0
 
 Mails = Sequence[Mapping[str, Any]]
@@ -107,6 +108,11 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
 
     before = newest_mail_id(outbox())
     posted = http.post(f"{issuer}/signin", data={**fields, "email": email}, follow_redirects=False)
+    retry_after = posted.headers.get("retry-after", "")
+    if posted.status_code == 429 and retry_after.isdigit() and int(retry_after) <= _MAX_WAIT_SECONDS:
+        # A code was asked for this address moments ago (the resend throttle): wait, ask again.
+        time.sleep(int(retry_after))
+        posted = http.post(f"{issuer}/signin", data={**fields, "email": email}, follow_redirects=False)
     if posted.status_code != 303:
         raise SignInFailed(f"the email form answered {posted.status_code}")
     code_page = http.get(urljoin(str(posted.url), posted.headers["location"]))

@@ -96,11 +96,17 @@ class KeySet:
     def from_jwks(cls, document: Mapping[str, Any] | str | os.PathLike[str]) -> KeySet:
         """Keys from a JWKS mapping, or from a JSON file bundled with the function."""
         if isinstance(document, (str, os.PathLike)):
+            name = str(document)
             try:
                 with open(document, encoding="utf-8") as file:
                     document = json.load(file)
-            except (OSError, ValueError) as exc:
-                raise ConfigurationError(f"cannot read a JWKS from {str(document)!r}") from exc
+            except FileNotFoundError:
+                raise ConfigurationError(f"there is no JWKS file {name!r}") from None
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise ConfigurationError(f"cannot read the JWKS file {name!r}: {reason}") from None
+            except ValueError:
+                raise ConfigurationError(f"the JWKS file {name!r} is not JSON") from None
         keys = parse_jwks(document)
         if not keys:
             raise ConfigurationError("the JWKS holds no usable signing key")
