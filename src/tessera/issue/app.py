@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import authorize, consent, endpoints, metadata, signin, token_endpoint
+from . import account, authorize, consent, endpoints, metadata, signin, signin_passkey, static, token_endpoint
 from .cors import EndpointCORS, StrictTransport
 from .demo import demo_routes
 from .hosts import HostCheck, allowed_hosts
@@ -72,6 +72,14 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", signin.code_form, methods=["GET"]),
         Route("/signin/code", signin.submit_code, methods=["POST"]),
         Route("/signin/done", signin.signed_in),
+        Route("/signin/passkey/options", signin_passkey.passkey_options, methods=["POST"]),
+        Route("/signin/passkey", signin_passkey.passkey_sign_in, methods=["POST"]),
+        Route("/account", account.account_page, methods=["GET"]),
+        Route("/account/passkeys/options", account.passkey_options, methods=["POST"]),
+        Route("/account/passkeys", account.add_passkey, methods=["POST"]),
+        Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
+        Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
+        Route("/static/passkeys.js", static.passkeys_js, methods=["GET"]),
         Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route("/revoke", endpoints.revoke, methods=["POST"]),
         Route("/introspect", endpoints.introspect, methods=["POST"]),

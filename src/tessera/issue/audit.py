@@ -26,6 +26,9 @@ AUDIT_EVENTS = frozenset(
         "consent_granted",
         "consent_denied",
         "user_signed_up",
+        "passkey_registered",
+        "passkey_removed",
+        "passkey_sign_count_regression",
     }
 )
 _ALLOWED_FIELDS = frozenset({"client_id", "user_id", "grant_id", "kid", "grant_type", "reason"})

@@ -11,7 +11,8 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Reason, TokenError
 from ..keys.ring import KeyRing
@@ -28,6 +29,9 @@ from .ratelimit import RateLimiter
 from .resources import Target, choose_target
 from .settings import ProviderSettings
 from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
+
+if TYPE_CHECKING:
+    from ..passwordless.passkeys import Passkeys
 
 __all__ = ["IssuedTokens", "Provider"]
 
@@ -111,6 +115,13 @@ class Provider:
     def now(self) -> float:
         """The provider's clock."""
         return self.clock()
+
+    @cached_property
+    def passkeys(self) -> Passkeys:
+        """Passkey ceremonies for this issuer (py_webauthn is imported on first use only)."""
+        from ..passwordless.passkeys import Passkeys, RelyingParty
+
+        return Passkeys(self.store, RelyingParty.for_issuer(self.settings.issuer), clock=self.clock)
 
     def housekeeping(self) -> None:
         """Purge expired rows, at most once per ``purge_interval_seconds`` per instance.

@@ -25,9 +25,28 @@ from .signup import user_for_address
 from .tokens import new_secret
 from .web import NO_STORE, BadParameters, error_page, page
 
-__all__ = ["code_form", "email_form", "submit_code", "submit_email"]
+__all__ = ["code_form", "email_form", "sign_in_target", "submit_code", "submit_email"]
 
 MAX_EMAIL = 254
+THEN_PAGES = frozenset({"account"})  # where a sign-in no application asked for may return to
+
+
+def sign_in_target(provider: Provider, request_id: str, then: str) -> str:
+    """Where a successful sign-in goes: the authorization request, a provider page, or "done"."""
+    base = provider.settings.base_path
+    if request_id:
+        return f"{base}/authorize/continue?{urlencode({'request': request_id})}"
+    if then in THEN_PAGES:
+        return f"{base}/{then}"
+    return f"{base}/signin/done"
+
+
+def _then(value: str) -> str:
+    return value if value in THEN_PAGES else ""
+
+
+def _then_param(then: str) -> dict[str, str]:
+    return {"then": then} if then else {}
 
 
 def _provider(request: Request) -> Provider:
@@ -53,6 +72,7 @@ def _with_csrf(
         form_targets=_client_redirect(provider, context.get("request_id", "")) if code_form else (),
         csrf=provider.cookies.csrf_token(value),
         action=action,
+        base=base,
         **context,
     )
     if fresh:
@@ -70,15 +90,29 @@ def _client_redirect(provider: Provider, request_id: str) -> list[str]:
 async def email_form(request: Request) -> Response:
     """GET ``/signin``: ask for the email address."""
     provider = _provider(request)
-    request_id = request.query_params.get("request", "")
-    return await off_loop(provider, _with_csrf, provider, request, "signin_email.html", request_id=request_id)
+    return await off_loop(
+        provider,
+        _with_csrf,
+        provider,
+        request,
+        "signin_email.html",
+        request_id=request.query_params.get("request", ""),
+        then=_then(request.query_params.get("then", "")),
+    )
 
 
 async def code_form(request: Request) -> Response:
     """GET ``/signin/code``: ask for the code."""
     provider = _provider(request)
-    request_id = request.query_params.get("request", "")
-    return await off_loop(provider, _with_csrf, provider, request, "signin_code.html", request_id=request_id)
+    return await off_loop(
+        provider,
+        _with_csrf,
+        provider,
+        request,
+        "signin_code.html",
+        request_id=request.query_params.get("request", ""),
+        then=_then(request.query_params.get("then", "")),
+    )
 
 
 async def submit_email(request: Request) -> Response:
@@ -92,6 +126,7 @@ async def submit_email(request: Request) -> Response:
 
 def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     request_id = form.get("request", "")
+    then = _then(form.get("then", ""))
     email = form.get("email", "").strip()
     if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
         return _with_csrf(
@@ -100,6 +135,7 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
             "signin_email.html",
             400,
             request_id=request_id,
+            then=then,
             error="Enter a valid email address.",
         )
     address = request_address(request, provider.settings.proxy_networks)
@@ -117,12 +153,14 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
             "signin_email.html",
             429,
             request_id=request_id,
+            then=then,
             **throttled_context(provider, exc, request_id),
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
+    query = urlencode({"request": request_id, **_then_param(then)})
     response = RedirectResponse(
-        f"{provider.settings.base_path}/signin/code?{urlencode({'request': request_id})}",
+        f"{provider.settings.base_path}/signin/code?{query}",
         status_code=303,
         headers=NO_STORE,
     )
@@ -147,6 +185,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
     except BadParameters:
         return error_page(UNREADABLE_FORM)
     request_id = form.get("request", "")
+    then = _then(form.get("then", ""))
     address = request_address(request, provider.settings.proxy_networks)
     try:
         if challenge_id is None:
@@ -160,6 +199,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
             "signin_code.html",
             429,
             request_id=request_id,
+            then=then,
             error="Too many wrong codes were tried from your network. Try again later.",
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
@@ -172,6 +212,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
             "signin_code.html",
             400,
             request_id=request_id,
+            then=then,
             error="That code is not valid. Check it, or go back and request a new one.",
         )
     user = user_for_address(provider, email)
@@ -180,12 +221,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
         return page("error.html", 403, message="This account cannot sign in.")
     session_value = provider.start_session(user)
     provider.audit.event("sign_in", user_id=user.user_id)
-    base = provider.settings.base_path
-    target = (
-        f"{base}/authorize/continue?{urlencode({'request': request_id})}"
-        if request_id
-        else f"{base}/signin/done"
-    )
+    target = sign_in_target(provider, request_id, then)
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     provider.cookies.set(
         response, provider.cookies.session_name, session_value, provider.settings.session_seconds

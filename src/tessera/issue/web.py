@@ -30,7 +30,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_PARAMS = 64
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|http://\[::1\](:[0-9]{1,5})?", re.ASCII)

@@ -18,12 +18,15 @@ from .records import (
     Consent,
     Grant,
     OneTimeCode,
+    PasskeyChallenge,
+    PasskeyCredential,
     PendingRequest,
     QueuedMail,
     RefreshRotation,
     RefreshToken,
     Session,
     SigningKeyRecord,
+    TotpFactor,
     User,
 )
 
@@ -34,9 +37,11 @@ __all__ = [
     "TokenFamilies",
     "SignIn",
     "Consents",
+    "Passkeys",
     "RateCounters",
     "MailQueue",
     "SigningKeys",
+    "TotpFactors",
     "Housekeeping",
     "Store",
 ]
@@ -205,6 +210,76 @@ class Consents(Protocol):
         ...
 
 
+class Passkeys(Protocol):
+    """Users' WebAuthn credentials and the single-use challenges of their ceremonies."""
+
+    def save_passkey_challenge(self, challenge: PasskeyChallenge) -> None:
+        """Store a new challenge."""
+        ...
+
+    def consume_passkey_challenge(self, challenge_hash: str, now: float) -> PasskeyChallenge | None:
+        """Use up the challenge (conditional write); the record for exactly one caller, before expiry."""
+        ...
+
+    def add_passkey(self, credential: PasskeyCredential) -> bool:
+        """Store a new credential; False when its id is already registered (to anyone)."""
+        ...
+
+    def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
+        """The credential, or None."""
+        ...
+
+    def list_passkeys(self, user_id: str) -> Sequence[PasskeyCredential]:
+        """The user's credentials, oldest first."""
+        ...
+
+    def record_passkey_use(
+        self, credential_id: str, expected_sign_count: int, sign_count: int, backed_up: bool, now: float
+    ) -> bool:
+        """Store a use's counter and BS flag if the counter is still ``expected_sign_count`` (CAS)."""
+        ...
+
+    def rename_passkey(self, user_id: str, credential_id: str, name: str) -> bool:
+        """Rename one of the user's credentials; False when the user has no such credential."""
+        ...
+
+    def remove_passkey(self, user_id: str, credential_id: str, *, allow_last: bool) -> bool:
+        """Delete one of the user's credentials atomically; False when absent, or last and not allowed."""
+        ...
+
+
+class TotpFactors(Protocol):
+    """Users' TOTP factors and their recovery codes (stored as MACs), each step and code used once."""
+
+    def put_totp(self, factor: TotpFactor) -> None:
+        """Create or replace the user's factor (an unconfirmed one, at enrolment)."""
+        ...
+
+    def get_totp(self, user_id: str) -> TotpFactor | None:
+        """The user's factor, confirmed or not, or None."""
+        ...
+
+    def confirm_totp(self, user_id: str, step: int, recovery_hashes: Sequence[str]) -> bool:
+        """Confirm an unconfirmed factor at ``step`` and replace its recovery codes, atomically."""
+        ...
+
+    def use_totp_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as used if it is newer than the last one (conditional write)."""
+        ...
+
+    def use_recovery_code(self, user_id: str, code_hash: str) -> bool:
+        """Use up one unused recovery code of a confirmed factor; True for exactly one caller."""
+        ...
+
+    def replace_recovery_codes(self, user_id: str, recovery_hashes: Sequence[str]) -> None:
+        """Drop every recovery code of the user and store these."""
+        ...
+
+    def remove_totp(self, user_id: str) -> None:
+        """Delete the factor and its recovery codes."""
+        ...
+
+
 class RateCounters(Protocol):
     """Fixed-window hit counters for rate limits."""
 
@@ -274,6 +349,8 @@ class Store(
     TokenFamilies,
     SignIn,
     Consents,
+    Passkeys,
+    TotpFactors,
     RateCounters,
     MailQueue,
     SigningKeys,

@@ -19,6 +19,8 @@ __all__ = [
     "Consent",
     "Grant",
     "OneTimeCode",
+    "PasskeyChallenge",
+    "PasskeyCredential",
     "PendingRequest",
     "QueuedMail",
     "RefreshRotation",
@@ -26,6 +28,7 @@ __all__ = [
     "RefreshToken",
     "Session",
     "SigningKeyRecord",
+    "TotpFactor",
     "User",
     "secret_hash",
 ]
@@ -230,3 +233,54 @@ class SigningKeyRecord:
     sealed_private: bytes
     created_at: float
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PasskeyCredential:
+    """A user's WebAuthn credential (passkey): public key, counter and backup flags, never a secret.
+
+    ``credential_id`` is the base64url of the raw credential id; ``public_key`` the COSE key.
+    ``backup_eligible`` (BE) is fixed at registration; ``backed_up`` (BS) follows each use.
+    """
+
+    credential_id: str
+    user_id: str
+    public_key: bytes
+    sign_count: int
+    transports: tuple[str, ...]
+    backup_eligible: bool
+    backed_up: bool
+    name: str
+    created_at: float
+    last_used_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PasskeyChallenge:
+    """An issued WebAuthn challenge (stored by hash), bound to the browser session that asked.
+
+    ``purpose`` is ``"register"`` or ``"sign_in"``; ``binding_hash`` the hash of the cookie
+    value of the session (or pre-sign-in browser) the options went to; ``user_id`` the
+    account a registration is for.
+    """
+
+    challenge_hash: str
+    purpose: str
+    binding_hash: str
+    user_id: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class TotpFactor:
+    """A user's authenticator-app (TOTP) factor: the secret sealed under the master key.
+
+    ``confirmed`` turns true with the first correct code; ``last_step`` is the newest time step
+    accepted, so no code of that step or an earlier one works again (PWL-22).
+    """
+
+    user_id: str
+    sealed_secret: bytes
+    confirmed: bool
+    last_step: int
+    created_at: float

@@ -20,13 +20,15 @@ from .records import (
 )
 from .sqlite_consent import ConsentTable
 from .sqlite_mail import MailQueueTable
+from .sqlite_passkeys import PasskeyTables
 from .sqlite_schema import client_from, dump, refresh_from, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
+from .sqlite_totp import TotpTables
 
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
+class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time
@@ -268,6 +270,7 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable):
             ("DELETE FROM one_time_codes WHERE expires_at <= ?", (now - 86400,)),
             ("DELETE FROM seen_jti WHERE expires_at <= ?", (now,)),
             ("DELETE FROM mail_queue WHERE expires_at <= ?", (now - 86400,)),
+            ("DELETE FROM passkey_challenges WHERE expires_at <= ?", (now,)),
             ("DELETE FROM rate_hits WHERE window < ?", (int(now // 60) - 60,)),
         )
         removed = 0

@@ -52,6 +52,20 @@ CREATE INDEX IF NOT EXISTS mail_by_due ON mail_queue (due_at);
 CREATE TABLE IF NOT EXISTS consents (
     user_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL, granted_at REAL NOT NULL,
     updated_at REAL NOT NULL, PRIMARY KEY (user_id, client_id));
+CREATE TABLE IF NOT EXISTS passkeys (
+    credential_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, public_key BLOB NOT NULL,
+    sign_count INTEGER NOT NULL, transports TEXT NOT NULL, backup_eligible INTEGER NOT NULL,
+    backed_up INTEGER NOT NULL, name TEXT NOT NULL, created_at REAL NOT NULL, last_used_at REAL);
+CREATE INDEX IF NOT EXISTS passkeys_by_user ON passkeys (user_id, created_at);
+CREATE TABLE IF NOT EXISTS passkey_challenges (
+    challenge_hash TEXT PRIMARY KEY, purpose TEXT NOT NULL, binding_hash TEXT NOT NULL, user_id TEXT,
+    expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS totp_factors (
+    user_id TEXT PRIMARY KEY, sealed_secret BLOB NOT NULL, confirmed INTEGER NOT NULL,
+    last_step INTEGER NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS totp_recovery_codes (
+    user_id TEXT NOT NULL, code_hash TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, code_hash));
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, status TEXT NOT NULL, public_jwk TEXT NOT NULL,
     sealed_private BLOB NOT NULL, created_at REAL NOT NULL);

@@ -23,7 +23,7 @@ __all__ = [
     "wait_for_mail",
 ]
 
-_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request)" value="([^"]*)">')
+_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|request|then)" value="([^"]*)">')
 _CODE = re.compile(r"sign-in code is ([0-9]{12}|[0-9]{6})\b")
 _MAX_HOPS = 8
 _MAX_WAIT_SECONDS = 30
