@@ -35,6 +35,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "verify": ("verify_bench", "JWT verification: µs per verify against peers and the floor; cold start"),
     "protect": ("protect_bench", "protect overhead vs bare verify and a PyJWT tutorial authorizer"),
     "token": ("token_endpoint_bench", "token endpoint under load beside oidc-provider"),
+    "coldstart": ("lambda_cold_start", "Lambda handler cold start: import + first /token on DynamoDB (moto)"),
+    "store": ("store_bench", "token endpoint on SQLite, PostgreSQL and DynamoDB (moto), 8 and 32 clients"),
 }
 
 

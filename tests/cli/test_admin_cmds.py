@@ -153,7 +153,7 @@ def _subject(token: str) -> str:
 def test_bad_input_is_one_line_and_exit_2(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dev_provider(tmp_path, "http://127.0.0.1:8000", sign_in_thread=False)
+    dev_provider(tmp_path, "http://127.0.0.1:8000")
     before = _run(capsys, "clients", "list", "--data", str(tmp_path), "--json")[1]
     code, out, err = _run(capsys, *args, "--data", str(tmp_path))
     assert code == 2

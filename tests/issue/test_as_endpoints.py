@@ -248,8 +248,8 @@ def test_basic_header_base64_padding_variants_rejected(idp: ProviderHarness) -> 
 
 
 def test_tokens_signed_on_the_event_loop_are_the_same_tokens(tmp_path: Any) -> None:
-    inline = ProviderHarness(tmp_path, sign_in_thread=False)
-    assert inline.provider.settings.sign_in_thread is False
+    inline = ProviderHarness(tmp_path, work_in_thread=False)
+    assert inline.provider.settings.work_in_thread is False
     tokens = inline.tokens("web")
     assert inline.hello(tokens["access_token"]).status_code == 200
     assert inline.introspect(tokens["access_token"])["active"] is True

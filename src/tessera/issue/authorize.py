@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..store import AuthorizationCode, ClientRecord, PendingRequest, Session, User, secret_hash
 from .addresses import request_address
+from .offload import off_loop
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .resources import TargetError
@@ -208,6 +209,10 @@ def load_pending(provider: Provider, request_id: str) -> Pending | None:
 async def authorize(request: Request) -> Response:
     """GET ``/authorize``."""
     provider: Provider = request.app.state.provider
+    return await off_loop(provider, _authorize_request, provider, request)
+
+
+def _authorize_request(provider: Provider, request: Request) -> Response:
     limited = _over_limit(provider, request)
     if limited is not None:
         return limited
@@ -217,6 +222,10 @@ async def authorize(request: Request) -> Response:
 async def authorize_continue(request: Request) -> Response:
     """GET ``/authorize/continue?request=ID``: resume a request after sign-in."""
     provider: Provider = request.app.state.provider
+    return await off_loop(provider, _continue, provider, request)
+
+
+def _continue(provider: Provider, request: Request) -> Response:
     pending = load_pending(provider, request.query_params.get("request", ""))
     if pending is None:
         return error_page("This sign-in request has expired. Go back to the application and start again.")

@@ -30,7 +30,8 @@ __all__ = [
     "ASSERTION_TYPE",
     "ClientAuthError",
     "authenticate_client",
-    "authenticated_form",
+    "authenticated",
+    "client_form",
     "hash_client_secret",
 ]
 
@@ -210,15 +211,17 @@ def _assertion_client(provider: Provider, form: Mapping[str, str]) -> ClientReco
     return client
 
 
-async def authenticated_form(
-    provider: Provider, request: Request
-) -> tuple[ClientRecord, dict[str, str]] | Response:
-    """The form of a client-authenticated POST and the client; or the RFC 6749 §5.2 error to send."""
+async def client_form(request: Request) -> dict[str, str] | Response:
+    """The form of a client-authenticated POST, read on the loop; or the RFC 6749 §5.2 error to send."""
     try:
-        form = await read_form(request)
+        return await read_form(request)
     except BadParameters as exc:
         return oauth_error("invalid_request", exc.description)
+
+
+def authenticated(provider: Provider, request: Request, form: Mapping[str, str]) -> ClientRecord | Response:
+    """The client that ``form`` authenticates (store calls: run it off the loop); or the error to send."""
     try:
-        return authenticate_client(provider, request, form), form
+        return authenticate_client(provider, request, form)
     except ClientAuthError as exc:
         return oauth_error(exc.error, exc.description, exc.status, exc.headers)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from ..store import Session, User
 from .authorize import AuthorizationRequest, Pending, load_pending, redirect_to_client, resume, validate
 from .cookies import UNREADABLE_FORM, form_token_matches
+from .offload import off_loop
 from .provider import Provider
 from .web import BadParameters, error_page, page, read_form
 
@@ -71,6 +72,10 @@ def _query(pending: Pending) -> str:
 async def consent_form(request: Request) -> Response:
     """GET ``/consent?request=ID``: show what the client asks for. Changes nothing."""
     provider: Provider = request.app.state.provider
+    return await off_loop(provider, _consent_page, provider, request)
+
+
+def _consent_page(provider: Provider, request: Request) -> Response:
     context = _context(provider, request, load_pending(provider, request.query_params.get("request", "")))
     if isinstance(context, Response):
         return context
@@ -103,6 +108,10 @@ async def consent_decision(request: Request) -> Response:
         return error_page(UNREADABLE_FORM)
     if not provider.cookies.same_site(request):
         return error_page(_FORGED, 403)
+    return await off_loop(provider, _decide, provider, request, form)
+
+
+def _decide(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     context = _context(provider, request, load_pending(provider, form.get("request", "")))
     if isinstance(context, Response):
         return context

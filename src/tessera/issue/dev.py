@@ -99,7 +99,6 @@ def dev_provider(
     clock: Callable[[], float] = time.time,
     outbox: DevOutbox | None = None,
     signing_alg: str | None = None,
-    sign_in_thread: bool = True,
     store_url: str | None = None,
     store_cache: str | None = None,
     file_config: TesseraConfig | None = None,
@@ -128,7 +127,6 @@ def dev_provider(
         dev_mode=True,
         sign_in_resend_seconds=DEV_RESEND_SECONDS,
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
-        sign_in_thread=sign_in_thread,
         apis=api_resources(file_config) if file_config is not None else (),
         name=(file_config.provider.name if file_config is not None else None) or "Tessera",
         signup=file_config is None or file_config.provider.signup is not False,
@@ -203,19 +201,16 @@ def app_from_environment() -> Starlette:
     The parent process has already set up the data directory (``TESSERA_DEV_DATA``) for the
     issuer ``TESSERA_DEV_ISSUER``, with the ``tessera.toml`` in ``TESSERA_CONFIG`` if any;
     every worker opens the same store and the same outbox file.
-    When there are at least as many workers (``TESSERA_DEV_WORKERS``) as CPUs, each has a core
-    to itself and signs on its event loop, without a thread hop.
+    Each worker serves many connections, so its store work leaves the event loop too.
     """
     from ..config import read_config
     from ..config.locations import CONFIG_ENV
     from .app import create_app
 
     config_file = os.environ.get(CONFIG_ENV)
-    workers = int(os.environ.get(DEV_WORKERS_ENV, "1"))
     setup = dev_provider(
         os.environ[DEV_DATA_ENV],
         os.environ[DEV_ISSUER_ENV],
-        sign_in_thread=workers < (os.cpu_count() or 1),
         store_url=os.environ.get(STORE_ENV),
         store_cache=os.environ.get(CACHE_ENV),
         file_config=read_config(config_file) if config_file else None,

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from ..encoding import EncodingError, b64url_decode, json_object
 from .grants import GrantError, authorization_code_grant
+from .offload import off_loop
 from .provider import Provider
 from .web import NO_STORE, BadParameters, page
 
@@ -130,17 +131,21 @@ async def callback(request: Request) -> Response:
         return _failed(
             provider, f"The sign-in ended with {params['error']}: {params.get('error_description', '')}"
         )
+    return await off_loop(provider, _redeem, provider, params.get("code", ""), verifier)
+
+
+def _redeem(provider: Provider, code: str, verifier: str) -> Response:
     client = provider.store.get_client(DEV_CLIENT_ID)
     if client is None:
         return _failed(provider, f"The {DEV_CLIENT_ID} client is gone.", 500)
     form = {
         "grant_type": "authorization_code",
-        "code": params.get("code", ""),
+        "code": code,
         "redirect_uri": _callback_uri(provider),
         "code_verifier": verifier,
     }
     try:
-        issued = await authorization_code_grant(provider, client, form)
+        issued = authorization_code_grant(provider, client, form)
     except GrantError as exc:
         return _failed(provider, f"The code was refused: {exc.error} ({exc.description or ''})")
     tokens = issued.response()

@@ -11,8 +11,9 @@ from ..errors import TesseraError, TokenError
 from ..protect.bearer import parse_authorization
 from ..store import AccessTokenRecord, ClientRecord, RefreshState, secret_hash
 from ..verify import ANY, Verifier
-from .client_auth import authenticated_form
+from .client_auth import authenticated, client_form
 from .cookies import UNREADABLE_FORM
+from .offload import off_loop
 from .provider import Provider
 from .redirects import add_query, redirect_uri_matches
 from .tokens import new_secret, user_claims
@@ -53,6 +54,10 @@ async def userinfo(request: Request) -> Response:
         return _bearer_error(exc.error, exc.status)
     if token is None:
         return _bearer_error("", 401)
+    return await off_loop(provider, _userinfo, provider, token)
+
+
+def _userinfo(provider: Provider, token: str) -> Response:
     try:
         claims = provider.check_access_token(token)
     except TokenError:
@@ -65,13 +70,12 @@ async def userinfo(request: Request) -> Response:
     return json_response({"sub": user.user_id, **user_claims(user, claims.scopes)})
 
 
-async def _client_request(
-    request: Request, provider: Provider
+def _client_request(
+    provider: Provider, request: Request, form: dict[str, str]
 ) -> tuple[ClientRecord, dict[str, str]] | Response:
-    outcome = await authenticated_form(provider, request)
-    if isinstance(outcome, Response):
-        return outcome
-    client, form = outcome
+    client = authenticated(provider, request, form)
+    if isinstance(client, Response):
+        return client
     if "token" not in form or len(form["token"]) > MAX_TOKEN:
         return oauth_error("invalid_request", "token is required")
     return client, form
@@ -80,7 +84,14 @@ async def _client_request(
 async def revoke(request: Request) -> Response:
     """POST ``/revoke``: 200 whatever the token was, acting only on the caller's own tokens."""
     provider = _provider(request)
-    outcome = await _client_request(request, provider)
+    form = await client_form(request)
+    if isinstance(form, Response):
+        return form
+    return await off_loop(provider, _revoke, provider, request, form)
+
+
+def _revoke(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+    outcome = _client_request(provider, request, form)
     if isinstance(outcome, Response):
         return outcome
     client, form = outcome
@@ -128,7 +139,14 @@ def _introspect_refresh(provider: Provider, client: ClientRecord, value: str) ->
 async def introspect(request: Request) -> Response:
     """POST ``/introspect``: confidential clients only; tokens of other clients read as inactive."""
     provider = _provider(request)
-    outcome = await _client_request(request, provider)
+    form = await client_form(request)
+    if isinstance(form, Response):
+        return form
+    return await off_loop(provider, _introspect, provider, request, form)
+
+
+def _introspect(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+    outcome = _client_request(provider, request, form)
     if isinstance(outcome, Response):
         return outcome
     client, form = outcome
@@ -201,7 +219,7 @@ async def logout(request: Request) -> Response:
         params = parse_params(request.url.query)
     except BadParameters:
         return error_page("The request is malformed.")
-    refused = _checked_logout(provider, params)
+    refused = await off_loop(provider, _checked_logout, provider, params)
     if refused is not None:
         return refused
     cookies = provider.cookies
@@ -236,6 +254,10 @@ async def logout_confirm(request: Request) -> Response:
         session_value = cookies.read(request, cookies.session_name)
     except BadParameters:
         return error_page(UNREADABLE_FORM)
+    return await off_loop(provider, _logout, provider, form, session_value)
+
+
+def _logout(provider: Provider, form: dict[str, str], session_value: str | None) -> Response:
     refused = _checked_logout(provider, form)
     if refused is not None:
         return refused
@@ -252,5 +274,5 @@ async def logout_confirm(request: Request) -> Response:
         )
     else:
         response = page("message.html", title="Signed out", message="You are signed out.")
-    cookies.clear(response, cookies.session_name)
+    provider.cookies.clear(response, provider.cookies.session_name)
     return response

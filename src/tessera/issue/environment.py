@@ -92,7 +92,7 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
         raise ConfigurationError(f"the environment variable {missing.args[0]} is required") from None
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - a function's only writable path
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
-    settings = ProviderSettings(issuer=issuer, trusted_proxies=proxies, sign_in_thread=False)
+    settings = ProviderSettings(issuer=issuer, trusted_proxies=proxies, work_in_thread=False)
     master = master_key_from_environment(env, root)
     url = env.get(STORE_ENV)
     if not url:

@@ -67,7 +67,7 @@ def _consent_holds(provider: Provider, client: ClientRecord, user: User, scope: 
         raise GrantError("invalid_grant", "the user has not allowed this client this access")
 
 
-async def authorization_code_grant(
+def authorization_code_grant(
     provider: Provider, client: ClientRecord, form: Mapping[str, str]
 ) -> IssuedTokens:
     """Redeem a code: bound to client and redirect URI (checked before it is burned), then PKCE."""
@@ -112,7 +112,7 @@ async def authorization_code_grant(
     if wants_refresh:
         refresh_value, refresh_record = provider.new_refresh_token(grant)
         provider.store.save_refresh(refresh_record)
-    return await provider.issue(
+    return provider.issue(
         client=client,
         grant=grant,
         scope=target.scope,
@@ -130,9 +130,7 @@ def _code_reused(provider: Provider, client: ClientRecord, grant_id: str) -> NoR
     raise GrantError("invalid_grant", "the code is invalid, expired or was issued to another client")
 
 
-async def refresh_token_grant(
-    provider: Provider, client: ClientRecord, form: Mapping[str, str]
-) -> IssuedTokens:
+def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[str, str]) -> IssuedTokens:
     """Rotate a refresh token (see the module docstring for the concurrency policy)."""
     value = form.get("refresh_token")
     if value is None:
@@ -167,7 +165,7 @@ async def refresh_token_grant(
         if previous is not None and previous.state is RefreshState.ROTATED:
             _replayed(provider, client, record.grant_id, previous.rotated_at, now)
         raise GrantError("invalid_grant", "the refresh token is invalid")
-    return await provider.issue(
+    return provider.issue(
         client=client,
         grant=grant,
         scope=target.scope,
@@ -188,7 +186,7 @@ def _replayed(
     raise GrantError("invalid_grant", "the refresh token is invalid")
 
 
-async def client_credentials_grant(
+def client_credentials_grant(
     provider: Provider, client: ClientRecord, form: Mapping[str, str]
 ) -> IssuedTokens:
     """A token for the client itself (confidential clients only)."""
@@ -207,6 +205,4 @@ async def client_credentials_grant(
             raise GrantError("invalid_scope", "a requested scope is not allowed for this client")
         scope = " ".join(wanted)
     target = _target(provider, scope, form, None)
-    return await provider.issue(
-        client=client, grant=None, scope=target.scope, user=None, audience=target.audience
-    )
+    return provider.issue(client=client, grant=None, scope=target.scope, user=None, audience=target.audience)

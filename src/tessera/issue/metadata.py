@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .offload import off_loop
 from .provider import Provider
 from .token_endpoint import GRANT_TYPES
 
@@ -69,10 +70,12 @@ def metadata_document(provider: Provider) -> dict[str, Any]:
 async def discovery(request: Request) -> Response:
     """GET ``/.well-known/openid-configuration`` and ``/.well-known/oauth-authorization-server``."""
     provider: Provider = request.app.state.provider
-    return JSONResponse(metadata_document(provider), headers={**OPEN_CORS, "Cache-Control": "max-age=300"})
+    document = await off_loop(provider, metadata_document, provider)
+    return JSONResponse(document, headers={**OPEN_CORS, "Cache-Control": "max-age=300"})
 
 
 async def jwks(request: Request) -> Response:
     """GET ``/jwks``: previous, current and next public keys."""
     provider: Provider = request.app.state.provider
-    return JSONResponse(provider.keys.jwks(), headers={**OPEN_CORS, "Cache-Control": "max-age=300"})
+    document = await off_loop(provider, provider.keys.jwks)
+    return JSONResponse(document, headers={**OPEN_CORS, "Cache-Control": "max-age=300"})

@@ -9,7 +9,6 @@ or in dev mode (texts go to the dev outbox).
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -218,7 +217,7 @@ class Provider:
         return value
 
     # tokens
-    async def issue(
+    def issue(
         self,
         *,
         client: ClientRecord,
@@ -235,10 +234,9 @@ class Provider:
         ``audience`` is the access token's ``aud`` (an API's, see :mod:`.resources`); by
         default the provider's own.
 
-        ``grant`` is None for client_credentials, whose tokens belong to no family. The
-        signatures are made in a worker thread unless ``settings.sign_in_thread`` is off:
-        ``cryptography`` releases the GIL while it signs, so concurrent requests sign on every
-        core while the event loop goes on.
+        ``grant`` is None for client_credentials, whose tokens belong to no family. Called
+        inside the request's :func:`~tessera.issue.offload.off_loop` unit of work: a worker
+        thread, where ``cryptography`` releases the GIL while it signs.
         """
         now = int(self.now())
         auth_time = grant.auth_time if grant is not None else None
@@ -277,13 +275,7 @@ class Provider:
                 nonce=nonce,
             )
             id_claims.update(federated)
-        if self.settings.sign_in_thread:
-            loop = asyncio.get_running_loop()
-            access_token, signed_id_token = await loop.run_in_executor(
-                None, _sign_tokens, key, claims, id_claims
-            )
-        else:
-            access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
+        access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
         if grant_id is not None:
             self.store.save_access_token(
                 AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)

@@ -32,20 +32,21 @@ class ProviderSettings:
     :mod:`.resources`). ``name`` is shown on the hosted pages and in sign-in mails. With
     ``signup``, anyone with a mailbox may create an account: an unknown address gets a code, and
     its user is created on the first successful sign-in.
-    ``sign_in_thread`` makes token signatures in a worker thread, so that one process serving
-    many requests signs on several cores; a process that has a core to itself (one of several
-    ``tessera dev --workers``, or a Lambda container, which serves one request at a time)
-    signs faster without the hop. ``check_host`` answers only requests whose ``Host`` names the
-    issuer's host (or one of ``extra_hosts``; a loopback issuer also answers to its loopback
-    aliases at the same port) and refuses the rest with 400, against DNS rebinding; ``tessera
-    dev`` turns it on. ``sign_in_failures_per_hour_per_address`` is how many wrong codes one
-    source address may try per account per clock hour before it may no longer sign in to that
-    account this hour; ``sign_in_short_code_failures_per_hour`` is how many wrong six-digit
-    codes the whole world may try per account per clock hour, after which that account's codes
-    have 12 digits (docs/idp.md has the model and the odds). ``sms_sends_per_hour_per_number``
-    and ``sms_sends_per_hour_per_country`` cap the sign-in texts sent to one number and to one
-    destination country per clock hour (SMS pumping); ``sms_default_region`` (``"GB"``, say)
-    lets people type national numbers, which otherwise must start with ``+`` and the country code.
+    ``work_in_thread`` runs each request's store calls and signatures in one worker-thread hop
+    (:func:`~tessera.issue.offload.off_loop`), so no store driver blocks the event loop and one
+    process signs on several cores; off, they run on the loop, which only a process serving one
+    request at a time (a Lambda container) should do. ``check_host`` answers only requests whose
+    ``Host`` names the issuer's host (or one of ``extra_hosts``; a loopback issuer also answers
+    to its loopback aliases at the same port) and refuses the rest with 400, against DNS
+    rebinding; ``tessera dev`` turns it on. ``sign_in_failures_per_hour_per_address`` is how
+    many wrong codes one source address may try per account per clock hour before it may no
+    longer sign in to that account this hour; ``sign_in_short_code_failures_per_hour`` is how
+    many wrong six-digit codes the whole world may try per account per clock hour, after which
+    that account's codes have 12 digits (docs/idp.md has the model and the odds).
+    ``sms_sends_per_hour_per_number`` and ``sms_sends_per_hour_per_country`` cap the sign-in
+    texts sent to one number and to one destination country per clock hour (SMS pumping);
+    ``sms_default_region`` (``"GB"``, say) lets people type national numbers, which otherwise
+    must start with ``+`` and the country code.
     """
 
     issuer: str
@@ -69,7 +70,7 @@ class ProviderSettings:
     token_requests_per_minute_per_address: int | None = 1000
     authorize_requests_per_minute_per_address: int | None = 300
     trusted_proxies: tuple[str, ...] = ()
-    sign_in_thread: bool = True
+    work_in_thread: bool = True
     check_host: bool = False
     extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False

@@ -19,6 +19,7 @@ from .addresses import request_address
 from .authorize import AuthorizationRequest, load_pending, validate
 from .cookies import UNREADABLE_FORM
 from .federation.pages import upstream_buttons
+from .offload import off_loop
 from .provider import Provider
 from .signin_link import link_url
 from .signin_throttle import throttled_context
@@ -97,7 +98,9 @@ async def email_form(request: Request) -> Response:
     phone_url = ""
     if provider.sms is not None:
         phone_url = f"{provider.settings.base_path}/signin/phone?{urlencode({'request': request_id})}"
-    return _with_csrf(
+    return await off_loop(
+        provider,
+        _with_csrf,
         provider,
         request,
         "signin_email.html",
@@ -110,7 +113,9 @@ async def email_form(request: Request) -> Response:
 async def code_form(request: Request) -> Response:
     """GET ``/signin/code``: ask for the code."""
     provider = _provider(request)
-    return _with_csrf(
+    return await off_loop(
+        provider,
+        _with_csrf,
         provider,
         request,
         "signin_code.html",
@@ -125,6 +130,10 @@ async def submit_email(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _start_sign_in, provider, request, form)
+
+
+def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     request_id = form.get("request", "")
     then = _then(form.get("then", ""))
     email = form.get("email", "").strip()
@@ -178,6 +187,10 @@ async def submit_code(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _check_code, provider, request, form)
+
+
+def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     try:
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
     except BadParameters:

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .addresses import request_address
-from .client_auth import authenticated_form
+from .client_auth import authenticated, client_form
 from .grants import GrantError, authorization_code_grant, client_credentials_grant, refresh_token_grant
+from .offload import off_loop
 from .provider import Provider
 from .web import json_response, oauth_error
 
@@ -22,18 +23,24 @@ GRANT_TYPES = tuple(GRANTS)
 
 
 async def token(request: Request) -> Response:
-    """POST ``/token``."""
+    """POST ``/token``: the form is read on the loop, the rest (store, signature) off it."""
     provider: Provider = request.app.state.provider
+    form = await client_form(request)
+    if isinstance(form, Response):
+        return form
+    return await off_loop(provider, _token, provider, request, form)
+
+
+def _token(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     per_address = provider.settings.token_requests_per_minute_per_address
     if per_address is not None:
         address = request_address(request, provider.settings.proxy_networks)
         wait = provider.limits.hit(f"token-address:{address}", per_address)
         if wait is not None:
             return oauth_error("invalid_request", "too many requests", 429, {"Retry-After": str(wait)})
-    outcome = await authenticated_form(provider, request)
-    if isinstance(outcome, Response):
-        return outcome
-    client, form = outcome
+    client = authenticated(provider, request, form)
+    if isinstance(client, Response):
+        return client
     grant_type = form.get("grant_type")
     if grant_type is None:
         return oauth_error("invalid_request", "grant_type is required")
@@ -42,7 +49,7 @@ async def token(request: Request) -> Response:
         return oauth_error("unsupported_grant_type", "the grant type is not supported")
     provider.housekeeping()
     try:
-        issued = await grant(provider, client, form)
+        issued = grant(provider, client, form)
     except GrantError as exc:
         return oauth_error(exc.error, exc.description)
     return json_response(issued.response())
