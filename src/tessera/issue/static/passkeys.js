@@ -49,37 +49,32 @@
     box.hidden = false;
   }
 
-  function assertionJSON(credential) {
-    const r = credential.response;
+  function credentialJSON(credential, response) {
     return {
       id: credential.id,
       rawId: toB64url(credential.rawId),
       type: credential.type,
       authenticatorAttachment: credential.authenticatorAttachment || undefined,
       clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toB64url(r.clientDataJSON),
-        authenticatorData: toB64url(r.authenticatorData),
-        signature: toB64url(r.signature),
-        userHandle: r.userHandle ? toB64url(r.userHandle) : undefined,
-      },
+      response: { clientDataJSON: toB64url(credential.response.clientDataJSON), ...response },
     };
+  }
+
+  function assertionJSON(credential) {
+    const r = credential.response;
+    return credentialJSON(credential, {
+      authenticatorData: toB64url(r.authenticatorData),
+      signature: toB64url(r.signature),
+      userHandle: r.userHandle ? toB64url(r.userHandle) : undefined,
+    });
   }
 
   function attestationJSON(credential) {
     const r = credential.response;
-    return {
-      id: credential.id,
-      rawId: toB64url(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || undefined,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toB64url(r.clientDataJSON),
-        attestationObject: toB64url(r.attestationObject),
-        transports: r.getTransports ? r.getTransports() : [],
-      },
-    };
+    return credentialJSON(credential, {
+      attestationObject: toB64url(r.attestationObject),
+      transports: r.getTransports ? r.getTransports() : [],
+    });
   }
 
   function setUpSignIn(section) {
