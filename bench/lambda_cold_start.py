@@ -2,7 +2,7 @@
 """Cold start of the provider's Lambda handler on DynamoDB (moto's server).
 
 Each sample is a fresh Python process (``.pyc`` caches warm, as in a Lambda container image):
-it imports ``tessera.issue.lambda_handler``, then answers one client_credentials ``/token``
+it imports ``tessera.issue.hosting.lambda_handler``, then answers one client_credentials ``/token``
 API Gateway v2 event, which opens the store (boto3 client), loads the keys and signs. The
 process reports its import and first-request times; medians over the samples are shown.
 
@@ -28,9 +28,9 @@ for folder in (HERE, HERE.parent):
 
 from tests.store.servers import moto_server  # noqa: E402
 
-from tessera.issue.client_auth import hash_client_secret  # noqa: E402
 from tessera.issue.clients import register_client  # noqa: E402
-from tessera.issue.lambda_handler import provider_from_environment  # noqa: E402
+from tessera.issue.endpoints.client_auth import hash_client_secret  # noqa: E402
+from tessera.issue.hosting.lambda_handler import provider_from_environment  # noqa: E402
 from tessera.store import ClientRecord  # noqa: E402
 from tessera.store.url import migrate_store  # noqa: E402
 
@@ -40,7 +40,7 @@ CHILD = """
 import time
 started = time.perf_counter()
 import base64, json, sys
-from tessera.issue.lambda_handler import handler
+from tessera.issue.hosting.lambda_handler import handler
 imported = time.perf_counter()
 basic = base64.b64encode(("svc:" + sys.argv[1]).encode()).decode()
 event = {

@@ -8,6 +8,6 @@ see docs/deploy.md) on the first request, and kept while the instance lives.
 
 import azure.functions as func
 
-from tessera.issue.cloud import provider_app
+from tessera.issue.hosting.cloud import provider_app
 
 app = func.AsgiFunctionApp(app=provider_app(), http_auth_level=func.AuthLevel.ANONYMOUS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from functions_framework.aio import http
 
-from tessera.issue.cloud import forward, provider_app
+from tessera.issue.hosting.cloud import forward, provider_app
 
 _provider = provider_app()
 

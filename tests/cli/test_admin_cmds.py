@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tessera.cli import main as cli_main
-from tessera.issue.dev import dev_provider
+from tessera.issue.dev.provider import dev_provider
 from tessera.testing.devserver import DevServer
 from tessera.testing.signin import sign_in_via_outbox
 

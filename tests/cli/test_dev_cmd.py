@@ -1,4 +1,4 @@
-"""``tessera dev``'s server settings (the process itself is driven in tests/issue/test_dev_process.py)."""
+"""``tessera dev``'s server settings (the process itself is driven in tests/issue/dev/test_process.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tessera.cli import listen
 from tessera.cli import main as cli_main
-from tessera.issue.serving import KEEP_ALIVE_SECONDS, BoundedHttpProtocol
+from tessera.issue.hosting.serving import KEEP_ALIVE_SECONDS, BoundedHttpProtocol
 from tessera.testing.devserver import free_port
 
 
@@ -49,7 +49,7 @@ def test_dev_refuses_a_non_loopback_host(tmp_path: Path, monkeypatch: pytest.Mon
 def test_dev_workers_share_the_data_directory_through_an_app_factory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tessera.issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, app_from_environment
+    from tessera.issue.dev.provider import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, app_from_environment
 
     started: dict[str, Any] = {}
     monkeypatch.setattr(listen, "serve", _recorder(started))
@@ -61,7 +61,7 @@ def test_dev_workers_share_the_data_directory_through_an_app_factory(
     port = free_port()
     assert cli_main(["dev", "--data", str(data), "--port", str(port), "--workers", "2"]) == 0
     assert (started["app"], started["factory"], started["workers"]) == (
-        "tessera.issue.dev:app_from_environment",
+        "tessera.issue.dev.provider:app_from_environment",
         True,
         2,
     )

@@ -19,8 +19,8 @@ import pytest
 
 from tessera.encoding import b64url_encode
 from tessera.gateway.runtime_api import RicInvoker
-from tessera.issue import lambda_handler
-from tessera.issue.environment import provider_from_environment
+from tessera.issue.hosting import lambda_handler
+from tessera.issue.hosting.environment import provider_from_environment
 from tessera.issue.provider import Provider
 from tessera.keys.sealing import MasterKey
 from tessera.store.dynamodb import DynamoDBStore
@@ -114,7 +114,7 @@ def test_sign_in_and_tokens_through_awslambdaric(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("TESSERA_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("TESSERA_MASTER_KEY", raising=False)
-    handler = "tessera.issue.lambda_handler:handler"
+    handler = "tessera.issue.hosting.lambda_handler:handler"
     invoker = RicInvoker(tmp_path, timeout_seconds=30)
 
     def invoke(event: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from tessera.encoding import b64url_encode
 from tessera.errors import ConfigurationError
-from tessera.issue import lambda_handler
+from tessera.issue.hosting import lambda_handler
 from tessera.keys.aws_secret import master_key_from_secret
 from tessera.keys.sealing import MasterKey
 

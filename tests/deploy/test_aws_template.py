@@ -160,7 +160,7 @@ def test_the_role_grants_every_dynamodb_call_the_store_makes() -> None:
 def test_the_function_is_the_mangum_handler_wired_to_its_table_and_secret() -> None:
     template = _template()
     function = template["Resources"]["ProviderFunction"]["Properties"]
-    assert function["Handler"] == "tessera.issue.lambda_handler.handler"
+    assert function["Handler"] == "tessera.issue.hosting.lambda_handler.handler"
     variables = function["Environment"]["Variables"]
     assert variables["TESSERA_MASTER_KEY_SECRET"] == {"Ref": "MasterKeySecret"}
     assert "${StoreTable}" in variables["TESSERA_STORE"]["Fn::Sub"]

@@ -81,7 +81,7 @@ def azure_env(
 def test_sign_in_and_tokens_through_the_azure_function(
     azure_env: dict[str, str], mail_sink: MailSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tessera.issue import environment
+    from tessera.issue.hosting import environment
     from tessera.issue.provider import Provider
 
     built: list[Provider] = []

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from tessera.issue.federation import PRESETS, upstreams_from_config
+from tessera.issue.signin.federation import PRESETS, upstreams_from_config
 
 from .markdown import CodeBlock, code_blocks
 

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from tessera.issue.client_auth import ASSERTION_TYPE
+from tessera.issue.endpoints.client_auth import ASSERTION_TYPE
 from tessera.testing.idp import (
     ISSUER,
     LEGACY_SECRET,

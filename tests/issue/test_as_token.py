@@ -13,8 +13,8 @@ import pytest
 
 from tessera.encoding import json_dumps
 from tessera.errors import ConfigurationError
-from tessera.issue.client_auth import ASSERTION_TYPE
 from tessera.issue.clients import register_client
+from tessera.issue.endpoints.client_auth import ASSERTION_TYPE
 from tessera.keys import SigningKey, sign_compact
 from tessera.keys.signing import hmac_signer
 from tessera.store import ClientRecord
@@ -337,7 +337,7 @@ def test_as42_private_key_jwt_assertion_attacks(idp: ProviderHarness) -> None:
 def test_as43_weak_client_secrets_refused_at_registration(idp: ProviderHarness) -> None:
     with pytest.raises(ConfigurationError):
         register_client(idp.store, ClientRecord(client_id="weak", auth_methods=("client_secret_basic",)))
-    from tessera.issue.dev import dev_provider
+    from tessera.issue.dev.provider import dev_provider
 
     with pytest.raises(ConfigurationError):
         dev_provider(idp.store.path + ".dev", ISSUER, environ={"TESSERA_DEV_SERVICE_SECRET": "short-secret"})

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tessera.encoding import b64url_decode, b64url_encode, json_object
-from tessera.issue.client_auth import ASSERTION_TYPE
+from tessera.issue.endpoints.client_auth import ASSERTION_TYPE
 from tessera.keys import sign_compact
 from tessera.testing.idp import ISSUER, ProviderHarness
 from tessera.verify import Verifier

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from tessera.issue.client_auth import ASSERTION_TYPE
+from tessera.issue.endpoints.client_auth import ASSERTION_TYPE
 from tessera.testing.idp import ISSUER, LEGACY_SECRET, SPA_REDIRECT, SVC_SECRET, WEB_SECRET, query_of
 
 from .fuzz_inputs import (

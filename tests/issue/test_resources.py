@@ -15,8 +15,8 @@ import httpx2 as httpx
 import pytest
 
 from tessera.errors import ConfigurationError, Reason, TokenError
-from tessera.issue.client_auth import hash_client_secret
 from tessera.issue.clients import register_client
+from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.resources import ApiResource
 from tessera.issue.settings import ProviderSettings
 from tessera.store import ClientRecord

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from tessera.errors import ConfigurationError
-from tessera.issue.client_auth import hash_client_secret
 from tessera.issue.clients import register_client
+from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.subjects import could_be_user_id, new_user_id
 from tessera.store import ClientRecord, User
 from tessera.testing.idp import ProviderHarness

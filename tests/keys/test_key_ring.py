@@ -111,7 +111,7 @@ def test_concurrent_rotation_conflict_is_detected(store: SQLiteStore) -> None:
 
 
 def test_cli_keys_rotate_against_a_dev_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tessera.issue.dev import dev_provider
+    from tessera.issue.dev.provider import dev_provider
 
     setup = dev_provider(tmp_path / "data", "http://127.0.0.1:8123", environ={})
     before = setup.provider.keys.records()
@@ -125,7 +125,7 @@ def test_cli_keys_rotate_against_a_dev_data_dir(tmp_path: Path, capsys: pytest.C
 
 
 def test_dev_signing_algorithm_chosen_on_first_start(tmp_path: Path) -> None:
-    from tessera.issue.dev import dev_provider
+    from tessera.issue.dev.provider import dev_provider
 
     data = tmp_path / "es"
     setup = dev_provider(data, "http://127.0.0.1:8124", environ={}, signing_alg="ES256")

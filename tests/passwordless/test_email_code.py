@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tessera.issue.mail import DevOutbox
-from tessera.issue.outgoing import Outgoing
+from tessera.issue.mail.delivery import DevOutbox
+from tessera.issue.mail.outgoing import Outgoing
 from tessera.keys.sealing import MasterKey
 from tessera.passwordless import CodeRejected, EmailCodes, SignInThrottled
 from tessera.passwordless.email_code import normalise_code

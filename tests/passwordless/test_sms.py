@@ -14,8 +14,8 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 from moto.sns.models import sns_backends
 
-from tessera.issue.mail import DevOutbox
-from tessera.issue.outgoing import Outgoing
+from tessera.issue.mail.delivery import DevOutbox
+from tessera.issue.mail.outgoing import Outgoing
 from tessera.issue.provider import Provider
 from tessera.issue.settings import ProviderSettings
 from tessera.keys.sealing import MasterKey

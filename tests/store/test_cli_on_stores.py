@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tessera.cli import main
-from tessera.issue.dev import dev_provider
+from tessera.issue.dev.provider import dev_provider
 from tessera.store.url import open_store
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tessera.issue.client_auth import hash_client_secret
 from tessera.issue.clients import register_client
-from tessera.issue.lambda_handler import make_handler, provider_from_environment
+from tessera.issue.endpoints.client_auth import hash_client_secret
+from tessera.issue.hosting.lambda_handler import make_handler, provider_from_environment
 from tessera.store import ClientRecord
 from tessera.store.dynamodb import DynamoDBStore
 

@@ -94,8 +94,8 @@ def list_clients(args: argparse.Namespace) -> int:
 
 def add_client(args: argparse.Namespace) -> int:
     """Register a new client through :func:`~tessera.issue.clients.register_client`."""
-    from ..issue.client_auth import hash_client_secret
     from ..issue.clients import register_client
+    from ..issue.endpoints.client_auth import hash_client_secret
     from ..store import ClientRecord
     from .data_dir import open_store
 
@@ -153,8 +153,8 @@ def reset_secret(args: argparse.Namespace) -> int:
     """Replace a confidential client's secret with a new one, printed once."""
     from dataclasses import replace
 
-    from ..issue.client_auth import hash_client_secret
     from ..issue.clients import register_client
+    from ..issue.endpoints.client_auth import hash_client_secret
     from .data_dir import open_store
 
     secret = secrets.token_urlsafe(32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..issue.dev import DEV_SERVICE_SECRET_ENV, DevSetup
+from ..issue.dev.provider import DEV_SERVICE_SECRET_ENV, DevSetup
 
 __all__ = ["dev_banner"]
 

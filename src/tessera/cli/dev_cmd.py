@@ -61,8 +61,8 @@ def run_dev(args: argparse.Namespace) -> int:
     """Start the provider under uvicorn until interrupted."""
     from ..config.locations import CONFIG_ENV
     from ..issue.app import create_app
-    from ..issue.dev import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
-    from ..issue.serving import uvicorn_options
+    from ..issue.dev.provider import DEV_DATA_ENV, DEV_ISSUER_ENV, DEV_WORKERS_ENV, dev_provider
+    from ..issue.hosting.serving import uvicorn_options
     from ..store.url import CACHE_ENV, STORE_ENV
     from .dev_banner import dev_banner
     from .listen import hold_port, serve
@@ -113,5 +113,11 @@ def run_dev(args: argparse.Namespace) -> int:
                 os.environ[CACHE_ENV] = store.cache
         if config is not None:
             os.environ[CONFIG_ENV] = str(config.path.resolve())
-        serve("tessera.issue.dev:app_from_environment", sock, factory=True, workers=args.workers, **options)
+        serve(
+            "tessera.issue.dev.provider:app_from_environment",
+            sock,
+            factory=True,
+            workers=args.workers,
+            **options,
+        )
     return 0

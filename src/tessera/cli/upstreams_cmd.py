@@ -26,7 +26,7 @@ def register(commands: Any) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print one line per upstream: id, name, preset, issuer, callback; exit 2 on a bad file."""
-    from ..issue.federation.upstreams import upstreams_from_config
+    from ..issue.signin.federation.upstreams import upstreams_from_config
 
     try:
         with open(args.config, "rb") as file:

@@ -2,7 +2,7 @@
 
 Every section is declared once, in :data:`SECTIONS`; a key that no section declares is an
 error (typos must not pass silently). ``[[upstreams]]`` entries are checked by the provider's
-federation module (:func:`tessera.issue.federation.upstreams.upstream_from_mapping`), imported
+federation module (:func:`tessera.issue.signin.federation.upstreams.upstream_from_mapping`), imported
 only when a file has them.
 ``[[routes]]`` and ``[gateway]`` keep the shape they have in a routes file: the rules are
 checked by :mod:`tessera.protect.routes`, the ``[gateway]`` table by the gateway when it reads it.
@@ -331,7 +331,7 @@ def _upstreams(tables: Sequence[Mapping[str, Any]], out: _Collector) -> None:
     """Each ``[[upstreams]]`` table as the provider will read it, and ids declared once."""
     if not tables:
         return
-    from ..issue.federation.upstreams import upstream_from_mapping
+    from ..issue.signin.federation.upstreams import upstream_from_mapping
 
     seen: set[str] = set()
     for index, table in enumerate(tables):

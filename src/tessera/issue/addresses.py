@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from starlette.requests import Request
 
-from .settings import IPNetwork
+from tessera.issue.settings import IPNetwork
 
 __all__ = ["request_address", "source_address"]
 

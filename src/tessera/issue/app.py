@@ -14,25 +14,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import (
-    account,
-    authorize,
-    consent,
-    endpoints,
-    metadata,
-    signin,
-    signin_link,
-    signin_passkey,
-    signin_sms,
-    static,
-    token_endpoint,
-)
-from .cors import EndpointCORS, StrictTransport
-from .demo import demo_routes
-from .federation import pages as federation_pages
-from .hosts import HostCheck, allowed_hosts
-from .provider import Provider
-from .web import PROVIDER_NAME
+from tessera.issue.cors import EndpointCORS, StrictTransport
+from tessera.issue.dev.demo import demo_routes
+from tessera.issue.endpoints import authorize, logout, metadata, revocation, token, userinfo
+from tessera.issue.hosts import HostCheck, allowed_hosts
+from tessera.issue.pages import account, assets, consent
+from tessera.issue.provider import Provider
+from tessera.issue.signin import email_code, magic_link, passkey, sms
+from tessera.issue.signin.federation import pages as federation_pages
+from tessera.issue.web import PROVIDER_NAME
 
 __all__ = ["create_app"]
 
@@ -68,11 +58,11 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     """The ASGI app for ``provider``; every route lives under the issuer's path.
 
     ``/token``, the busiest route, is matched first. The app's lifespan runs the mail sender
-    (:class:`~tessera.issue.outgoing.Outgoing`), which first sends what an earlier process left
+    (:class:`~tessera.issue.mail.outgoing.Outgoing`), which first sends what an earlier process left
     in the queue.
     """
     routes: list[BaseRoute] = [
-        Route("/token", token_endpoint.token, methods=["POST"]),
+        Route("/token", token.token, methods=["POST"]),
         Route("/.well-known/openid-configuration", metadata.discovery),
         Route("/.well-known/oauth-authorization-server", metadata.discovery),
         Route("/jwks", metadata.jwks),
@@ -80,35 +70,35 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/authorize/continue", authorize.authorize_continue),
         Route("/consent", consent.consent_form, methods=["GET"]),
         Route("/consent", consent.consent_decision, methods=["POST"]),
-        Route("/signin", signin.email_form, methods=["GET"]),
-        Route("/signin", signin.submit_email, methods=["POST"]),
-        Route("/signin/code", signin.code_form, methods=["GET"]),
-        Route("/signin/code", signin.submit_code, methods=["POST"]),
-        Route("/signin/done", signin.signed_in),
-        Route("/signin/passkey/options", signin_passkey.passkey_options, methods=["POST"]),
-        Route("/signin/passkey", signin_passkey.passkey_sign_in, methods=["POST"]),
+        Route("/signin", email_code.email_form, methods=["GET"]),
+        Route("/signin", email_code.submit_email, methods=["POST"]),
+        Route("/signin/code", email_code.code_form, methods=["GET"]),
+        Route("/signin/code", email_code.submit_code, methods=["POST"]),
+        Route("/signin/done", email_code.signed_in),
+        Route("/signin/passkey/options", passkey.passkey_options, methods=["POST"]),
+        Route("/signin/passkey", passkey.passkey_sign_in, methods=["POST"]),
         Route("/account", account.account_page, methods=["GET"]),
         Route("/account/passkeys/options", account.passkey_options, methods=["POST"]),
         Route("/account/passkeys", account.add_passkey, methods=["POST"]),
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
-        Route("/static/passkeys.js", static.passkeys_js, methods=["GET"]),
+        Route("/static/passkeys.js", assets.passkeys_js, methods=["GET"]),
         Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
         Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
         Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
         Route("/upstream/{upstream_id}/unlink", federation_pages.unlink_identity, methods=["POST"]),
         Route("/account/upstreams", federation_pages.account_upstreams, methods=["GET"]),
-        Route("/signin/link", signin_link.land_link, methods=["GET"]),
-        Route("/signin/link", signin_link.confirm_link, methods=["POST"]),
-        Route("/signin/phone", signin_sms.phone_form, methods=["GET"]),
-        Route("/signin/phone", signin_sms.submit_phone, methods=["POST"]),
-        Route("/signin/phone/code", signin_sms.phone_code_form, methods=["GET"]),
-        Route("/signin/phone/code", signin_sms.submit_phone_code, methods=["POST"]),
-        Route("/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
-        Route("/revoke", endpoints.revoke, methods=["POST"]),
-        Route("/introspect", endpoints.introspect, methods=["POST"]),
-        Route("/logout", endpoints.logout, methods=["GET"]),
-        Route("/logout", endpoints.logout_confirm, methods=["POST"]),
+        Route("/signin/link", magic_link.land_link, methods=["GET"]),
+        Route("/signin/link", magic_link.confirm_link, methods=["POST"]),
+        Route("/signin/phone", sms.phone_form, methods=["GET"]),
+        Route("/signin/phone", sms.submit_phone, methods=["POST"]),
+        Route("/signin/phone/code", sms.phone_code_form, methods=["GET"]),
+        Route("/signin/phone/code", sms.submit_phone_code, methods=["POST"]),
+        Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
+        Route("/revoke", revocation.revoke, methods=["POST"]),
+        Route("/introspect", revocation.introspect, methods=["POST"]),
+        Route("/logout", logout.logout, methods=["GET"]),
+        Route("/logout", logout.logout_confirm, methods=["POST"]),
     ]
     if demo:
         routes.extend(demo_routes(provider))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
-from ..store import ClientRecord, Store
-from .redirects import check_registered_uri
-from .subjects import client_id_problem
+from tessera.errors import ConfigurationError
+from tessera.issue.redirects import check_registered_uri
+from tessera.issue.subjects import client_id_problem
+from tessera.store import ClientRecord, Store
 
 __all__ = ["AUTH_METHODS", "register_client"]
 

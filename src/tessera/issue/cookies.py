@@ -15,8 +15,8 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..encoding import b64url_encode
-from .web import BadParameters, error_page, read_form
+from tessera.encoding import b64url_encode
+from tessera.issue.web import BadParameters, error_page, read_form
 
 __all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar", "form_token_matches"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from .provider import Provider
+    from tessera.issue.provider import Provider
 
 __all__ = ["off_loop"]
 

@@ -16,13 +16,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import ConfigurationError, Reason, TokenError
-from ..keys.ring import KeyRing
-from ..keys.sealing import MasterKey
-from ..keys.signing import SigningKey
-from ..passwordless import EmailCodes
-from ..passwordless.sms import DevSmsSender, SmsCodes, SmsSender
-from ..store import (
+from tessera.errors import ConfigurationError, Reason, TokenError
+from tessera.issue.audit import AuditLog
+from tessera.issue.cookies import CookieJar
+from tessera.issue.mail.delivery import DevOutbox, Mailer
+from tessera.issue.mail.outgoing import Outgoing
+from tessera.issue.ratelimit import RateLimiter
+from tessera.issue.resources import Target, choose_target
+from tessera.issue.settings import ProviderSettings
+from tessera.issue.signin.federation.flow import Federation
+from tessera.issue.signin.federation.upstreams import Upstream
+from tessera.issue.tokens import access_token_claims, at_hash, id_token_claims, new_secret
+from tessera.keys.ring import KeyRing
+from tessera.keys.sealing import MasterKey
+from tessera.keys.signing import SigningKey
+from tessera.passwordless import EmailCodes
+from tessera.passwordless.sms import DevSmsSender, SmsCodes, SmsSender
+from tessera.store import (
     AccessTokenRecord,
     ClientRecord,
     FederatedStore,
@@ -34,20 +44,10 @@ from ..store import (
     User,
     secret_hash,
 )
-from ..verify import Claims, Verifier
-from .audit import AuditLog
-from .cookies import CookieJar
-from .federation.flow import Federation
-from .federation.upstreams import Upstream
-from .mail import DevOutbox, Mailer
-from .outgoing import Outgoing
-from .ratelimit import RateLimiter
-from .resources import Target, choose_target
-from .settings import ProviderSettings
-from .tokens import access_token_claims, at_hash, id_token_claims, new_secret
+from tessera.verify import Claims, Verifier
 
 if TYPE_CHECKING:
-    from ..passwordless.passkeys import Passkeys
+    from tessera.passwordless.passkeys import Passkeys
 
 __all__ = ["IssuedTokens", "Provider"]
 
@@ -169,7 +169,7 @@ class Provider:
     @cached_property
     def passkeys(self) -> Passkeys:
         """Passkey ceremonies for this issuer (py_webauthn is imported on first use only)."""
-        from ..passwordless.passkeys import Passkeys, RelyingParty
+        from tessera.passwordless.passkeys import Passkeys, RelyingParty
 
         return Passkeys(self.store, RelyingParty.for_issuer(self.settings.issuer), clock=self.clock)
 

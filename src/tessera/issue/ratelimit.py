@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..store import Store
+from tessera.store import Store
 
 __all__ = ["RateLimiter"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import ConfigurationError
+from tessera.errors import ConfigurationError
 
 __all__ = ["add_query", "check_registered_uri", "redirect_uri_matches"]
 

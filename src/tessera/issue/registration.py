@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..config import ClientConfig, ConfigFileError, TesseraConfig
-from ..config.check import secret_problems
-from ..store import ClientRecord, Store, User
-from .client_auth import hash_client_secret
-from .clients import register_client
-from .resources import ApiResource
-from .subjects import new_user_id
+from tessera.config import ClientConfig, ConfigFileError, TesseraConfig
+from tessera.config.check import secret_problems
+from tessera.issue.clients import register_client
+from tessera.issue.endpoints.client_auth import hash_client_secret
+from tessera.issue.resources import ApiResource
+from tessera.issue.subjects import new_user_id
+from tessera.store import ClientRecord, Store, User
 
 __all__ = ["api_resources", "client_record", "register_configured"]
 

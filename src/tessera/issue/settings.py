@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError
-from .resources import OPENID_SCOPES, ApiResource
+from tessera.errors import ConfigurationError
+from tessera.issue.resources import OPENID_SCOPES, ApiResource
 
 __all__ = ["LOOPBACK_HOSTS", "IPNetwork", "ProviderSettings"]
 

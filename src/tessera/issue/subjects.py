@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from ..store import Store
+from tessera.store import Store
 
 __all__ = ["USER_ID_PREFIX", "client_id_problem", "could_be_user_id", "new_user_id"]
 

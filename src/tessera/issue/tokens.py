@@ -6,9 +6,9 @@ import hashlib
 import secrets
 from typing import Any
 
-from ..encoding import b64url_encode
-from ..keys import SigningKey
-from ..store import User
+from tessera.encoding import b64url_encode
+from tessera.keys import SigningKey
+from tessera.store import User
 
 __all__ = ["access_token_claims", "at_hash", "id_token_claims", "new_secret"]
 

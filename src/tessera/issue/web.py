@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+
+if TYPE_CHECKING:
+    from tessera.issue.provider import Provider
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -164,3 +167,9 @@ def error_page(message: str, status: int = 400) -> Response:
 def dumps(value: Any) -> str:
     """Compact JSON text."""
     return json.dumps(value, separators=(",", ":"))
+
+
+def provider_of(request: Request) -> Provider:
+    """The provider serving this request (set on the app's state when it is built)."""
+    provider: Provider = request.app.state.provider
+    return provider

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import TesseraError
-from ..issue.mail import MailMessage, MailRejected
+from ..issue.mail.delivery import MailMessage, MailRejected
 from ..store import OneTimeCode, Store, secret_hash
 from .guessing import GuessBudgets, SignInThrottled
 from .magic_link import MagicLinks, link_challenge
@@ -53,7 +53,7 @@ def normalise_code(value: str) -> str | None:
 
 
 class CodePoster(Protocol):
-    """Where code mails go: a queue (:class:`tessera.issue.outgoing.Outgoing`), never a relay."""
+    """Where code mails go: a queue (:class:`tessera.issue.mail.outgoing.Outgoing`), never a relay."""
 
     def post(self, message: MailMessage, *, expires_at: float, account_only: bool) -> None:
         """Queue ``message``; with ``account_only``, it is sent only to an enabled user's address."""

@@ -27,7 +27,7 @@ from ..store import RateCounters
 from .guessing import HOUR_SECONDS, SignInThrottled, account_key
 
 if TYPE_CHECKING:
-    from ..issue.mail import DevOutbox
+    from ..issue.mail.delivery import DevOutbox
     from .email_code import Challenge, EmailCodes
 
 __all__ = [
@@ -171,7 +171,7 @@ class DevSmsSender:
 
 
 class SmsPoster(Protocol):
-    """Where code texts go: the queue (:class:`tessera.issue.outgoing.Outgoing`), never the provider."""
+    """Where code texts go: the queue (:class:`tessera.issue.mail.outgoing.Outgoing`), never the provider."""
 
     def post_sms(self, message: SmsMessage, *, expires_at: float, account_only: bool) -> None:
         """Queue ``message``; with ``account_only``, it is sent only to an enabled user's number."""

@@ -20,9 +20,9 @@ import httpx2 as httpx
 from starlette.testclient import TestClient
 
 from tessera.issue.app import create_app
-from tessera.issue.client_auth import hash_client_secret
 from tessera.issue.clients import register_client
-from tessera.issue.mail import DevOutbox
+from tessera.issue.endpoints.client_auth import hash_client_secret
+from tessera.issue.mail.delivery import DevOutbox
 from tessera.issue.provider import Provider
 from tessera.issue.settings import ProviderSettings
 from tessera.keys import SigningKey

@@ -1,0 +1,1 @@
+"""Serving the provider: uvicorn with bounded reads, AWS Lambda, and hosts that import an ASGI app."""

@@ -1,0 +1,1 @@
+"""The sign-in methods of the hosted pages: email code, magic link, passkey, SMS code, upstream providers."""

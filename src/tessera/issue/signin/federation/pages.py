@@ -1,0 +1,248 @@
+"""The federation endpoints on Starlette: start, callback, and the linked sign-ins page.
+
+Thin translations of HTTP to :class:`~.flow.Federation` and :mod:`.linking`. Every failure ends
+on a page that says what happened and links back to the sign-in page (never a 500).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tessera.issue.endpoints.authorize import load_pending
+from tessera.issue.provider import Provider
+from tessera.issue.signin.federation.errors import FederationError, FederationFailure
+from tessera.issue.signin.federation.flow import LOGIN_SECONDS, split_binding
+from tessera.issue.signin.federation.linking import resolve_user, unlink
+from tessera.issue.signin.federation.upstreams import Upstream
+from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of, read_form, split_params
+from tessera.verify.fetch import FetchError
+
+__all__ = [
+    "account_upstreams",
+    "binding_cookie_name",
+    "callback",
+    "link",
+    "start",
+    "unlink_identity",
+    "upstream_buttons",
+]
+
+
+def binding_cookie_name(provider: Provider) -> str:
+    """The cookie that binds a sign-in at an upstream to the browser that started it."""
+    return "__Host-tessera-upstream" if provider.settings.secure_cookies else "tessera-upstream"
+
+
+def upstream_buttons(provider: Provider, request_id: str) -> list[dict[str, str]]:
+    """The "Sign in with ..." links of the sign-in page."""
+    base = provider.settings.base_path
+    query = urlencode({"request": request_id}) if request_id else ""
+    return [
+        {"name": u.name, "href": f"{base}/upstream/{u.id}/start" + (f"?{query}" if query else "")}
+        for u in provider.federation.upstreams.values()
+    ]
+
+
+def _set_binding(provider: Provider, response: Response, upstream: Upstream, value: str) -> None:
+    name = binding_cookie_name(provider)
+    if upstream.response_mode == "form_post" and provider.settings.secure_cookies:
+        # The answer is a cross-site POST: only a SameSite=None cookie comes with it.
+        response.headers.append(
+            "set-cookie", f"{name}={value}; Path=/; Max-Age={LOGIN_SECONDS}; HttpOnly; SameSite=None; Secure"
+        )
+    else:
+        provider.cookies.set(response, name, value, LOGIN_SECONDS)
+
+
+_STATUS = {FederationFailure.UNKNOWN_UPSTREAM: 404, FederationFailure.UPSTREAM_UNREACHABLE: 502}
+
+
+def _failure(provider: Provider, exc: FederationError, request_id: str) -> Response:
+    status = _STATUS.get(exc.failure, 400)
+    provider.audit.event("upstream_sign_in_failed", reason=exc.failure.value)
+    base = provider.settings.base_path
+    back = f"{base}/signin?{urlencode({'request': request_id})}" if request_id else f"{base}/signin"
+    return page("upstream_error.html", status, message=exc.message, back=back)
+
+
+async def start(request: Request) -> Response:
+    """GET ``/upstream/{id}/start?request=ID``: send the browser to the upstream."""
+    provider = provider_of(request)
+    request_id = request.query_params.get("request", "")
+    try:
+        upstream = provider.federation.get(request.path_params["upstream_id"])
+        if request_id and load_pending(provider, request_id) is None:
+            return error_page("This sign-in request has expired. Go back to the application and start again.")
+        started = provider.federation.start(upstream, request_id=request_id)
+    except FederationError as exc:
+        return _failure(provider, exc, request_id)
+    response = RedirectResponse(started.location, status_code=303, headers=NO_STORE)
+    _set_binding(provider, response, upstream, started.binding_cookie)
+    return response
+
+
+async def _answer(request: Request, provider: Provider, upstream_id: str) -> dict[str, str]:
+    """The upstream's answer: the query of a GET, or the form of a ``form_post`` POST."""
+    if request.method == "POST":
+        upstream = provider.federation.get(upstream_id)
+        if upstream.response_mode != "form_post":
+            raise BadParameters("this upstream answers with a redirect, not a form")
+        return await read_form(request)
+    params, repeated = split_params(request.url.query)
+    if repeated:
+        raise BadParameters("a parameter is repeated")
+    return params
+
+
+async def callback(request: Request) -> Response:
+    """GET or POST ``/upstream/{id}/callback``: check the answer, sign in (or link), resume."""
+    provider = provider_of(request)
+    upstream_id = request.path_params["upstream_id"]
+    cookie_name = binding_cookie_name(provider)
+    try:
+        cookie = provider.cookies.read(request, cookie_name)
+        params = await _answer(request, provider, upstream_id)
+    except BadParameters:
+        return error_page("The answer from the sign-in provider is malformed.")
+    except FederationError as exc:
+        return _failure(provider, exc, "")
+    request_id = split_binding(cookie)[1]
+    try:
+        finished = provider.federation.finish(upstream_id, params, cookie)
+        upstream = provider.federation.get(upstream_id)
+        user = resolve_user(provider.federation.store, provider.audit, upstream, finished, provider.now())
+    except FederationError as exc:
+        return _failure(provider, exc, request_id)
+    base = provider.settings.base_path
+    if finished.linking_user_id is not None:
+        response: Response = RedirectResponse(f"{base}/account/upstreams", status_code=303, headers=NO_STORE)
+        provider.cookies.clear(response, cookie_name)
+        return response
+    session_value = provider.start_federated_session(user, upstream_id)
+    provider.audit.event("sign_in", user_id=user.user_id)
+    target = (
+        f"{base}/authorize/continue?{urlencode({'request': finished.request_id})}"
+        if finished.request_id
+        else f"{base}/signin/done"
+    )
+    # A page, not a redirect: the upstream's last form (its sign-in) may limit where its
+    # redirects go (CSP form-action), and the application's redirect URI is not on its list.
+    response = page("upstream_continue.html", target=target)
+    provider.cookies.set(
+        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
+    )
+    provider.cookies.clear(response, cookie_name)
+    return response
+
+
+def _signed_in(provider: Provider, request: Request) -> tuple[str, str] | None:
+    """(session cookie value, user id) of the browser's live session, or None."""
+    try:
+        value = provider.cookies.read(request, provider.cookies.session_name)
+    except BadParameters:
+        return None
+    found = provider.session_for(value)
+    return (str(value), found[1].user_id) if found is not None else None
+
+
+async def account_upstreams(request: Request) -> Response:
+    """GET ``/account/upstreams``: the signed-in user's linked identities, with link and unlink."""
+    provider = provider_of(request)
+    if not provider.federation.upstreams:
+        return error_page("No other sign-in is set up.", 404)
+    signed_in = _signed_in(provider, request)
+    base = provider.settings.base_path
+    if signed_in is None:
+        return RedirectResponse(f"{base}/signin", status_code=303, headers=NO_STORE)
+    session_value, user_id = signed_in
+    user = provider.store.get_user(user_id)
+    links = provider.federation.store.upstream_links_of(user_id)
+    upstreams = provider.federation.upstreams
+    linked = {link.upstream_id for link in links}
+    targets = []
+    for upstream in upstreams.values():
+        try:
+            targets.append(provider.federation.endpoints.get(upstream).authorization_endpoint)
+        except FetchError:
+            pass  # an unreachable upstream only loses its form target; its link fails on a page
+    return page(
+        "account_upstreams.html",
+        form_targets=targets,
+        email=user.email if user is not None else "",
+        csrf=provider.cookies.bound_token("account-upstreams", session_value),
+        links=[
+            {
+                "name": upstreams[link.upstream_id].name
+                if link.upstream_id in upstreams
+                else link.upstream_id,
+                "email": link.email,
+                "subject": link.subject,
+                "unlink": f"{base}/upstream/{link.upstream_id}/unlink",
+            }
+            for link in links
+        ],
+        available=[
+            {"name": u.name, "href": f"{base}/upstream/{u.id}/link"}
+            for u in upstreams.values()
+            if u.id not in linked
+        ],
+    )
+
+
+async def _account_form(request: Request, provider: Provider) -> tuple[dict[str, str], str] | Response:
+    """The POSTed form of the account page, its token bound to the session (WEB-08): (form, user id)."""
+    if not provider.federation.upstreams:
+        return error_page("No other sign-in is set up.", 404)
+    signed_in = _signed_in(provider, request)
+    if signed_in is None:
+        return error_page("Sign in first.", 403)
+    try:
+        form = await read_form(request)
+    except BadParameters:
+        return error_page("The form could not be read.")
+    expected = provider.cookies.bound_token("account-upstreams", signed_in[0])
+    from tessera.issue.cookies import FORGED_FORM, form_token_matches
+
+    if not provider.cookies.same_site(request) or not form_token_matches(expected, form.get("csrf", "")):
+        return error_page(FORGED_FORM, 403)
+    return form, signed_in[1]
+
+
+async def link(request: Request) -> Response:
+    """POST ``/upstream/{id}/link``: a signed-in user proves an upstream identity to link it."""
+    provider = provider_of(request)
+    checked = await _account_form(request, provider)
+    if isinstance(checked, Response):
+        return checked
+    try:
+        upstream = provider.federation.get(request.path_params["upstream_id"])
+        started = provider.federation.start(upstream, request_id="", linking_user_id=checked[1])
+    except FederationError as exc:
+        return _failure(provider, exc, "")
+    response = RedirectResponse(started.location, status_code=303, headers=NO_STORE)
+    _set_binding(provider, response, upstream, started.binding_cookie)
+    return response
+
+
+async def unlink_identity(request: Request) -> Response:
+    """POST ``/upstream/{id}/unlink``: remove one of the signed-in user's linked identities."""
+    provider = provider_of(request)
+    checked = await _account_form(request, provider)
+    if isinstance(checked, Response):
+        return checked
+    form, user_id = checked
+    user = provider.store.get_user(user_id)
+    if user is not None:
+        unlink(
+            provider.federation.store,
+            provider.audit,
+            user,
+            request.path_params["upstream_id"],
+            form.get("subject", ""),
+        )
+    return RedirectResponse(
+        f"{provider.settings.base_path}/account/upstreams", status_code=303, headers=NO_STORE
+    )

@@ -1,0 +1,155 @@
+"""Sign-in by a code sent by SMS: the phone number, then the code, then a new session.
+
+The same forms, cookies and rules as the email code (:mod:`.signin`): CSRF-bound forms refused
+cross-site, the challenge in this browser's sign-in cookie, the same per-address request limit,
+guess budgets and resend throttle, and the same answer whether the number has an account or
+not. An invalid number is refused on the form with a message saying what to type; the send
+limits per number and per country answer 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tessera.issue.addresses import request_address
+from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.provider import Provider
+from tessera.issue.signin.magic_link import csrf_page, finish_sign_in
+from tessera.issue.web import NO_STORE, BadParameters, error_page, page
+from tessera.passwordless import CodeRejected, SignInThrottled
+from tessera.passwordless.sms import PhoneNumberRejected, SmsCodes, SmsSendLimited
+
+__all__ = ["phone_code_form", "phone_form", "submit_phone", "submit_phone_code"]
+
+INVALID_NUMBER = "Enter your mobile number with its country code, for example +33 6 12 34 56 78."
+_PHONE_PAGE = "signin_phone.html"
+_CODE_PAGE = "signin_phone_code.html"
+
+
+def _provider(request: Request) -> tuple[Provider, SmsCodes] | Response:
+    provider: Provider = request.app.state.provider
+    if provider.sms is None:
+        return page("error.html", 404, message="Sign-in by text message is not available here.")
+    return provider, provider.sms
+
+
+async def phone_form(request: Request) -> Response:
+    """GET ``/signin/phone``: ask for the phone number."""
+    found = _provider(request)
+    if isinstance(found, Response):
+        return found
+    provider, _ = found
+    request_id = request.query_params.get("request", "")
+    return csrf_page(provider, request, _PHONE_PAGE, action="/signin/phone", request_id=request_id)
+
+
+async def phone_code_form(request: Request) -> Response:
+    """GET ``/signin/phone/code``: ask for the code sent by SMS."""
+    found = _provider(request)
+    if isinstance(found, Response):
+        return found
+    provider, _ = found
+    request_id = request.query_params.get("request", "")
+    return csrf_page(
+        provider, request, _CODE_PAGE, action="/signin/phone/code", completes=True, request_id=request_id
+    )
+
+
+async def submit_phone(request: Request) -> Response:
+    """POST ``/signin/phone``: queue a code text (sent if the number has an account) and ask for it."""
+    found = _provider(request)
+    if isinstance(found, Response):
+        return found
+    provider, sms = found
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
+    request_id = form.get("request", "")
+    address = request_address(request, provider.settings.proxy_networks)
+    try:
+        wait = provider.limits.hit(
+            f"sign-in-address:{address}", provider.settings.sign_in_requests_per_minute_per_address
+        )
+        if wait is not None:
+            raise SignInThrottled(wait)
+        challenge = sms.start(form.get("phone", ""), address)
+    except PhoneNumberRejected:
+        return csrf_page(
+            provider,
+            request,
+            _PHONE_PAGE,
+            400,
+            action="/signin/phone",
+            request_id=request_id,
+            error=INVALID_NUMBER,
+        )
+    except SignInThrottled as exc:
+        message = (
+            "Too many texts were sent to this number or country. Try again later, or use your email."
+            if isinstance(exc, SmsSendLimited)
+            else "Too many codes were requested. Wait a moment and try again."
+        )
+        response = csrf_page(
+            provider, request, _PHONE_PAGE, 429, action="/signin/phone", request_id=request_id, error=message
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    query = urlencode({"request": request_id})
+    response = RedirectResponse(
+        f"{provider.settings.base_path}/signin/phone/code?{query}", status_code=303, headers=NO_STORE
+    )
+    provider.cookies.set(
+        response, provider.cookies.signin_name, challenge.challenge_id, provider.codes.ttl_seconds
+    )
+    return response
+
+
+async def submit_phone_code(request: Request) -> Response:
+    """POST ``/signin/phone/code``: check the code, start a session, resume the authorization request."""
+    found = _provider(request)
+    if isinstance(found, Response):
+        return found
+    provider, _ = found
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
+    try:
+        challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
+    except BadParameters:
+        return error_page(UNREADABLE_FORM)
+    request_id = form.get("request", "")
+    address = request_address(request, provider.settings.proxy_networks)
+
+    def again(status: int, error: str) -> Response:
+        return csrf_page(
+            provider,
+            request,
+            _CODE_PAGE,
+            status,
+            action="/signin/phone/code",
+            completes=True,
+            request_id=request_id,
+            error=error,
+        )
+
+    try:
+        if challenge_id is None:
+            raise CodeRejected("no sign-in in progress")
+        account = provider.codes.verify(challenge_id, form.get("code", ""), address)
+    except SignInThrottled as exc:
+        provider.audit.event("sign_in_failed")
+        response = again(429, "Too many wrong codes were tried from your network. Try again later.")
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    except CodeRejected:
+        provider.audit.event("sign_in_failed")
+        return again(400, "That code is not valid. Check it, or go back and request a new one.")
+    number = account.removeprefix("tel:")
+    user = provider.store.find_user_by_phone(number) if account.startswith("tel:") else None
+    if user is None or user.disabled:
+        provider.audit.event("sign_in_failed")
+        return page("error.html", 403, message="This account cannot sign in.")
+    return finish_sign_in(provider, user, request_id)
