@@ -160,7 +160,7 @@ def test_the_arm_template_holds_together() -> None:
     from tessera.keys.sealing import MASTER_KEY_ENV
     from tessera.store.url import STORE_ENV
 
-    source = (ROOT / "src" / "tessera" / "issue" / "environment.py").read_text()
+    source = (ROOT / "src" / "tessera" / "issue" / "hosting" / "environment.py").read_text()
     known = {STORE_ENV, MASTER_KEY_ENV, *re.findall(r'"(TESSERA_[A-Z_]+)"', source)}
     assert {n for n in settings if n.startswith("TESSERA_")} <= known
     assert (
