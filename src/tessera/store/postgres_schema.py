@@ -100,6 +100,16 @@ CREATE TABLE totp_recovery_codes (
     PRIMARY KEY (user_id, code_hash));
 """,
     ),
+    (
+        4,
+        "sessions say how they began and in which browser; a user's sessions and grants by user id",
+        """
+ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT '',
+    ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_by_user ON sessions (user_id, auth_time);
+CREATE INDEX grants_by_user ON grants (user_id);
+""",
+    ),
 )
 
 

@@ -162,13 +162,21 @@ class AccessTokenRecord:
 
 @dataclass(frozen=True)
 class Session:
-    """A browser session at the provider (stored by the hash of its cookie value)."""
+    """A browser session at the provider (stored by the hash of its cookie value).
+
+    ``method`` says how it began (``email_code``, ``magic_link``, ``sms``, ``passkey``,
+    ``upstream:<id>``; empty for a session stored before sessions said so); ``user_agent`` is a
+    short summary of the browser that began it (``Chrome on Linux``), never the raw header. Both
+    are shown to the user on the account page.
+    """
 
     session_hash: str
     user_id: str
     auth_time: int
     expires_at: float
     revoked: bool = False
+    method: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .records import OneTimeCode, PendingRequest, Session
-from .sqlite_schema import SCHEMA, dump
+from .sqlite_schema import SCHEMA, add_missing_columns, dump
 
-__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows"]
+__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows", "session_from"]
 
 T = TypeVar("T")
 MAX_SETTLED = 1024
@@ -30,13 +30,28 @@ def revoke_grant_rows(db: sqlite3.Connection, grant_id: str) -> None:
     revoke_access_tokens_of(db, grant_id)
 
 
+def session_from(row: sqlite3.Row) -> Session:
+    """A session from its row."""
+    return Session(
+        row["session_hash"],
+        row["user_id"],
+        row["auth_time"],
+        row["expires_at"],
+        bool(row["revoked"]),
+        row["method"],
+        row["user_agent"],
+    )
+
+
 class SQLiteBase:
     """One connection per thread, WAL, and ``BEGIN IMMEDIATE`` write transactions."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._connection().executescript(SCHEMA)
+        db = self._connection()
+        db.executescript(SCHEMA)
+        add_missing_columns(db)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -107,8 +122,16 @@ class SignInTables(SQLiteBase):
         """Store a new session."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, 0)",
-                (session.session_hash, session.user_id, session.auth_time, session.expires_at),
+                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, method, user_agent) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    session.session_hash,
+                    session.user_id,
+                    session.auth_time,
+                    session.expires_at,
+                    session.method,
+                    session.user_agent,
+                ),
             )
 
     def get_session(self, session_hash: str, now: float) -> Session | None:
@@ -118,9 +141,7 @@ class SignInTables(SQLiteBase):
             session_hash,
             now,
         )
-        if row is None:
-            return None
-        return Session(row["session_hash"], row["user_id"], row["auth_time"], row["expires_at"])
+        return session_from(row) if row is not None else None
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session and every grant (and so every token) made under it."""
