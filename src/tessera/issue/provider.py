@@ -27,6 +27,7 @@ from tessera.issue.settings import ProviderSettings
 from tessera.issue.signin.federation.flow import Federation
 from tessera.issue.signin.federation.upstreams import Upstream
 from tessera.issue.tokens import access_token_claims, at_hash, id_token_claims, new_secret
+from tessera.issue.user_agents import browser_summary
 from tessera.keys.ring import KeyRing
 from tessera.keys.sealing import MasterKey
 from tessera.keys.signing import SigningKey
@@ -185,12 +186,24 @@ class Provider:
             self.store.purge_expired(now)
 
     # sessions
-    def start_session(self, user: User) -> str:
-        """Create a session for ``user``; returns the new cookie value (never a prior one: WEB-06)."""
+    def start_session(self, user: User, method: str = "", user_agent: str = "") -> str:
+        """Create a session for ``user``; returns the new cookie value (never a prior one: WEB-06).
+
+        ``method`` is how the user signed in (``email_code``, ``magic_link``, ``sms``,
+        ``passkey``); ``user_agent`` the request's ``User-Agent``, of which only a summary is kept
+        (both are shown on the account page).
+        """
         value = new_secret()
         now = self.now()
         self.store.create_session(
-            Session(secret_hash(value), user.user_id, int(now), now + self.settings.session_seconds)
+            Session(
+                secret_hash(value),
+                user.user_id,
+                int(now),
+                now + self.settings.session_seconds,
+                method=method,
+                user_agent=browser_summary(user_agent) if user_agent else "",
+            )
         )
         return value
 
@@ -211,7 +224,7 @@ class Provider:
 
         The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
         """
-        value = self.start_session(user)
+        value = self.start_session(user, f"upstream:{upstream_id}")
         expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
         self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
         return value

@@ -225,7 +225,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    session_value = provider.start_session(user)
+    session_value = provider.start_session(user, "email_code", request.headers.get("user-agent", ""))
     provider.audit.event("sign_in", user_id=user.user_id)
     target = sign_in_target(provider, request_id, then)
     response = RedirectResponse(target, status_code=303, headers=NO_STORE)

@@ -85,9 +85,14 @@ def csrf_page(
     return response
 
 
-def finish_sign_in(provider: Provider, user: User, request_id: str) -> Response:
-    """A new session for ``user`` (never a planted id: WEB-06) and a 303 on to the authorization request."""
-    session_value = provider.start_session(user)
+def finish_sign_in(
+    provider: Provider, user: User, request_id: str, method: str = "magic_link", user_agent: str = ""
+) -> Response:
+    """A new session for ``user`` (never a planted id: WEB-06) and a 303 on to the authorization request.
+
+    ``method`` and ``user_agent`` are recorded with the session (see ``Provider.start_session``).
+    """
+    session_value = provider.start_session(user, method, user_agent)
     provider.audit.event("sign_in", user_id=user.user_id)
     base = provider.settings.base_path
     target = (
@@ -166,6 +171,6 @@ async def confirm_link(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    response = finish_sign_in(provider, user, request_id)
+    response = finish_sign_in(provider, user, request_id, "magic_link", request.headers.get("user-agent", ""))
     provider.cookies.clear(response, provider.cookies.link_name)
     return response

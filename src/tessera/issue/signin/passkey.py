@@ -61,7 +61,7 @@ async def passkey_sign_in(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed", user_id=result.user_id, reason="passkey")
         return json_error("access_denied", "This account cannot sign in.", 403)
-    session_value = provider.start_session(user)
+    session_value = provider.start_session(user, "passkey", request.headers.get("user-agent", ""))
     provider.audit.event("sign_in", user_id=user.user_id, reason="passkey")
     target = sign_in_target(provider, read.text("request"), read.text("then"))
     response = json_response({"redirect": target})

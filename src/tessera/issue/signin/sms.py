@@ -152,4 +152,4 @@ async def submit_phone_code(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    return finish_sign_in(provider, user, request_id)
+    return finish_sign_in(provider, user, request_id, "sms", request.headers.get("user-agent", ""))
