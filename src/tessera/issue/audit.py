@@ -33,6 +33,9 @@ AUDIT_EVENTS = frozenset(
         "upstream_unlinked",
         "upstream_sign_in_failed",
         "user_created",
+        "session_ended",
+        "application_revoked",
+        "account_deleted",
     }
 )
 _ALLOWED_FIELDS = frozenset(

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.pages.account_sessions import account_sections
 from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.provider import Provider
 from tessera.issue.tokens import new_secret
@@ -87,6 +88,7 @@ async def account_page(request: Request) -> Response:
         passkeys=passkeys,
         fresh=provider.passkeys.recently_signed_in(who.session.auth_time),
         sign_in_again=_sign_in_again(provider),
+        **account_sections(provider, who.session),
     )
     if csrf_cookie is None:
         provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)
