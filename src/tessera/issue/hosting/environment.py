@@ -16,7 +16,12 @@ their provider here, once per cold start:
   ``TESSERA_SMTP_USERNAME``, ``TESSERA_SMTP_PASSWORD`` (empty: none): where sign-in codes are mailed from,
   over STARTTLS; ``TESSERA_SMTP_STARTTLS=false`` only for a relay on loopback (a sidecar);
 - ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
-  whose ``X-Forwarded-For`` names the client.
+  whose ``X-Forwarded-For`` names the client;
+- ``TESSERA_SMS_SENDER``: ``sns`` turns on sign-in by SMS through Amazon SNS (unset or ``none``:
+  no SMS), in ``TESSERA_SMS_SNS_REGION`` (default: the function's region), with
+  ``TESSERA_SMS_DEFAULT_REGION`` (``GB``: national numbers allowed),
+  ``TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER`` and ``TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY``
+  (the provider's defaults when unset). These are ``[sms]`` of ``tessera.toml`` (docs/config.md).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tessera.errors import ConfigurationError
 
@@ -32,8 +37,18 @@ if TYPE_CHECKING:
     from tessera.issue.mail.delivery import SMTPMailer
     from tessera.issue.provider import Provider
     from tessera.keys.sealing import MasterKey
+    from tessera.passwordless.sms import SmsSender
 
-__all__ = ["master_key_from_environment", "provider_from_environment"]
+__all__ = ["SMS_ENV", "master_key_from_environment", "provider_from_environment", "sms_from_environment"]
+
+# variable -> the ``[sms]`` key of tessera.toml it stands for
+SMS_ENV: Mapping[str, str] = {
+    "TESSERA_SMS_SENDER": "sender",
+    "TESSERA_SMS_SNS_REGION": "sns_region",
+    "TESSERA_SMS_DEFAULT_REGION": "default_region",
+    "TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER": "sends_per_hour_per_number",
+    "TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY": "sends_per_hour_per_country",
+}
 
 _FALSE = ("false", "0", "no", "off")
 _TRUE = ("true", "1", "yes", "on")
@@ -76,6 +91,36 @@ def _mailer(env: Mapping[str, str]) -> SMTPMailer:
     )
 
 
+def _count(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def sms_from_environment(env: Mapping[str, str]) -> tuple[SmsSender | None, dict[str, Any]]:
+    """The SMS sender the ``TESSERA_SMS_*`` variables choose (None: no SMS), and its settings."""
+    sender = env.get("TESSERA_SMS_SENDER", "").strip().lower()
+    if sender in ("", "none"):
+        unused = [name for name in SMS_ENV if name != "TESSERA_SMS_SENDER" and env.get(name)]
+        if unused:
+            raise ConfigurationError(f"{unused[0]} is set but TESSERA_SMS_SENDER is not sns")
+        return None, {}
+    if sender != "sns":
+        raise ConfigurationError(f"TESSERA_SMS_SENDER must be sns or none, not {sender!r}")
+    from tessera.passwordless.sms import SnsSmsSender
+
+    settings: dict[str, Any] = {
+        "sms_default_region": env.get("TESSERA_SMS_DEFAULT_REGION", "").strip() or None,
+        "sms_sends_per_hour_per_number": _count(env, "TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER"),
+        "sms_sends_per_hour_per_country": _count(env, "TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY"),
+    }
+    region = env.get("TESSERA_SMS_SNS_REGION", "").strip() or None
+    return SnsSmsSender(region_name=region), {k: v for k, v in settings.items() if v is not None}
+
+
 def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provider:
     """A provider configured from ``TESSERA_*`` variables (see the module docstring)."""
     from tessera.issue.provider import Provider
@@ -92,10 +137,16 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
         raise ConfigurationError(f"the environment variable {missing.args[0]} is required") from None
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - a function's only writable path
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
-    settings = ProviderSettings(issuer=issuer, trusted_proxies=proxies, work_in_thread=False)
+    sms_sender, sms_settings = sms_from_environment(env)
+    settings = ProviderSettings(
+        issuer=issuer,
+        trusted_proxies=proxies,
+        work_in_thread=False,
+        **sms_settings,
+    )
     master = master_key_from_environment(env, root)
     url = env.get(STORE_ENV)
     if not url:
         root.mkdir(parents=True, exist_ok=True)
     store: Store = open_store(url, env.get(CACHE_ENV)) if url else SQLiteStore(root / "tessera.db")
-    return Provider(settings, store, master, mailer)
+    return Provider(settings, store, master, mailer, sms_sender=sms_sender)
