@@ -16,6 +16,7 @@ from tessera.issue.dev.provider import dev_provider
 from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.mail.delivery import DevOutbox
 from tessera.issue.provider import Provider
+from tessera.passwordless.sms import SnsSmsSender
 from tessera.testing.signin import sign_in_by_text
 
 from ...config.sample import SECRET, VALID, line_of
@@ -82,6 +83,17 @@ def test_the_files_phones_sign_in_by_text_and_its_sms_limits_apply(tmp_path: Pat
         browser = TestClient(create_app(provider), base_url=ISSUER, follow_redirects=False)
         answer = sign_in_by_text(browser, "+447400123456", issuer=ISSUER)
         assert answer.status_code == 303 and answer.headers["location"] == "/signin/done"
+    finally:
+        provider.outgoing.stop()
+        provider.store.close()
+
+
+def test_an_sns_sender_in_the_file_replaces_the_dev_outbox(tmp_path: Path) -> None:
+    text = VALID + '\n[sms]\nsender = "sns"\nsns_region = "eu-west-2"\n'
+    provider = _dev(tmp_path, _config(tmp_path, text))
+    try:
+        sender = provider.outgoing.sms_sender
+        assert isinstance(sender, SnsSmsSender) and sender._client.meta.region_name == "eu-west-2"
     finally:
         provider.outgoing.stop()
         provider.store.close()

@@ -30,7 +30,7 @@ from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of
-from tessera.store import Session, User
+from tessera.store import Grant, Session, User
 
 __all__ = [
     "Visitor",
@@ -95,7 +95,7 @@ def _applications(provider: Provider, user_id: str) -> list[dict[str, Any]]:
     """The clients with a consent or a live grant of the user, by name."""
     now = provider.now()
     consents = {c.client_id: c for c in provider.store.list_consents(user_id)}
-    grants: dict[str, list[Any]] = {}
+    grants: dict[str, list[Grant]] = {}
     for grant in provider.store.list_grants(user_id, now):
         grants.setdefault(grant.client_id, []).append(grant)
     shown = []
@@ -113,7 +113,7 @@ def _applications(provider: Provider, user_id: str) -> list[dict[str, Any]]:
                 "client_id": client_id,
                 "name": (client.name if client is not None and client.name else client_id),
                 "scopes": " ".join(scopes),
-                "since": _when(max(moments)),
+                "latest": _when(max(moments)),
                 "offline": "offline_access" in scopes,
             }
         )
