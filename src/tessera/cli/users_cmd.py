@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
     add.add_argument("--phone", default=None, help="mobile number with its country code, for sign-in by SMS")
     add.set_defaults(handler=add_user)
 
-    remove = actions.add_parser("remove", help="remove a user (their sessions end)")
+    remove = actions.add_parser("remove", help="remove a user and everything of theirs (their sessions end)")
     remove.add_argument("email", metavar="EMAIL")
     remove.set_defaults(handler=remove_user)
 
@@ -141,13 +141,15 @@ def add_user(args: argparse.Namespace) -> int:
 
 
 def remove_user(args: argparse.Namespace) -> int:
-    """Remove the user with this email."""
+    """Remove the user with this email and everything of theirs (``Store.erase_user``)."""
+    import time
+
     from .data_dir import open_store
 
     try:
         store = open_store(args.data)
         user = store.find_user_by_email(args.email.strip())
-        if user is None or not store.delete_user(user.user_id):
+        if user is None or not store.erase_user(user.user_id, time.time()):
             raise ConfigurationError(f"no user with the email {args.email!r}")
     except ConfigurationError as exc:
         return _fail(str(exc))
