@@ -70,7 +70,7 @@ def test_a_local_sign_in_has_no_fed_claims(idp: ProviderHarness, corp: FakeUpstr
     claims = Verifier(issuer=ISSUER, audience=ISSUER, token_type="at+jwt", jwks=jwks, clock=idp.clock).verify(
         tokens["access_token"]
     )
-    assert "amr" not in claims and "idp" not in claims
+    assert claims["amr"] == ["otp"] and "idp" not in claims
 
 
 def test_an_upstream_error_ends_on_a_page_with_a_way_back(corp: FakeUpstream, walk: Walk) -> None:
