@@ -18,11 +18,12 @@ from tessera.issue.cors import EndpointCORS, StrictTransport
 from tessera.issue.dev.demo import demo_routes
 from tessera.issue.endpoints import authorize, logout, metadata, revocation, token, userinfo
 from tessera.issue.hosts import HostCheck, allowed_hosts
+from tessera.issue.look import Look, look_for
 from tessera.issue.pages import account, assets, consent
 from tessera.issue.provider import Provider
 from tessera.issue.signin import email_code, magic_link, passkey, sms
 from tessera.issue.signin.federation import pages as federation_pages
-from tessera.issue.web import PROVIDER_NAME
+from tessera.issue.web import PAGE_LOOK
 
 __all__ = ["create_app"]
 
@@ -34,19 +35,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
 
 
-class ProviderName:
-    """Makes the provider's name the one its pages show, for the requests it serves."""
+class ProviderLook:
+    """Makes the provider's look (name, logo, templates) the one its pages show, for its requests."""
 
-    def __init__(self, app: ASGIApp, name: str) -> None:
+    def __init__(self, app: ASGIApp, look: Look) -> None:
         self.app = app
-        self.name = name
+        self.look = look
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = PROVIDER_NAME.set(self.name)
+        token = PAGE_LOOK.set(self.look)
         try:
             await self.app(scope, receive, send)
         finally:
-            PROVIDER_NAME.reset(token)
+            PAGE_LOOK.reset(token)
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
@@ -83,6 +84,9 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
         Route("/static/passkeys.js", assets.passkeys_js, methods=["GET"]),
+        Route("/static/tessera.css", assets.stylesheet, methods=["GET"]),
+        Route("/static/logo", assets.logo, methods=["GET"]),
+        Route("/static/icon.svg", assets.icon, methods=["GET"]),
         Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
         Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
         Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
@@ -103,14 +107,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if demo:
         routes.extend(demo_routes(provider))
     base = provider.settings.base_path
-    named = Middleware(ProviderName, name=provider.settings.name)
+    settings = provider.settings
+    look = look_for(settings.name, base, settings.logo, settings.templates)
+    named = Middleware(ProviderLook, look=look)
     cors = Middleware(
         EndpointCORS,
         base_path=base,
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
-    settings = provider.settings
     middleware = [named, cors, Middleware(StrictTransport)] if settings.secure_cookies else [named, cors]
     if settings.check_host:
         hosts = allowed_hosts(settings.issuer, settings.extra_hosts)
