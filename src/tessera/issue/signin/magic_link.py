@@ -22,6 +22,7 @@ from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.provider import Provider
 from tessera.issue.signin.signup import user_for_address
+from tessera.issue.signin.throttle import come_back
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of
 from tessera.passwordless import LinkRejected, SignInThrottled
@@ -100,6 +101,7 @@ def finish_sign_in(provider: Provider, user: User, request_id: str) -> Response:
         response, provider.cookies.session_name, session_value, provider.settings.session_seconds
     )
     provider.cookies.clear(response, provider.cookies.signin_name)
+    provider.cookies.clear(response, provider.cookies.address_name)
     return response
 
 
@@ -154,7 +156,8 @@ async def confirm_link(request: Request) -> Response:
         email = provider.codes.links.redeem(challenge_id, token, address)
     except SignInThrottled as exc:
         provider.audit.event("sign_in_failed")
-        response = error_page("Too many failed sign-ins from your network. Try again later.", 429)
+        wait = come_back(exc.retry_after_seconds)
+        response = error_page(f"Too many failed sign-ins from your network. Try again {wait}.", 429)
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     except LinkRejected:
