@@ -132,6 +132,7 @@ def test_a_template_in_the_folder_replaces_the_built_in_one_and_stays_autoescape
         ("logo", "http://cdn.example.com/logo.png", "must be https"),
         ("logo", "https://cdn.example.com/a b.png", "not a usable URL"),
         ("logo", "https://cdn.example.com;script-src *", "not a usable URL"),
+        ("logo", "https://cdn.example.com;script-src/logo.png", "not a usable URL"),
     ],
 )
 def test_a_look_setting_that_cannot_work_is_refused(

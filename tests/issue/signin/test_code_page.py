@@ -57,8 +57,10 @@ def test_an_address_cookie_from_another_sign_in_shows_nothing(idp: ProviderHarne
     idp.clock.advance(31)
     assert _ask(idp, "bob@example.com").status_code == 303
     assert "bob@example.com" in _code_page(idp).text  # the genuine cookie of this sign-in
-    idp.browser.cookies.set("tessera-address", stolen)
+    idp.browser.cookies.delete("tessera-address")
+    idp.browser.cookies.set("tessera-address", stolen, domain="127.0.0.1")
     replayed = _code_page(idp)
+    assert replayed.request.headers["cookie"].count("tessera-address=") == 1
     assert "alice@example.com" not in replayed.text and "bob@example.com" not in replayed.text
 
 
