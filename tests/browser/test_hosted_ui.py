@@ -4,22 +4,27 @@ logo and templates, dark mode, and a phone-sized screen."""
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, ViewportSize
 
+from tessera.store.sqlite import SQLiteStore
 from tessera.testing.devserver import DevServer
+from tessera.testing.signin import wait_for_mail
 
 from ..docs.markdown import code_blocks
 from .conftest import DevServers
-from .support import Callback, Shot, authorize_url, mail_mark, outbox_code, pkce, redeem, submit
+from .support import Callback, Shot, authorize_url, mail_mark, outbox, outbox_code, pkce, redeem, submit
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
+DAVE_PHONE = "+447400654321"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -158,6 +163,42 @@ def test_use_another_email_then_send_a_new_code(
     shot(page, "callback")
     assert page.url.startswith(callback.redirect_uri + "?")
     assert callback.params()["state"] == "st-again"
+    assert redeem(dev, callback.params()["code"], verifier, callback.redirect_uri)
+
+
+def test_the_phone_pages_show_the_number_use_another_and_send_a_new_code(
+    dev: DevServer, page: Page, callback: Callback, shot: Shot
+) -> None:
+    store = SQLiteStore(dev.data / "tessera.db")
+    dave = store.find_user_by_email("dave@example.com")
+    assert dave is not None
+    store.put_user(replace(dave, phone=DAVE_PHONE))
+    store.close()
+    verifier, challenge = pkce()
+    page.goto(authorize_url(dev, callback.redirect_uri, challenge, state="st-phone"))
+    assert submit(page, "text=Use your phone instead").status == 200
+    shot(page, "phone-form")
+    page.fill("#phone", "+44 7400 000000")
+    assert submit(page, "button[type=submit]").status == 200
+    assert page.inner_text("#address") == "+447400000000"
+    shot(page, "phone-code-form-wrong-number")
+    assert submit(page, "#another-address").status == 200
+    assert urlsplit(page.url).path == "/signin/phone"
+    page.fill("#phone", "+44 7400 654 321")
+    assert submit(page, "button[type=submit]").status == 200
+    assert page.inner_text("#address") == DAVE_PHONE
+    time.sleep(6)  # past tessera dev's 5 s resend interval
+    mark = mail_mark(dev)
+    assert submit(page, "#resend").status == 200
+    shot(page, "phone-code-resent")
+    assert page.get_by_role("status").inner_text().startswith("A new code is on its way.")
+    text = wait_for_mail(lambda: outbox(dev), DAVE_PHONE, after=mark)
+    found = re.search(r"sign-in code is ([0-9]{6}|[0-9]{12})\b", str(text["text"]))
+    assert found is not None
+    page.fill("#code", found.group(1))
+    assert submit(page, "button[type=submit]").status == 200
+    shot(page, "callback")
+    assert callback.params()["state"] == "st-phone"
     assert redeem(dev, callback.params()["code"], verifier, callback.redirect_uri)
 
 
