@@ -44,7 +44,7 @@ def _passkey(credential_id: str, user_id: str) -> PasskeyCredential:
 def test_a_session_keeps_how_it_began_and_in_which_browser(store: Store) -> None:
     store.create_session(_session("s1", "usr_a", NOW, "passkey"))
     assert store.get_session("s1", NOW) == Session(
-        "s1", "usr_a", int(NOW), NOW + 3600, False, "passkey", "Firefox on Linux"
+        "s1", "usr_a", int(NOW), NOW + 3600, method="passkey", user_agent="Firefox on Linux"
     )
     store.create_session(Session("s2", "usr_a", int(NOW), NOW + 60))
     plain = store.get_session("s2", NOW)

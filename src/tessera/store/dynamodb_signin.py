@@ -34,6 +34,7 @@ def session_from(item: Item, session_hash: str) -> Session:
         int(item["auth_time"]["N"]),
         float(item["expires_at"]["N"]),
         boolean(item, "revoked"),
+        tuple((text(item, "amr") or "").split()),
         text(item, "method") or "",
         text(item, "user_agent") or "",
     )
@@ -55,6 +56,7 @@ class DynamoSignIn(DynamoBase):
                             "auth_time": n(session.auth_time),
                             "expires_at": n(session.expires_at),
                             "revoked": b(False),
+                            "amr": s(" ".join(session.amr)),
                             "method": s(session.method),
                             "user_agent": s(session.user_agent),
                             "ttl": ttl_of(session.expires_at),

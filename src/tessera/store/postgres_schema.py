@@ -102,6 +102,13 @@ CREATE TABLE totp_recovery_codes (
     ),
     (
         4,
+        "the authentication methods (amr) of each session",
+        """
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+""",
+    ),
+    (
+        5,
         "sessions say how they began and in which browser; a user's sessions and grants by user id",
         """
 ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT '',

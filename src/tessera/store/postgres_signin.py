@@ -37,6 +37,7 @@ def session_from(row: Mapping[str, Any]) -> Session:
         row["auth_time"],
         row["expires_at"],
         row["revoked"],
+        tuple(row["amr"].split()),
         row["method"],
         row["user_agent"],
     )
@@ -62,12 +63,13 @@ class PostgresSignIn(PostgresBase):
     def create_session(self, session: Session) -> None:
         """Store a new session."""
         self._run(
-            "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, method, user_agent) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, amr, method, user_agent) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             session.session_hash,
             session.user_id,
             session.auth_time,
             session.expires_at,
+            " ".join(session.amr),
             session.method,
             session.user_agent,
         )

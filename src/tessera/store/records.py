@@ -164,6 +164,8 @@ class AccessTokenRecord:
 class Session:
     """A browser session at the provider (stored by the hash of its cookie value).
 
+    ``amr`` are the RFC 8176 methods its sign-in used (``otp``, ``hwk``, ``mfa``, ...), which
+    its tokens report as ``amr`` and ``acr``; empty for a session stored before they were kept.
     ``method`` says how it began (``email_code``, ``magic_link``, ``sms``, ``passkey``,
     ``upstream:<id>``; empty for a session stored before sessions said so); ``user_agent`` is a
     short summary of the browser that began it (``Chrome on Linux``), never the raw header. Both
@@ -175,6 +177,7 @@ class Session:
     auth_time: int
     expires_at: float
     revoked: bool = False
+    amr: tuple[str, ...] = ()
     method: str = ""
     user_agent: str = ""
 

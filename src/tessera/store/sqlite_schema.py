@@ -42,8 +42,8 @@ CREATE INDEX IF NOT EXISTS access_by_grant ON access_tokens (grant_id);
 CREATE INDEX IF NOT EXISTS live_access_by_grant ON access_tokens (grant_id) WHERE revoked = 0;
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time INTEGER NOT NULL,
-    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, method TEXT NOT NULL DEFAULT '',
-    user_agent TEXT NOT NULL DEFAULT '');
+    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, amr TEXT NOT NULL DEFAULT '',
+    method TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, auth_time);
 CREATE TABLE IF NOT EXISTS pending (
     request_hash TEXT PRIMARY KEY, body TEXT NOT NULL, created_at REAL NOT NULL,
@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 
 # Columns added to a table after files with the table existed: (table, column, declaration).
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "amr", "TEXT NOT NULL DEFAULT ''"),
     ("sessions", "method", "TEXT NOT NULL DEFAULT ''"),
     ("sessions", "user_agent", "TEXT NOT NULL DEFAULT ''"),
 )

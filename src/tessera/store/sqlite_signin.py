@@ -38,6 +38,7 @@ def session_from(row: sqlite3.Row) -> Session:
         row["auth_time"],
         row["expires_at"],
         bool(row["revoked"]),
+        tuple(row["amr"].split()),
         row["method"],
         row["user_agent"],
     )
@@ -122,13 +123,14 @@ class SignInTables(SQLiteBase):
         """Store a new session."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, method, user_agent) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, amr, method, "
+                "user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     session.session_hash,
                     session.user_id,
                     session.auth_time,
                     session.expires_at,
+                    " ".join(session.amr),
                     session.method,
                     session.user_agent,
                 ),

@@ -22,6 +22,9 @@ their provider here, once per cold start:
   ``TESSERA_SMS_DEFAULT_REGION`` (``GB``: national numbers allowed),
   ``TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER`` and ``TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY``
   (the provider's defaults when unset). These are ``[sms]`` of ``tessera.toml`` (docs/config.md).
+- ``TESSERA_PROVIDER_NAME``, ``TESSERA_LOGO`` and ``TESSERA_TEMPLATES``: optional, the hosted
+  pages' name, logo (an https URL or an image file deployed with the function) and template
+  folder (``[provider]`` ``name``, ``logo`` and ``templates`` of ``tessera.toml``).
 """
 
 from __future__ import annotations
@@ -138,11 +141,15 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - a function's only writable path
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
     sms_sender, sms_settings = sms_from_environment(env)
+    templates = env.get("TESSERA_TEMPLATES", "").strip()
     settings = ProviderSettings(
         issuer=issuer,
         trusted_proxies=proxies,
         work_in_thread=False,
         **sms_settings,
+        name=env.get("TESSERA_PROVIDER_NAME", "").strip() or "Tessera",
+        logo=env.get("TESSERA_LOGO", "").strip() or None,
+        templates=Path(templates) if templates else None,
     )
     master = master_key_from_environment(env, root)
     url = env.get(STORE_ENV)
