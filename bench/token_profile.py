@@ -41,7 +41,7 @@ from token_endpoint_bench import _loadgen, _seed_chains  # noqa: E402
 # (component, substrings of a frame "function (file)"): the first component, walking from the
 # innermost frame outwards, that matches a frame of the sample gets the sample.
 COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("RSA/EC signing (cryptography)", ("sign (cryptography", "_sign (tessera/keys", "sign_jwt")),
+    ("RSA/EC signing (cryptography)", ("(tessera/keys/signing.py", "(cryptography/")),
     ("SQLite (sqlite3 calls)", ("execute (", "fetchone", "fetchall", "(tessera/store/sqlite")),
     ("audit logging", ("(tessera/issue/audit.py", "(logging/")),
     ("JSON encode/decode", ("(json/",)),
