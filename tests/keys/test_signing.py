@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tessera.encoding import b64url_decode, json_dumps
+from tessera.keys.ring import KeyRing
+from tessera.keys.sealing import MasterKey
 from tessera.keys.signing import SigningKey, sign_compact
+from tessera.store.sqlite import SQLiteStore
 
 
 def _header(token: str) -> dict[str, str]:
@@ -36,3 +40,16 @@ def test_extra_header_members_are_not_remembered_for_later_tokens() -> None:
         "typ": "JWT",
         "cty": "x",
     }
+
+
+def test_after_a_rotation_the_rings_tokens_name_the_new_current_key(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "keys.db")
+    ring = KeyRing(store, MasterKey.generate(), "RS256")
+    ring.ensure()
+    old = ring.signing_key()
+    assert _header(old.sign_jwt({"a": 1}, typ="at+jwt"))["kid"] == old.kid
+    current = ring.rotate()
+    token = ring.signing_key().sign_jwt({"a": 1}, typ="at+jwt")
+    assert _header(token) == {"alg": "RS256", "kid": current.kid, "typ": "at+jwt"}
+    assert current.kid != old.kid
+    store.close()
