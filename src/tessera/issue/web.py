@@ -6,15 +6,17 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from tessera.issue.provider import Provider
 
 __all__ = [
@@ -49,10 +51,17 @@ PAGE_HEADERS = {
     "Referrer-Policy": REFERRER_POLICY,
     "X-Content-Type-Options": "nosniff",
 }
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
+
+
+@cache
+def _templates() -> Environment:
+    """The pages' templates, loaded on the first page: an endpoint that renders none never imports jinja2."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=select_autoescape(default=True),
+    )
 
 
 # The name of the provider serving the current request, shown on every page (set by create_app).
@@ -149,7 +158,7 @@ def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), 
     to the redirects that follow a form POST, and a form that completes an authorization ends
     in a redirect to the client.
     """
-    html = _templates.get_template(template).render(provider_name=PROVIDER_NAME.get(), **context)
+    html = _templates().get_template(template).render(provider_name=PROVIDER_NAME.get(), **context)
     headers = dict(PAGE_HEADERS)
     targets = [t for t in (form_target(uri) for uri in form_targets) if t is not None]
     if targets:

@@ -15,7 +15,6 @@ from tessera.issue.addresses import request_address
 from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.signin.email_code import sign_in_target
 from tessera.issue.web import json_response, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression
 
 __all__ = ["passkey_options", "passkey_sign_in"]
 
@@ -48,6 +47,8 @@ async def passkey_sign_in(request: Request) -> Response:
     failed = json_error("passkey_rejected", "That passkey could not be used. Try again or use email.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression  # py_webauthn: on use
+
     try:
         result = provider.passkeys.sign_in(read.browser, credential)
     except SignCountRegression as exc:
