@@ -92,12 +92,28 @@ def postgres_row(user: User) -> tuple[str, str, str]:
     return user.user_id, user.email.lower(), body
 
 
-def load_postgres(url: str, start: int, count: int, progress: Progress) -> None:
+class Budget:
+    """Until when loading may go on (``max_seconds`` from now; None: until done), and whether to stop."""
+
+    def __init__(self, max_seconds: float | None) -> None:
+        self._deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        self.stopped = threading.Event()
+
+    def spent(self) -> bool:
+        """True once the time is up or a batch failed: no further batch should start."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.stopped.set()
+        return self.stopped.is_set()
+
+
+def load_postgres(url: str, start: int, count: int, progress: Progress, budget: Budget) -> None:
     """COPY ``count`` users into PostgreSQL, ``PG_BATCH`` rows per transaction."""
     import psycopg
 
     with psycopg.connect(url) as connection:
         for batch in _chunks(start, count, PG_BATCH):
+            if budget.spent():
+                return
             with (
                 connection.transaction(),
                 connection.cursor() as cursor,
@@ -137,18 +153,26 @@ def dynamodb_recorder(store: Any) -> Callable[[User], list[dict[str, Any]]]:
     return items_of
 
 
-def load_dynamodb(store: Any, start: int, count: int, progress: Progress, threads: int = 4) -> None:
+def load_dynamodb(
+    store: Any, start: int, count: int, progress: Progress, budget: Budget, *, threads: int = 4
+) -> None:
     """BatchWriteItem ``count`` users' items into the store's table, from ``threads`` threads."""
     client = store._db  # the store's own client: its endpoint and region
     local = threading.local()
 
     def write(batch: range) -> None:
+        if budget.spent():
+            return
         if not hasattr(local, "items_of"):
             local.items_of = dynamodb_recorder(store)
         items = [item for index in batch for item in local.items_of(bench_user(index))]
-        for first in range(0, len(items), DYNAMO_BATCH):
-            requests = [{"PutRequest": {"Item": item}} for item in items[first : first + DYNAMO_BATCH]]
-            _batch_write(client, store.table, requests)
+        try:
+            for first in range(0, len(items), DYNAMO_BATCH):
+                requests = [{"PutRequest": {"Item": item}} for item in items[first : first + DYNAMO_BATCH]]
+                _batch_write(client, store.table, requests)
+        except BaseException:
+            budget.stopped.set()  # the queued batches return at once instead of failing one by one
+            raise
         progress.advance(len(batch))
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -168,25 +192,42 @@ def _batch_write(client: Any, table: str, requests: list[dict[str, Any]]) -> Non
     raise RuntimeError("BatchWriteItem left items unprocessed after 20 attempts")
 
 
-def load(url: str, count: int, *, start: int = 0, stream: TextIO | None = None) -> float:
-    """Load users ``start`` … ``start + count - 1`` into the store at ``url``; the seconds it took."""
+def load(
+    url: str,
+    count: int,
+    *,
+    start: int = 0,
+    stream: TextIO | None = None,
+    max_seconds: float | None = None,
+) -> tuple[int, float]:
+    """Load users ``start`` … ``start + count - 1`` into the store at ``url``: (users loaded, seconds).
+
+    With ``max_seconds``, no batch starts after that time, so fewer users may be loaded: still
+    the first ones, ``start`` … ``start + loaded - 1`` (batches start in order and each one
+    started is finished).
+    """
     progress = Progress(f"users → {url.split(':', 1)[0]}", count, stream)
+    budget = Budget(max_seconds)
     began = time.monotonic()
     if url.startswith(("postgresql:", "postgres:")):
-        load_postgres(url, start, count, progress)
+        load_postgres(url, start, count, progress, budget)
     else:
         store = open_store(url)
         try:
             if type(store).__name__ == "DynamoDBStore":
-                load_dynamodb(store, start, count, progress)
+                load_dynamodb(store, start, count, progress, budget)
             else:
                 for batch in _chunks(start, count, 1000):
+                    if budget.spent():
+                        break
                     for index in batch:
                         store.put_user(bench_user(index))
                     progress.advance(len(batch))
         finally:
             store.close()
-    return time.monotonic() - began
+    if progress.done < count:
+        (stream or sys.stderr).write(f"\nstopped after {max_seconds} s: {progress.done} of {count} users\n")
+    return progress.done, time.monotonic() - began
 
 
 def main(argv: Sequence[str] | None = None, *, loader: Callable[..., float] = load) -> int:
@@ -195,12 +236,13 @@ def main(argv: Sequence[str] | None = None, *, loader: Callable[..., float] = lo
     parser.add_argument("--store", required=True, metavar="URL", help="a migrated store")
     parser.add_argument("--count", type=int, default=500_000)
     parser.add_argument("--start", type=int, default=0, help="index of the first user")
+    parser.add_argument("--max-seconds", type=float, default=None, help="start no batch after this")
     args = parser.parse_args(argv)
     if args.count < 1 or args.start < 0:
         print("error: --count must be at least 1 and --start at least 0", file=sys.stderr)
         return 2
-    seconds = loader(args.store, args.count, start=args.start)
-    print(f"{args.count} users loaded in {seconds:.1f} s ({args.count / seconds:.0f}/s)")
+    loaded, seconds = loader(args.store, args.count, start=args.start, max_seconds=args.max_seconds)
+    print(f"{loaded} users loaded in {seconds:.1f} s ({loaded / seconds:.0f}/s)")
     return 0
 
 

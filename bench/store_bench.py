@@ -164,17 +164,21 @@ def measure_backend(
     users: int,
     data: dict[str, Any],
     after_load: Callable[[dict[str, Any]], None] | None = None,
+    load_seconds: float | None = None,
 ) -> None:
     """Start ``kind``'s store and provider, load ``users``, run the cells; append to ``data``.
 
-    ``after_load`` may add to the load's entry (in ``data["loads"]``) before the cells run.
+    ``load_seconds`` bounds the load (the cells then use the users it loaded); ``after_load``
+    may add to the load's entry (in ``data["loads"]``) before the cells run.
     """
     cap = 10**7
     with bench_provider(kind) as (server, url):
-        entry = {"store": kind, "users": users, "seconds": load(url, users)}
+        loaded, seconds = load(url, users, max_seconds=load_seconds)
+        entry = {"store": kind, "users": loaded, "asked": users, "seconds": seconds}
         if after_load is not None:
             after_load(entry)
         data["loads"].append(entry)
+        users = loaded
         op = _op(server)
         chains = token_bench._seed_chains(op, max(levels)) if "refresh_token" in grants else []
         offset = 0

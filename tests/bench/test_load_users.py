@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def test_dynamodb_items_are_those_put_user_writes(moto_endpoint: str) -> None:
     reference = open_store(stored)
     reference.put_user(user)
 
-    assert load_users.load(loaded, 10, stream=io.StringIO()) > 0
+    assert load_users.load(loaded, 10, stream=io.StringIO())[0] == 10
 
     store = open_store(loaded)
     found = store.find_user_by_email(load_users.EMAIL_FORMAT.format(7))
@@ -92,7 +93,7 @@ def test_postgres_rows_are_those_put_user_writes() -> None:
             (reference,) = db.execute("SELECT user_id, email, body FROM users").fetchall()
             db.execute("DELETE FROM users")
 
-        assert load_users.load(url, 5, stream=io.StringIO()) > 0
+        assert load_users.load(url, 5, stream=io.StringIO())[0] == 5
 
         with psycopg.connect(url) as db:
             rows = db.execute("SELECT user_id, email, body FROM users ORDER BY email").fetchall()
@@ -111,6 +112,19 @@ def test_the_progress_bar_counts_to_the_total() -> None:
     progress.advance(3)
     assert stream.getvalue().endswith("\n")
     assert "users [########] 4/4 100%" in stream.getvalue()
+
+
+def test_a_time_budget_stops_the_load_after_whole_batches(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'budget.db'}"
+    migrate_store(url)
+    stream = io.StringIO()
+
+    loaded, _ = load_users.load(url, 5000, stream=stream, max_seconds=0)
+
+    assert loaded == 0
+    assert "stopped after 0 s: 0 of 5000 users" in stream.getvalue()
+    assert load_users.load(url, 1500, stream=stream, max_seconds=60)[0] == 1500
+    assert open_store(url).find_user_by_email(load_users.EMAIL_FORMAT.format(1499)) is not None
 
 
 def test_the_command_line_refuses_a_bad_count() -> None:
