@@ -58,11 +58,12 @@ AWS_ENV = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of this benchmark (prefixed ``--store-``)."""
+def add_arguments(parser: argparse.ArgumentParser, *, standalone: bool = False) -> None:
+    """Options of this benchmark (prefixed ``--store-``; standalone, ``--seconds`` too)."""
+    seconds = ["--store-seconds", "--seconds"] if standalone else ["--store-seconds"]
     parser.add_argument("--store-backends", default=",".join(BACKENDS), help="comma-separated")
     parser.add_argument("--store-clients", default="8,32", help="concurrency levels, comma-separated")
-    parser.add_argument("--store-seconds", type=float, default=60.0, help="measured seconds per cell")
+    parser.add_argument(*seconds, dest="store_seconds", type=float, default=60.0, help="seconds per cell")
     parser.add_argument("--store-grants", default=",".join(GRANTS), help="comma-separated")
     parser.add_argument("--store-users", type=int, default=2000, help="users loaded into each store")
 
@@ -317,7 +318,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s cells, 200 users: a smoke run")
-    add_arguments(parser)
+    add_arguments(parser, standalone=True)
     markdown, data = run(parser.parse_args())
     print(f"## Token endpoint and sign-in on each store\n\n{markdown}")
     sys.exit(1 if data["problems"] else 0)
