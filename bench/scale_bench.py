@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale-users", type=int, default=500_000, help="users loaded into each store")
     parser.add_argument("--scale-clients", type=int, default=32)
     parser.add_argument("--scale-seconds", type=float, default=60.0, help="measured seconds per cell")
+    parser.add_argument("--scale-grants", default="signin,client_credentials,refresh_token")
     parser.add_argument(
         "--scale-load-seconds",
         type=float,
@@ -83,7 +84,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 kind,
                 [args.scale_clients],
                 seconds,
-                grants=["signin", "client_credentials", "refresh_token"],
+                grants=args.scale_grants.split(","),
                 users=users,
                 data=data,
                 after_load=lambda load: load.update(moto_rss_mb=moto_rss_mb(), uptime=store_bench.uptime()),
