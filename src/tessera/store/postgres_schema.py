@@ -100,6 +100,13 @@ CREATE TABLE totp_recovery_codes (
     PRIMARY KEY (user_id, code_hash));
 """,
     ),
+    (
+        4,
+        "the authentication methods (amr) of each session",
+        """
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+""",
+    ),
 )
 
 
