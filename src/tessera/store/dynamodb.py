@@ -16,6 +16,7 @@ from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text
 from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
+from .dynamodb_upstream import DynamoUpstreamLinks
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -58,7 +59,7 @@ def _refresh_item(token: RefreshToken, keep_until: float) -> Item:
     }
 
 
-class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
+class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstreamLinks):
     """A :class:`~tessera.store.Store` in one DynamoDB table (single-table design)."""
 
     # clients and users

@@ -16,6 +16,7 @@ from typing import Any
 from .postgres_factors import PostgresFactors
 from .postgres_mail import PostgresMailQueue
 from .postgres_signin import PostgresSignIn
+from .postgres_upstream import PostgresUpstreamLinks
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -65,7 +66,7 @@ def _refresh(row: Mapping[str, Any]) -> RefreshToken:
 _REVOKE_LIVE_ACCESS = "UPDATE access_tokens SET revoked = TRUE WHERE grant_id = %s AND NOT revoked"
 
 
-class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
+class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue, PostgresUpstreamLinks):
     """A :class:`~tessera.store.Store` in PostgreSQL (a plain server, Aurora, Neon, RDS Proxy)."""
 
     # clients and users
@@ -315,6 +316,8 @@ class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
             (b"DELETE FROM seen_jti WHERE expires_at <= %s", (now,)),
             (b"DELETE FROM mail_queue WHERE expires_at <= %s", (now - 86400,)),
             (b"DELETE FROM passkey_challenges WHERE expires_at <= %s", (now,)),
+            (b"DELETE FROM upstream_logins WHERE expires_at <= %s", (now,)),
+            (b"DELETE FROM upstream_sessions WHERE expires_at <= %s", (now,)),
             (b'DELETE FROM rate_hits WHERE "window" < %s', (int(now // 60) - 60,)),
         )
         removed = 0
