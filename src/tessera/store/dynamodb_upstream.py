@@ -174,4 +174,4 @@ class DynamoUpstreamLinks(DynamoBase):
         item = self._get(f"UPSESSION#{session_hash}")
         if item is None or float(item["expires_at"]["N"]) <= now:
             return None
-        return item["upstream_id"]["S"]
+        return text(item, "upstream_id")
