@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 
-from tessera.store import FederatedStore, Store, UpstreamLink, UpstreamLinks, UpstreamLogin
+from tessera.store import FederatedStore, Store, UpstreamLink, UpstreamLinks, UpstreamLogin, User
 
 from .conftest import NOW, StoreOpener
 
@@ -126,3 +126,19 @@ def test_a_session_remembers_the_upstream_it_began_at(links: FederatedStore) -> 
     assert links.session_upstream("sess", NOW + 100) is None
     links.mark_session_upstream("sess", "github", NOW + 200)
     assert links.session_upstream("sess", NOW + 150) == "github"
+
+
+def test_deleting_a_user_removes_their_links_and_kept_tokens(links: FederatedStore) -> None:
+    links.put_user(User("usr_a", "a@example.com", True))
+    links.put_user(User("usr_b", "b@example.com", True))
+    assert links.link_upstream(_link("usr_a", "s1"))
+    assert links.link_upstream(_link("usr_a", "s2", "github"))
+    assert links.keep_upstream_tokens("corp", "s1", "usr_a", b"sealed")
+    assert links.link_upstream(_link("usr_b", "s3"))
+    assert links.delete_user("usr_a")
+    assert links.upstream_links_of("usr_a") == ()
+    assert links.find_upstream_link("corp", "s1") is None and links.find_upstream_link("github", "s2") is None
+    assert links.upstream_tokens("corp", "s1") is None
+    assert [x.subject for x in links.upstream_links_of("usr_b")] == ["s3"]
+    # The identity is free again: it can sign up or link anew instead of pointing at nobody.
+    assert links.link_upstream(_link("usr_b", "s1"))

@@ -149,7 +149,8 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         return sorted(users, key=lambda user: user.email.lower())
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user and its email item in one transaction; False when there was none."""
+        """Remove a user and its email item in one transaction (its upstream links first); False when none."""
+        self.unlink_all_upstreams(user_id)
         for _ in range(10):
             item = self._get(f"USER#{user_id}")
             if item is None:

@@ -97,6 +97,11 @@ class DynamoUpstreamLinks(DynamoBase):
             ]
         )
 
+    def unlink_all_upstreams(self, user_id: str) -> None:
+        """Remove every identity linked to ``user_id`` (with its kept tokens), one by one."""
+        for link in self.upstream_links_of(user_id):
+            self.unlink_upstream(link.upstream_id, link.subject, user_id)
+
     def keep_upstream_tokens(self, upstream_id: str, subject: str, user_id: str, sealed: bytes) -> bool:
         """Store the identity's sealed upstream tokens (replacing any); False unless linked to ``user_id``."""
         updated = self._update(

@@ -124,8 +124,10 @@ class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue, Postgres
         return [_user(row["body"]) for row in self._all("SELECT body FROM users ORDER BY email")]
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user (their sessions stop working: a session needs its user); False when none."""
-        return self._run("DELETE FROM users WHERE user_id = %s", user_id) > 0
+        """Remove a user (their sessions stop working) and their linked upstream identities; False if none."""
+        with self._transaction() as db:
+            db.execute(b"DELETE FROM upstream_links WHERE user_id = %s", (user_id,))
+            return db.execute(b"DELETE FROM users WHERE user_id = %s", (user_id,)).rowcount > 0
 
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
