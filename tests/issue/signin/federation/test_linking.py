@@ -130,3 +130,10 @@ def test_one_of_several_linked_sign_ins_unlinks_without_signing_in_again(
     )
     assert unlinked.status_code == 303
     assert [link.subject for link in idp.store.upstream_links_of("usr_alice")] == ["up-alice-2"]
+
+
+def test_without_upstreams_the_account_page_has_no_linked_sign_ins(idp: ProviderHarness) -> None:
+    idp.sign_in(idp.authorize_params())
+    page = idp.browser.get("/account")
+    assert page.status_code == 200 and "Passkeys" in page.text
+    assert "Linked sign-ins" not in page.text
