@@ -17,8 +17,6 @@ from tessera.testing.upstream import FakeUpstream
 from .conftest import WriteConfig
 from .sample import VALID
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 DISCOVERY = "/.well-known/openid-configuration"
 
 
@@ -128,7 +126,7 @@ def test_a_bad_discovery_document_is_one_line_and_exit_2(
     case: tuple[dict[str, Any], dict[str, str], str],
 ) -> None:
     changes, extra, words = case
-    issuer = LocalIssuer()
+    issuer = LocalIssuer(url="https://keys.example")
     served.routes["/jwks"] = Response.json(issuer.jwks())
     _document(served, **changes)
     path = write_config(VALID + _upstream("corp", served.url, **extra))
@@ -164,7 +162,7 @@ def test_a_bad_jwks_is_one_line_and_exit_2(
 def test_the_genuine_document_of_the_same_server_passes(
     capsys: pytest.CaptureFixture[str], write_config: WriteConfig, served: LocalHTTPServer
 ) -> None:
-    issuer = LocalIssuer()
+    issuer = LocalIssuer(url="https://keys.example")
     served.routes["/jwks"] = Response.json(issuer.jwks())
     _document(served, token_endpoint_auth_methods_supported=["client_secret_basic", "private_key_jwt"])
     path = write_config(VALID + _upstream("corp", served.url))

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tessera.issue.mail.delivery import DevOutbox
 from tessera.issue.provider import Provider
 from tessera.issue.settings import ProviderSettings
@@ -21,8 +19,6 @@ from tessera.testing.upstream import FakeUpstream
 from tessera.verify import Verifier
 
 from ..issue.signin.federation.harness import Walk, configure, oidc_entry, register
-
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def test_a_provider_with_upstreams_starts_on_every_store(store_url: str) -> None:

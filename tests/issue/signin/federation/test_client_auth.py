@@ -19,8 +19,6 @@ from tessera.testing.upstream import JWT_BEARER, FakeUpstream
 
 from .harness import SECRET, Walk, configure, oidc_entry, refused
 
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
 CALLBACK = f"{ISSUER}/upstream/corp/callback"
 
 
@@ -61,7 +59,7 @@ def test_private_key_jwt_signs_an_assertion_the_upstream_checks_with_tesseras_jw
 def test_an_upstream_that_does_not_know_tesseras_key_refuses_the_assertion(
     idp: ProviderHarness, fake: FakeUpstream
 ) -> None:
-    fake.register_private_key_jwt("tessera", LocalIssuer().jwks(), CALLBACK)
+    fake.register_private_key_jwt("tessera", LocalIssuer(url="https://stranger.example").jwks(), CALLBACK)
     configure(idp, _signed_entry(fake))
     walk = Walk(idp, idp.browser)
     refused(walk.callback(walk.at_upstream(walk.to_upstream())), "did not confirm the sign-in")

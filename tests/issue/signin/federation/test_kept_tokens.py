@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tessera.issue.signin.federation.kept_tokens import open_kept_tokens
 from tessera.testing.idp import ProviderHarness
 from tessera.testing.upstream import FakeUpstream
 
 from .harness import Walk, configure, oidc_entry
-
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def test_kept_tokens_are_sealed_bound_to_the_user_and_never_sent_on(
