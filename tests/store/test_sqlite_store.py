@@ -147,3 +147,21 @@ def test_remembered_clients_and_keys_follow_writes_from_other_connections(store:
     store.put_client(first)
     assert other.get_client("svc") == first
     other.close()
+
+
+def test_a_file_from_before_session_amr_gets_the_column_and_keeps_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE sessions (session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+            "auth_time INTEGER NOT NULL, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        old.execute("INSERT INTO sessions VALUES ('s-old', 'usr_a', ?, ?, 0)", (int(NOW), NOW + 600))
+    opened = [SQLiteStore(path), SQLiteStore(path)]  # the second finds the column there already
+    store = opened[0]
+    assert store.get_session("s-old", NOW) == Session("s-old", "usr_a", int(NOW), NOW + 600)
+    store.create_session(Session("s-new", "usr_a", int(NOW), NOW + 600, amr=("otp", "mfa")))
+    found = opened[1].get_session("s-new", NOW)
+    assert found is not None and found.amr == ("otp", "mfa")
+    for each in opened:
+        each.close()

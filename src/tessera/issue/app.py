@@ -18,9 +18,10 @@ from tessera.issue.cors import EndpointCORS, StrictTransport
 from tessera.issue.dev.demo import demo_routes
 from tessera.issue.endpoints import authorize, logout, metadata, revocation, token, userinfo
 from tessera.issue.hosts import HostCheck, allowed_hosts
-from tessera.issue.pages import account, assets, consent
+from tessera.issue.pages import account, account_totp, assets, consent
 from tessera.issue.provider import Provider
 from tessera.issue.signin import email_code, magic_link, passkey, sms
+from tessera.issue.signin import totp as signin_totp
 from tessera.issue.signin.federation import pages as federation_pages
 from tessera.issue.web import PROVIDER_NAME
 
@@ -75,6 +76,8 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/code", email_code.code_form, methods=["GET"]),
         Route("/signin/code", email_code.submit_code, methods=["POST"]),
         Route("/signin/done", email_code.signed_in),
+        Route("/signin/totp", signin_totp.totp_form, methods=["GET"]),
+        Route("/signin/totp", signin_totp.submit_totp, methods=["POST"]),
         Route("/signin/passkey/options", passkey.passkey_options, methods=["POST"]),
         Route("/signin/passkey", passkey.passkey_sign_in, methods=["POST"]),
         Route("/account", account.account_page, methods=["GET"]),
@@ -82,6 +85,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/account/passkeys", account.add_passkey, methods=["POST"]),
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
+        *account_totp.ROUTES,
         Route("/static/passkeys.js", assets.passkeys_js, methods=["GET"]),
         Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
         Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),

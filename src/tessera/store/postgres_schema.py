@@ -102,6 +102,13 @@ CREATE TABLE totp_recovery_codes (
     ),
     (
         4,
+        "the authentication methods (amr) of each session",
+        """
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+""",
+    ),
+    (
+        5,
         "federation: linked upstream identities (and their sealed tokens), sign-ins in flight, sessions",
         """
 CREATE TABLE upstream_links (

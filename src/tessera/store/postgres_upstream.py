@@ -21,7 +21,7 @@ def _link(row: Mapping[str, Any]) -> UpstreamLink:
 
 
 class PostgresUpstreamLinks(PostgresBase):
-    """Federation rows (migration 4)."""
+    """Federation rows (migration 5)."""
 
     def link_upstream(self, link: UpstreamLink) -> bool:
         """Link an upstream identity; False (and nothing written) when it is already linked."""

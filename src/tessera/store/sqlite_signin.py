@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .records import OneTimeCode, PendingRequest, Session
-from .sqlite_schema import SCHEMA, dump
+from .sqlite_schema import SCHEMA, dump, upgrade
 
 __all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows"]
 
@@ -36,7 +36,9 @@ class SQLiteBase:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._connection().executescript(SCHEMA)
+        db = self._connection()
+        db.executescript(SCHEMA)
+        upgrade(db)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -107,8 +109,15 @@ class SignInTables(SQLiteBase):
         """Store a new session."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, 0)",
-                (session.session_hash, session.user_id, session.auth_time, session.expires_at),
+                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, revoked, amr) "
+                "VALUES (?, ?, ?, ?, 0, ?)",
+                (
+                    session.session_hash,
+                    session.user_id,
+                    session.auth_time,
+                    session.expires_at,
+                    " ".join(session.amr),
+                ),
             )
 
     def get_session(self, session_hash: str, now: float) -> Session | None:
@@ -120,7 +129,13 @@ class SignInTables(SQLiteBase):
         )
         if row is None:
             return None
-        return Session(row["session_hash"], row["user_id"], row["auth_time"], row["expires_at"])
+        return Session(
+            row["session_hash"],
+            row["user_id"],
+            row["auth_time"],
+            row["expires_at"],
+            amr=tuple(row["amr"].split()),
+        )
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session and every grant (and so every token) made under it."""

@@ -68,7 +68,10 @@ async def account_page(request: Request) -> Response:
         csrf_cookie = provider.cookies.read(request, provider.cookies.csrf_name)
     except BadParameters:
         return error_page(UNREADABLE_FORM)
+    from tessera.issue.pages.account_totp import section as totp_section  # it imports this module
+
     value = csrf_cookie or new_secret()
+    fresh = provider.passkeys.recently_signed_in(who.session.auth_time)
     passkeys = [
         {
             "id": p.credential_id,
@@ -89,8 +92,9 @@ async def account_page(request: Request) -> Response:
         csrf=provider.cookies.csrf_token(value),
         email=who.user.email,
         passkeys=passkeys,
-        fresh=provider.passkeys.recently_signed_in(who.session.auth_time),
+        fresh=fresh,
         sign_in_again=_sign_in_again(provider),
+        totp=totp_section(provider, who.user, fresh=fresh),
     )
     if csrf_cookie is None:
         provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)

@@ -3,8 +3,9 @@
 Both forms carry a CSRF token bound to a cookie by HMAC and are refused cross-site (WEB-08);
 the code only works from the browser that asked for it, whose challenge id is in a cookie
 (PWL-18, WEB-10); a successful sign-in always mints a new session id (WEB-06) and redirects
-with 303 (AS-33). The code page's ``form-action`` also names the client's origin: a correct
-code ends, after redirects, at the client, and browsers check those redirects against it.
+with 303 (AS-33), or first asks for the user's TOTP (:mod:`.second_factor`). The code page's
+``form-action`` also names the client's origin: a correct code ends, after redirects, at the
+client, and browsers check those redirects against it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
+from tessera.issue.assurance import EMAIL_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.pages import upstream_buttons
 from tessera.issue.signin.magic_link import link_url
+from tessera.issue.signin.second_factor import finish_first_factor
 from tessera.issue.signin.signup import user_for_address
 from tessera.issue.signin.throttle import throttled_context
 from tessera.issue.tokens import new_secret
@@ -225,15 +228,8 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    session_value = provider.start_session(user)
-    provider.audit.event("sign_in", user_id=user.user_id)
     target = sign_in_target(provider, request_id, then)
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    provider.cookies.set(
-        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
-    )
-    provider.cookies.clear(response, provider.cookies.signin_name)
-    return response
+    return finish_first_factor(provider, user, EMAIL_AMR, request_id=request_id, then=then, target=target)
 
 
 async def signed_in(request: Request) -> Response:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
+from tessera.issue.assurance import SMS_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.provider import Provider
 from tessera.issue.signin.magic_link import csrf_page, finish_sign_in
@@ -152,4 +153,4 @@ async def submit_phone_code(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    return finish_sign_in(provider, user, request_id)
+    return finish_sign_in(provider, user, request_id, SMS_AMR)
