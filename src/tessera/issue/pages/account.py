@@ -20,7 +20,6 @@ from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.account_section import linked_sign_ins
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, json_response, page, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected
 from tessera.store import Session, User
 
 __all__ = ["account_page", "add_passkey", "passkey_options", "remove_passkey", "rename_passkey"]
@@ -128,6 +127,8 @@ async def add_passkey(request: Request) -> Response:
     failed = json_error("passkey_rejected", "The passkey could not be added. Try again.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected  # py_webauthn: only where passkeys are used
+
     try:
         added = provider.passkeys.register(who.user, who.cookie, credential, read.text("name"))
     except PasskeyRejected:

@@ -25,6 +25,7 @@ from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending
 from tessera.issue.provider import Provider
 from tessera.issue.signin.second_factor import finish_first_factor
 from tessera.issue.signin.signup import user_for_address
+from tessera.issue.signin.throttle import come_back
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of
 from tessera.passwordless import LinkRejected, SignInThrottled
@@ -97,7 +98,9 @@ def finish_sign_in(provider: Provider, user: User, request_id: str, amr: Sequenc
         if request_id
         else f"{base}/signin/done"
     )
-    return finish_first_factor(provider, user, amr, request_id=request_id, then="", target=target)
+    response = finish_first_factor(provider, user, amr, request_id=request_id, then="", target=target)
+    provider.cookies.clear(response, provider.cookies.address_name)
+    return response
 
 
 async def land_link(request: Request) -> Response:
@@ -151,7 +154,8 @@ async def confirm_link(request: Request) -> Response:
         email = provider.codes.links.redeem(challenge_id, token, address)
     except SignInThrottled as exc:
         provider.audit.event("sign_in_failed")
-        response = error_page("Too many failed sign-ins from your network. Try again later.", 429)
+        wait = come_back(exc.retry_after_seconds)
+        response = error_page(f"Too many failed sign-ins from your network. Try again {wait}.", 429)
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     except LinkRejected:
