@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.provider import Provider
+from tessera.issue.signin.federation.account_section import linked_sign_ins
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, json_response, page, provider_of
 from tessera.store import Session, User
@@ -81,8 +82,11 @@ async def account_page(request: Request) -> Response:
         }
         for p in provider.store.list_passkeys(who.user.user_id)
     ]
+    linked = linked_sign_ins(provider, who.cookie, who.user)
     response = page(
         "account.html",
+        form_targets=linked.form_targets if linked else (),
+        linked=linked.context() if linked else None,
         base=provider.settings.base_path,
         csrf=provider.cookies.csrf_token(value),
         email=who.user.email,
