@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 
+from tessera.issue.offload import WORKER_THREADS, off_loop
 from tessera.store import Store
 from tessera.store.sqlite import SQLiteStore
 from tessera.testing.idp import ISSUER, SVC_SECRET, WEB_SECRET, ProviderHarness, query_of
@@ -121,3 +124,80 @@ def test_a_slow_store_call_does_not_hold_up_other_requests(tmp_path: Path) -> No
     assert token_waiting  # /jwks answered while /token's store call was still blocked in its thread
     assert token_status == 200
     idp.close()
+
+
+class _Settings:
+    work_in_thread = True
+
+
+class _Provider:
+    settings = _Settings()
+
+
+_REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("request", default="none")
+
+
+def _describe(suffix: str) -> tuple[str, bool, str]:
+    return _REQUEST.get() + suffix, _on_event_loop(), threading.current_thread().name
+
+
+def _refuse() -> None:
+    raise LookupError("no such row")
+
+
+def test_off_loop_runs_the_work_on_a_worker_thread_in_the_callers_context() -> None:
+    async def request() -> tuple[str, bool, str]:
+        _REQUEST.set("req-1")
+        return await off_loop(_Provider(), _describe, "!")  # type: ignore[arg-type]
+
+    seen, on_loop, thread = asyncio.run(request())
+    assert seen == "req-1!"
+    assert not on_loop
+    assert thread != threading.current_thread().name
+
+
+def test_off_loop_raises_the_works_error_in_the_caller() -> None:
+    async def request() -> None:
+        await off_loop(_Provider(), _refuse)  # type: ignore[arg-type]
+
+    with pytest.raises(LookupError, match="no such row"):
+        asyncio.run(request())
+
+
+def test_off_loop_survives_callers_that_gave_up_or_whose_loop_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    started, release = threading.Event(), threading.Event()
+    crashed: list[threading.ExceptHookArgs] = []
+    monkeypatch.setattr(threading, "excepthook", crashed.append)
+
+    def slow() -> str:
+        started.set()
+        release.wait(5)
+        return "late"
+
+    async def abandon() -> None:
+        task = asyncio.ensure_future(off_loop(_Provider(), slow))  # type: ignore[arg-type]
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(abandon())  # the loop is closed before the work ends
+    release.set()
+
+    async def later() -> tuple[str, bool, str]:
+        return await off_loop(_Provider(), _describe, "?")  # type: ignore[arg-type]
+
+    for _ in range(3 * WORKER_THREADS):  # every worker still serves
+        assert asyncio.run(later())[0] == "none?"
+    assert crashed == []
+
+
+def test_off_loop_runs_inline_without_work_in_thread() -> None:
+    class Inline:
+        class settings:  # noqa: N801
+            work_in_thread = False
+
+    async def request() -> tuple[str, bool, str]:
+        return await off_loop(Inline(), _describe, "")  # type: ignore[arg-type]
+
+    assert asyncio.run(request())[1] is True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -94,10 +95,15 @@ class Look:
     """
 
     name: str
-    templates: Environment
+    templates_folder: Path | None = None
     static: str = "/static"
     logo_src: str | None = None
     image_origins: tuple[str, ...] = ()
+
+    @cached_property
+    def templates(self) -> Environment:
+        """The pages' Jinja2 environment, built at the first page (a token request never needs it)."""
+        return template_environment(self.templates_folder)
 
 
 def look_for(name: str, base_path: str, logo: str | None, templates: Path | None) -> Look:
@@ -110,4 +116,4 @@ def look_for(name: str, base_path: str, logo: str | None, templates: Path | None
         logo_src, origins = logo, (f"{parts.scheme}://{parts.netloc}",)
     elif logo is not None:
         logo_src = f"{static}/logo"
-    return Look(name, template_environment(templates), static, logo_src, origins)
+    return Look(name, templates, static, logo_src, origins)

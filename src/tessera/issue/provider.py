@@ -143,8 +143,8 @@ class Provider:
         links = store if isinstance(store, UpstreamLinks) else None
         if links is None and (upstreams or federation is not None):
             raise ConfigurationError(
-                "[[upstreams]] need a store that keeps upstream links (SQLite today; PostgreSQL and "
-                "DynamoDB do not yet)"
+                "[[upstreams]] need a store that keeps upstream links (SQLite, PostgreSQL and DynamoDB "
+                "do; this store does not)"
             )
         self._session_upstream = links.session_upstream if links is not None else None
         self.federation = federation or Federation(
@@ -154,6 +154,7 @@ class Provider:
             key=master_key.derive("federation"),
             signing_key=self.keys.signing_key,
             clock=clock,
+            master_key=master_key,
         )
         self.verifier = Verifier(
             issuer=settings.issuer,

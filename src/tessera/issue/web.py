@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from tessera.issue.look import Look, template_environment
+from tessera.issue.look import Look
 
 if TYPE_CHECKING:
     from tessera.issue.provider import Provider
@@ -51,7 +51,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 # The look (name, logo, templates) of the provider serving the current request (set by create_app).
-_BUILT_IN_LOOK = Look("Tessera", template_environment())
+_BUILT_IN_LOOK = Look("Tessera")
 PAGE_LOOK: ContextVar[Look] = ContextVar("page_look", default=_BUILT_IN_LOOK)
 
 

@@ -109,6 +109,24 @@ ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
     ),
     (
         5,
+        "federation: linked upstream identities (and their sealed tokens), sign-ins in flight, sessions",
+        """
+CREATE TABLE upstream_links (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
+    linked_at DOUBLE PRECISION NOT NULL, email TEXT NOT NULL, sealed_tokens BYTEA,
+    PRIMARY KEY (upstream_id, subject));
+CREATE INDEX upstream_links_by_user ON upstream_links (user_id, linked_at);
+CREATE TABLE upstream_logins (
+    state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, linking_user_id TEXT);
+CREATE INDEX upstream_logins_by_expiry ON upstream_logins (expires_at);
+CREATE TABLE upstream_sessions (
+    session_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX upstream_sessions_by_expiry ON upstream_sessions (expires_at);
+""",
+    ),
+    (
+        6,
         "sessions say how they began and in which browser; a user's sessions and grants by user id",
         """
 ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT '',

@@ -82,6 +82,9 @@ CREATE TABLE IF NOT EXISTS upstream_links (
     upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
     linked_at REAL NOT NULL, email TEXT NOT NULL, PRIMARY KEY (upstream_id, subject));
 CREATE INDEX IF NOT EXISTS upstream_links_by_user ON upstream_links (user_id);
+CREATE TABLE IF NOT EXISTS upstream_tokens (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, sealed BLOB NOT NULL,
+    PRIMARY KEY (upstream_id, subject));
 CREATE TABLE IF NOT EXISTS upstream_logins (
     state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
     created_at REAL NOT NULL, expires_at REAL NOT NULL, linking_user_id TEXT);

@@ -18,9 +18,9 @@ from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.pages.account_sessions import account_sections
 from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.provider import Provider
+from tessera.issue.signin.federation.account_section import linked_sign_ins
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, json_response, page, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected
 from tessera.store import Session, User
 
 __all__ = ["account_page", "add_passkey", "passkey_options", "remove_passkey", "rename_passkey"]
@@ -83,8 +83,11 @@ async def account_page(request: Request) -> Response:
         }
         for p in provider.store.list_passkeys(who.user.user_id)
     ]
+    linked = linked_sign_ins(provider, who.cookie, who.user)
     response = page(
         "account.html",
+        form_targets=linked.form_targets if linked else (),
+        linked=linked.context() if linked else None,
         base=provider.settings.base_path,
         csrf=provider.cookies.csrf_token(value),
         email=who.user.email,
@@ -126,6 +129,8 @@ async def add_passkey(request: Request) -> Response:
     failed = json_error("passkey_rejected", "The passkey could not be added. Try again.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected  # py_webauthn: only where passkeys are used
+
     try:
         added = provider.passkeys.register(who.user, who.cookie, credential, read.text("name"))
     except PasskeyRejected:

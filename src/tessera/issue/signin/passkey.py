@@ -17,7 +17,6 @@ from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.signin.email_code import sign_in_target
 from tessera.issue.signin.second_factor import begin_second_factor, needs_second_factor, second_factor_url
 from tessera.issue.web import json_response, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression
 
 __all__ = ["passkey_options", "passkey_sign_in"]
 
@@ -50,6 +49,8 @@ async def passkey_sign_in(request: Request) -> Response:
     failed = json_error("passkey_rejected", "That passkey could not be used. Try again or use email.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression  # py_webauthn: on use
+
     try:
         result = provider.passkeys.sign_in(read.browser, credential)
     except SignCountRegression as exc:
