@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tessera.store import (
     AccessTokenRecord,
@@ -19,8 +22,9 @@ from tessera.store import (
     User,
 )
 from tessera.store.sqlite import SQLiteStore
+from tessera.store.url import open_store
 
-from .conftest import NOW
+from .conftest import NOW, fresh_store_url
 
 
 def _session(session_hash: str, user_id: str, started: float, method: str = "email_code") -> Session:
@@ -166,9 +170,12 @@ def test_erasing_a_user_removes_everything_of_theirs_and_nothing_else(store: Sto
     assert fresh is not None and fresh.user_id == "usr_new" and store.list_passkeys("usr_new") == ()
 
 
-def test_erasing_a_user_drops_their_upstream_links_on_sqlite(tmp_path: Path) -> None:
-    """SQLite only: it is the one store that keeps upstream links today (docs/federation.md)."""
-    store = SQLiteStore(tmp_path / "store.db")
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_erasing_a_user_drops_their_upstream_links(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """SQLite and PostgreSQL (DynamoDB's erase_user does not reach upstream links yet)."""
+    store: Any = open_store(fresh_store_url(kind, request, tmp_path))
     store.put_user(User("usr_a", "a@example.com"))
     store.put_user(User("usr_b", "b@example.com"))
     assert store.link_upstream(UpstreamLink("github", "123", "usr_a", NOW))
@@ -179,6 +186,7 @@ def test_erasing_a_user_drops_their_upstream_links_on_sqlite(tmp_path: Path) -> 
     assert store.find_upstream_link("github", "123") is None
     assert store.session_upstream("s-a", NOW) is None
     assert store.find_upstream_link("github", "456") is not None
+    store.close()
 
 
 def test_a_sqlite_file_from_before_session_details_gains_them(tmp_path: Path) -> None:

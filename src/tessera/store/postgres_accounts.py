@@ -18,6 +18,8 @@ _OWNED_ROWS = (
     b"DELETE FROM totp_factors WHERE user_id = %s",
     b"DELETE FROM totp_recovery_codes WHERE user_id = %s",
     b"DELETE FROM codes WHERE body->>'user_id' = %s",
+    b"DELETE FROM upstream_links WHERE user_id = %s",
+    b"DELETE FROM upstream_logins WHERE linking_user_id = %s",
 )
 
 
@@ -65,6 +67,11 @@ class PostgresAccounts(PostgresBase):
             if user["body"].get("phone"):
                 addresses.append(f"tel:{user['body']['phone']}")
             db.execute(b"DELETE FROM one_time_codes WHERE email = ANY(%s)", (addresses,))
+            db.execute(
+                b"DELETE FROM upstream_sessions WHERE session_hash IN "
+                b"(SELECT session_hash FROM sessions WHERE user_id = %s)",
+                (user_id,),
+            )
             db.execute(
                 b"WITH gone AS (UPDATE grants SET body = NULL, user_id = NULL, session_hash = NULL, "
                 b"revoked = TRUE WHERE user_id = %s OR session_hash IN "
