@@ -17,7 +17,7 @@ import pytest
 from tessera.cli import main as cli_main
 from tessera.issue.dev.provider import dev_provider
 from tessera.testing.devserver import DevServer
-from tessera.testing.signin import sign_in_via_outbox
+from tessera.testing.signin import sign_in_by_text, sign_in_via_outbox
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,23 @@ def test_a_user_added_signs_in_at_once_with_the_roles_set_later(
     assert httpx.get(admin, headers={"Authorization": f"Bearer {token}"}).status_code == 403
 
 
+def test_a_user_added_with_a_phone_signs_in_by_text_at_once(
+    server: DevServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(server.data)
+    code, out, _ = _run(
+        capsys, "users", "add", "fay@example.com", "--phone", "+44 7400 900555", "--data", data, "--json"
+    )
+    assert code == 0 and json.loads(out)["phone"] == "+447400900555"
+    code, out, _ = _run(capsys, "users", "list", "--data", data)
+    assert "fay@example.com" in out and "phone: +447400900555" in out
+    with httpx.Client() as browser:
+        answer = sign_in_by_text(browser, "+447400900555", issuer=server.issuer)
+        assert answer.status_code == 303 and answer.headers["location"] == "/signin/done"
+    code, _, err = _run(capsys, "users", "add", "gus@example.com", "--phone", "+447400900555", "--data", data)
+    assert code == 2 and "another user has the phone +447400900555" in err
+
+
 def _subject(token: str) -> str:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -148,6 +165,8 @@ def _subject(token: str) -> str:
         (["users", "add", "dev@example.com"], "exists"),
         (["users", "remove", "nobody@example.com"], "no user"),
         (["users", "set-roles", "dev@example.com", "a b"], "not a role"),
+        (["users", "add", "erin@example.com", "--phone", "12345"], "not a valid phone number"),
+        (["users", "add", "erin@example.com", "--phone", "+44 7400 12345x"], "not a valid phone number"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

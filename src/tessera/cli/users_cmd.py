@@ -25,9 +25,10 @@ def register(commands: Any) -> None:
     add.add_argument("email", metavar="EMAIL")
     add.add_argument("--role", action="append", default=[], help="a role (repeatable)")
     add.add_argument("--name", default=None, help="display name (default: the part before @)")
+    add.add_argument("--phone", default=None, help="mobile number with its country code, for sign-in by SMS")
     add.set_defaults(handler=add_user)
 
-    remove = actions.add_parser("remove", help="remove a user (their sessions end)")
+    remove = actions.add_parser("remove", help="remove a user and everything of theirs (their sessions end)")
     remove.add_argument("email", metavar="EMAIL")
     remove.set_defaults(handler=remove_user)
 
@@ -48,6 +49,7 @@ def _summary(user: Any) -> dict[str, Any]:
         "name": user.name,
         "roles": list(user.roles),
         "disabled": user.disabled,
+        "phone": user.phone,
     }
 
 
@@ -60,7 +62,8 @@ def _show(user: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(_summary(user), indent=2))
     else:
-        print(f"{user.email:<32} {user.user_id}  roles: {','.join(user.roles) or '-'}")
+        phone = f"  phone: {user.phone}" if user.phone else ""
+        print(f"{user.email:<32} {user.user_id}  roles: {','.join(user.roles) or '-'}{phone}")
 
 
 def _check_email(email: str) -> str:
@@ -75,6 +78,20 @@ def _check_roles(roles: list[str]) -> tuple[str, ...]:
         if not role or any(c.isspace() or c == "," for c in role):
             raise ConfigurationError(f"{role!r} is not a role name")
     return tuple(dict.fromkeys(roles))
+
+
+def _check_phone(phone: str | None) -> str | None:
+    """The number in E.164, or a ConfigurationError saying how to write it."""
+    if phone is None:
+        return None
+    from ..passwordless.sms import PhoneNumberRejected, normalise_phone
+
+    try:
+        return normalise_phone(phone)
+    except PhoneNumberRejected:
+        raise ConfigurationError(
+            f"{phone!r} is not a valid phone number in international form (+ and the country code)"
+        ) from None
 
 
 def list_users(args: argparse.Namespace) -> int:
@@ -102,15 +119,19 @@ def add_user(args: argparse.Namespace) -> int:
     try:
         email = _check_email(args.email)
         roles = _check_roles(args.role)
+        phone = _check_phone(args.phone)
         store = open_store(args.data)
         if store.find_user_by_email(email) is not None:
             raise ConfigurationError(f"a user with the email {email!r} exists")
+        if phone is not None and store.find_user_by_phone(phone) is not None:
+            raise ConfigurationError(f"another user has the phone {phone}")
         user = User(
             user_id=new_user_id(),
             email=email,
             email_verified=True,
             name=args.name if args.name is not None else email.split("@")[0],
             roles=roles,
+            phone=phone,
         )
         store.put_user(user)
     except ConfigurationError as exc:
@@ -120,13 +141,15 @@ def add_user(args: argparse.Namespace) -> int:
 
 
 def remove_user(args: argparse.Namespace) -> int:
-    """Remove the user with this email."""
+    """Remove the user with this email and everything of theirs (``Store.erase_user``)."""
+    import time
+
     from .data_dir import open_store
 
     try:
         store = open_store(args.data)
         user = store.find_user_by_email(args.email.strip())
-        if user is None or not store.delete_user(user.user_id):
+        if user is None or not store.erase_user(user.user_id, time.time()):
             raise ConfigurationError(f"no user with the email {args.email!r}")
     except ConfigurationError as exc:
         return _fail(str(exc))

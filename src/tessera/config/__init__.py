@@ -9,7 +9,7 @@ from __future__ import annotations
 from .diagnostics import ConfigFileError, Diagnostic
 from .loading import load, read_config
 from .locations import CONFIG_ENV, CONFIG_NAME, config_path
-from .model import ApiConfig, ClientConfig, ProviderConfig, TesseraConfig, UserConfig
+from .model import ApiConfig, ClientConfig, ProviderConfig, SmsConfig, TesseraConfig, UserConfig
 from .schema import OPENID_SCOPES
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ConfigFileError",
     "Diagnostic",
     "ProviderConfig",
+    "SmsConfig",
     "TesseraConfig",
     "UserConfig",
     "config_path",

@@ -15,7 +15,15 @@ from .lines import KeyLines
 if TYPE_CHECKING:
     from ..verify import Verifier
 
-__all__ = ["ApiConfig", "ClientConfig", "Overrides", "ProviderConfig", "TesseraConfig", "UserConfig"]
+__all__ = [
+    "ApiConfig",
+    "ClientConfig",
+    "Overrides",
+    "ProviderConfig",
+    "SmsConfig",
+    "TesseraConfig",
+    "UserConfig",
+]
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,25 @@ class ClientConfig:
 
 @dataclass(frozen=True)
 class UserConfig:
-    """``[[users]]``: a seed user and their roles."""
+    """``[[users]]``: a seed user, their roles, and their phone (E.164) for sign-in by SMS."""
 
     email: str
     roles: tuple[str, ...] = ()
     name: str = ""
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    """``[sms]``: where sign-in texts go (``dev``: the dev outbox; ``sns``: Amazon SNS in
+    ``sns_region``), the region national numbers belong to, and the hourly send limits (None:
+    the provider's defaults)."""
+
+    sender: str = "dev"
+    sns_region: str | None = None
+    default_region: str | None = None
+    sends_per_hour_per_number: int | None = None
+    sends_per_hour_per_country: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +110,7 @@ class TesseraConfig:
     apis: tuple[ApiConfig, ...] = ()
     clients: tuple[ClientConfig, ...] = ()
     users: tuple[UserConfig, ...] = ()
+    sms: SmsConfig | None = None
     route_rules: RouteRules | None = None
     document: Mapping[str, Any] = field(default_factory=dict)
     lines: KeyLines = field(default_factory=lambda: KeyLines({}), repr=False, compare=False)

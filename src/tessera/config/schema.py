@@ -23,7 +23,7 @@ from ..errors import ConfigurationError
 from ..protect.routes import Route, RouteRules
 from .diagnostics import Diagnostic, key_name
 from .lines import KeyLines, key_lines
-from .model import ApiConfig, ClientConfig, ProviderConfig, TesseraConfig, UserConfig
+from .model import ApiConfig, ClientConfig, ProviderConfig, SmsConfig, TesseraConfig, UserConfig
 
 __all__ = ["CLIENT_TYPES", "GRANTS", "OPENID_SCOPES", "SECTIONS", "issuer_problem", "parse_config"]
 
@@ -33,6 +33,7 @@ GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
 NAMES = Kind(
     "a list of names without spaces",
     lambda v: isinstance(v, list) and all(isinstance(x, str) and _NAME.fullmatch(x) for x in v),
+)
+COUNT = Kind(
+    "a whole number of at least 1", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
 )
 STRINGS = Kind(
     "a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v)
@@ -85,7 +89,9 @@ SECTIONS: Mapping[str, Section] = {
         },
         frozenset({"id", "type"}),
     ),
-    "users": Section(True, {"email": STRING, "name": STRING, "roles": NAMES}, frozenset({"email"})),
+    "users": Section(
+        True, {"email": STRING, "name": STRING, "roles": NAMES, "phone": STRING}, frozenset({"email"})
+    ),
     "routes": Section(
         True,
         {"method": STRING, "path": STRING, "scopes": NAMES, "roles": NAMES, "handler": STRING},
@@ -94,7 +100,18 @@ SECTIONS: Mapping[str, Section] = {
     "gateway": Section(False, None),
     "store": Section(False, {"url": STRING, "cache": STRING}),
     "upstreams": Section(True, None),
+    "sms": Section(
+        False,
+        {
+            "sender": STRING,
+            "sns_region": STRING,
+            "default_region": STRING,
+            "sends_per_hour_per_number": COUNT,
+            "sends_per_hour_per_country": COUNT,
+        },
+    ),
 }
+SMS_SENDERS = ("dev", "sns")
 
 
 class _Collector:
@@ -261,6 +278,32 @@ def _clients(
     return tuple(clients)
 
 
+def _phone(index: int, value: str, out: _Collector) -> str | None:
+    """The E.164 form of a ``[[users]]`` phone, or None (and a diagnostic) when it is not one.
+
+    With the provider installed (``phonenumbers``, the idp extra) the number is parsed and
+    checked as sign-in by SMS will; without it (a protect-only install reading the same file)
+    it must already be written in E.164.
+    """
+    try:
+        import phonenumbers  # noqa: F401 - installed with the provider (the idp extra)
+    except ImportError:
+        if _E164.fullmatch(value):
+            return value
+    else:
+        from ..passwordless.sms import PhoneNumberRejected, normalise_phone
+
+        try:
+            return normalise_phone(value)
+        except PhoneNumberRejected:
+            pass
+    out.add(
+        ("users", index, "phone"),
+        f"{value!r} is not a valid phone number in international form (+ and the country code)",
+    )
+    return None
+
+
 def _users(entries: list[dict[str, Any]], out: _Collector) -> tuple[UserConfig, ...]:
     users: list[UserConfig] = []
     for index, entry in enumerate(entries):
@@ -272,8 +315,39 @@ def _users(entries: list[dict[str, Any]], out: _Collector) -> tuple[UserConfig, 
             continue
         if any(u.email.lower() == email.lower() for u in users):
             out.add(("users", index, "email"), f"{email!r} is declared twice")
-        users.append(UserConfig(email, tuple(dict.fromkeys(entry.get("roles", ()))), entry.get("name", "")))
+        phone = _phone(index, entry["phone"], out) if "phone" in entry else None
+        if phone is not None and any(u.phone == phone for u in users):
+            out.add(("users", index, "phone"), f"{phone} is the phone of another user")
+        roles = tuple(dict.fromkeys(entry.get("roles", ())))
+        users.append(UserConfig(email, roles, entry.get("name", ""), phone))
     return tuple(users)
+
+
+def _sms(entry: dict[str, Any], out: _Collector) -> SmsConfig | None:
+    """``[sms]``: the sender and its limits; None when the file has no such section."""
+    if not entry:
+        return None
+    sender = entry.get("sender", "dev")
+    if sender not in SMS_SENDERS:
+        out.add(("sms", "sender"), f"must be {' or '.join(map(repr, SMS_SENDERS))}")
+    if "sns_region" in entry and sender != "sns":
+        out.add(("sms", "sns_region"), 'only the "sns" sender has a region')
+    default_region = entry.get("default_region")
+    if default_region is not None:
+        try:
+            import phonenumbers
+
+            if default_region not in phonenumbers.SUPPORTED_REGIONS:
+                out.add(("sms", "default_region"), f"{default_region!r} is not a region code such as 'GB'")
+        except ImportError:
+            out.add(("sms", "default_region"), "checking region codes needs the idp extra (phonenumbers)")
+    return SmsConfig(
+        sender=sender,
+        sns_region=entry.get("sns_region"),
+        default_region=default_region,
+        sends_per_hour_per_number=entry.get("sends_per_hour_per_number"),
+        sends_per_hour_per_country=entry.get("sends_per_hour_per_country"),
+    )
 
 
 def _routes(entries: list[dict[str, Any]], out: _Collector) -> RouteRules | None:
@@ -327,6 +401,7 @@ def parse_config(text: str, file: str | Path) -> tuple[TesseraConfig | None, lis
         apis=apis,
         clients=_clients(parsed.get("clients", []), apis, out),
         users=_users(parsed.get("users", []), out),
+        sms=_sms((parsed.get("sms") or [{}])[0], out),
         route_rules=_routes(parsed.get("routes", []), out),
         document=document,
         lines=lines,

@@ -19,7 +19,7 @@ from tessera.issue.dev.demo import demo_routes
 from tessera.issue.endpoints import authorize, logout, metadata, revocation, token, userinfo
 from tessera.issue.hosts import HostCheck, allowed_hosts
 from tessera.issue.look import Look, look_for
-from tessera.issue.pages import account, account_totp, assets, consent
+from tessera.issue.pages import account, account_sessions, account_totp, assets, consent
 from tessera.issue.provider import Provider
 from tessera.issue.signin import email_code, magic_link, passkey, sms
 from tessera.issue.signin import totp as signin_totp
@@ -88,6 +88,11 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
         *account_totp.ROUTES,
+        Route("/account/sessions/end", account_sessions.end_session, methods=["POST"]),
+        Route("/account/sessions/end-others", account_sessions.end_other_sessions, methods=["POST"]),
+        Route("/account/applications/revoke", account_sessions.revoke_application, methods=["POST"]),
+        Route("/account/delete", account_sessions.delete_account_form, methods=["GET"]),
+        Route("/account/delete", account_sessions.delete_account, methods=["POST"]),
         Route("/static/passkeys.js", assets.passkeys_js, methods=["GET"]),
         Route("/static/tessera.css", assets.stylesheet, methods=["GET"]),
         Route("/static/logo", assets.logo, methods=["GET"]),

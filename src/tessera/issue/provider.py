@@ -28,6 +28,7 @@ from tessera.issue.settings import ProviderSettings
 from tessera.issue.signin.federation.flow import Federation
 from tessera.issue.signin.federation.upstreams import Upstream
 from tessera.issue.tokens import access_token_claims, at_hash, id_token_claims, new_secret
+from tessera.issue.user_agents import browser_summary
 from tessera.keys.ring import KeyRing
 from tessera.keys.sealing import MasterKey
 from tessera.keys.signing import SigningKey
@@ -196,10 +197,13 @@ class Provider:
             self.store.purge_expired(now)
 
     # sessions
-    def start_session(self, user: User, amr: Sequence[str]) -> str:
+    def start_session(self, user: User, amr: Sequence[str], method: str = "", user_agent: str = "") -> str:
         """Create a session for ``user`` signed in by ``amr`` (RFC 8176 methods, see :mod:`.assurance`).
 
-        Returns the new cookie value (never a prior one: WEB-06).
+        Returns the new cookie value (never a prior one: WEB-06). ``method`` is how the user
+        signed in (``email_code``, ``magic_link``, ``sms``, ``passkey``); ``user_agent`` the
+        request's ``User-Agent``, of which only a summary is kept (both are shown on the account
+        page).
         """
         value = new_secret()
         now = self.now()
@@ -210,6 +214,8 @@ class Provider:
                 int(now),
                 now + self.settings.session_seconds,
                 amr=tuple(amr),
+                method=method,
+                user_agent=browser_summary(user_agent) if user_agent else "",
             )
         )
         return value
@@ -234,7 +240,7 @@ class Provider:
         The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
         ``amr`` is more than ``fed`` when a second factor followed the upstream's sign-in.
         """
-        value = self.start_session(user, amr)
+        value = self.start_session(user, amr, f"upstream:{upstream_id}")
         expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
         self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
         return value

@@ -46,6 +46,7 @@ __all__ = [
     "TotpFactors",
     "Housekeeping",
     "UpstreamLinks",
+    "Accounts",
     "Store",
     "FederatedStore",
 ]
@@ -383,6 +384,34 @@ class UpstreamLinks(Protocol):
         ...
 
 
+class Accounts(Protocol):
+    """What a user sees and changes of their own account: sessions, applications, erasure."""
+
+    def list_sessions(self, user_id: str, now: float) -> Sequence[Session]:
+        """The user's live sessions (not ended, not expired), newest first."""
+        ...
+
+    def list_consents(self, user_id: str) -> Sequence[Consent]:
+        """Every consent the user has given, by client id."""
+        ...
+
+    def list_grants(self, user_id: str, now: float) -> Sequence[Grant]:
+        """The user's live grants (not revoked, not expired), newest first."""
+        ...
+
+    def erase_user(self, user_id: str, now: float) -> bool:
+        """Delete the user and everything of theirs; False when there was no such user.
+
+        Sessions, consents, passkeys, the TOTP factor and its recovery codes, linked upstream
+        identities, one-time codes sent to the user's email or phone and passkey challenges
+        go. Grants are revoked with every access token, their refresh tokens deleted where
+        the store can find them, and each grant row kept only as a revocation marker with no
+        user in it (so a token issued before still fails every revocation check until it
+        expires).
+        """
+        ...
+
+
 class Housekeeping(Protocol):
     """Removal of rows that can no longer matter, and letting go of connections."""
 
@@ -407,6 +436,7 @@ class Store(
     RateCounters,
     MailQueue,
     SigningKeys,
+    Accounts,
     Housekeeping,
     Protocol,
 ):

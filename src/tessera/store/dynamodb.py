@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
+from .dynamodb_accounts import DynamoAccounts
 from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text, ttl_of
 from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
@@ -59,7 +60,7 @@ def _refresh_item(token: RefreshToken, keep_until: float) -> Item:
     }
 
 
-class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstreamLinks):
+class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstreamLinks, DynamoAccounts):
     """A :class:`~tessera.store.Store` in one DynamoDB table (single-table design)."""
 
     # clients and users
@@ -234,6 +235,7 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
                     f"USERGRANTS#{grant.user_id}#{grant.client_id}", f"G#{grant.grant_id}", grant.expires_at
                 )
             )
+            writes.append(_link(f"USER#{grant.user_id}", f"GRANT#{grant.grant_id}", grant.expires_at))
         if not self._transact(writes):
             raise RuntimeError("the grant could not be recorded")
 
@@ -389,6 +391,38 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         self._db.delete_item(TableName=self.table, Key=key(f"CONSENT#{user_id}", client_id))
         for link in list(self._query(f"USERGRANTS#{user_id}#{client_id}", "G#")):
             self.revoke_grant(link["sk"]["S"].removeprefix("G#"))
+
+    def erase_user(self, user_id: str, now: float) -> bool:
+        """Delete the user and everything of theirs; False when there was no such user.
+
+        Not one transaction (a user may own more items than one holds): the sessions end
+        first, then the grants are revoked with their access tokens and kept as markers without
+        a body, then the rest goes, and the user item last, so that an erasure cut short is
+        finished by running it again. Refresh tokens are not indexed by grant here: they stay
+        until their TTL, refused because their grant is revoked.
+        """
+        item = self._get(f"USER#{user_id}")
+        if item is None:
+            return False
+        user = _user(item)
+        for session_hash in self._linked(user_id, "SESSION#"):
+            self.end_session(session_hash)
+            self._delete_partition(f"SESSION#{session_hash}")
+        for grant_id in self._linked(user_id, "GRANT#"):
+            grant = self._get(f"GRANT#{grant_id}")
+            self.revoke_grant(grant_id)
+            self._update(f"GRANT#{grant_id}", "REMOVE #body")
+            if grant is not None and "body" in grant:
+                client_id = json.loads(grant["body"]["S"])["client_id"]
+                self._delete_partition(f"USERGRANTS#{user_id}#{client_id}")
+        self._delete_partition(f"CONSENT#{user_id}")
+        self._erase_passkeys(user_id)
+        self.remove_totp(user_id)
+        addresses = [user.email.lower(), *([f"tel:{user.phone}"] if user.phone else [])]
+        self._erase_sign_ins_in_flight(addresses, user_id)
+        self._delete_partition(f"USER#{user_id}", "SESSION#")
+        self._delete_partition(f"USER#{user_id}", "GRANT#")
+        return self.delete_user(user_id)
 
     # signing keys
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:

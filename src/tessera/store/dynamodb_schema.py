@@ -10,13 +10,15 @@ pk                                      sk                          holds
 ======================================  ==========================  =======================================
 ``CLIENT#{client_id}``                  ``-``                       the client (JSON ``body``)
 ``USER#{user_id}``                      ``-``                       the user (``body``, ``email``)
+``USER#{user_id}``                      ``SESSION#{session_hash}``  link to a session of the user
+``USER#{user_id}``                      ``GRANT#{grant_id}``        link to a grant of the user
 ``EMAIL#{email}``                       ``-``                       ``user_id``: keeps emails unique
 ``CODE#{code_hash}``                    ``-``                       authorization code, ``consumed``
 ``GRANT#{grant_id}``                    ``-``                       the grant, ``revoked``
 ``GRANT#{grant_id}``                    ``AT#{jti}``                link to a live access token of it
 ``RT#{token_hash}``                     ``-``                       refresh token, ``state``, ``rotated_at``
 ``AT#{jti}``                            ``-``                       access token record, ``revoked``
-``SESSION#{session_hash}``              ``-``                       browser session, ``revoked``
+``SESSION#{session_hash}``              ``-``                       session, ``revoked``, ``method``
 ``SESSION#{session_hash}``              ``GRANT#{grant_id}``        link to a grant made in the session
 ``USERGRANTS#{user_id}#{client_id}``    ``G#{grant_id}``            link from (user, client) to a grant
 ``PENDING#{request_hash}``              ``-``                       pending authorization request

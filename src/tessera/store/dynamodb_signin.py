@@ -9,7 +9,7 @@ from .dynamodb_base import DynamoBase, Item, b, body, boolean, n, s, text, ttl_o
 from .dynamodb_base import key as item_key
 from .records import Consent, OneTimeCode, PendingRequest, Session
 
-__all__ = ["DynamoSignIn"]
+__all__ = ["DynamoSignIn", "consent_from", "session_from"]
 
 _RATE_KEEP_WINDOWS = 61  # windows of a minute a rate counter is kept (as the SQL stores purge)
 
@@ -26,36 +26,63 @@ def _one_time_code(item: Item, challenge_hash: str) -> OneTimeCode:
     )
 
 
+def session_from(item: Item, session_hash: str) -> Session:
+    """A session from its item (one stored before sessions said how they began has no method)."""
+    return Session(
+        session_hash,
+        item["user_id"]["S"],
+        int(item["auth_time"]["N"]),
+        float(item["expires_at"]["N"]),
+        boolean(item, "revoked"),
+        tuple((text(item, "amr") or "").split()),
+        text(item, "method") or "",
+        text(item, "user_agent") or "",
+    )
+
+
 class DynamoSignIn(DynamoBase):
     """Sessions, sign-in artefacts, rate counters and consents, each race decided by a condition."""
 
     def create_session(self, session: Session) -> None:
-        """Store a new session (partition ``SESSION#hash``, which also links the session's grants)."""
-        self._put(
-            {
-                **item_key(f"SESSION#{session.session_hash}"),
-                "user_id": s(session.user_id),
-                "auth_time": n(session.auth_time),
-                "expires_at": n(session.expires_at),
-                "revoked": b(False),
-                "amr": s(" ".join(session.amr)),
-                "ttl": ttl_of(session.expires_at),
-            },
-            "attribute_not_exists(#pk)",
+        """Store a new session (partition ``SESSION#hash``, which also links the session's grants)
+        and its link from the user's partition (``USER#id`` / ``SESSION#hash``), in one transaction."""
+        written = self._transact(
+            [
+                {
+                    "Put": {
+                        "Item": {
+                            **item_key(f"SESSION#{session.session_hash}"),
+                            "user_id": s(session.user_id),
+                            "auth_time": n(session.auth_time),
+                            "expires_at": n(session.expires_at),
+                            "revoked": b(False),
+                            "amr": s(" ".join(session.amr)),
+                            "method": s(session.method),
+                            "user_agent": s(session.user_agent),
+                            "ttl": ttl_of(session.expires_at),
+                        },
+                        "ConditionExpression": "attribute_not_exists(#pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "Item": {
+                            **item_key(f"USER#{session.user_id}", f"SESSION#{session.session_hash}"),
+                            "ttl": ttl_of(session.expires_at),
+                        }
+                    }
+                },
+            ]
         )
+        if not written:
+            raise RuntimeError("a session with this id exists")
 
     def get_session(self, session_hash: str, now: float) -> Session | None:
         """The live session, or None when unknown, revoked or expired."""
         item = self._get(f"SESSION#{session_hash}")
         if item is None or boolean(item, "revoked") or float(item["expires_at"]["N"]) <= now:
             return None
-        return Session(
-            session_hash,
-            item["user_id"]["S"],
-            int(item["auth_time"]["N"]),
-            float(item["expires_at"]["N"]),
-            amr=tuple((text(item, "amr") or "").split()),
-        )
+        return session_from(item, session_hash)
 
     def save_pending(self, request: PendingRequest) -> None:
         """Store an authorization request that waits for sign-in."""
@@ -158,7 +185,7 @@ class DynamoSignIn(DynamoBase):
     def get_consent(self, user_id: str, client_id: str) -> Consent | None:
         """What ``user_id`` has allowed ``client_id``, or None."""
         item = self._get(f"CONSENT#{user_id}", client_id)
-        return _consent(item, user_id, client_id) if item else None
+        return consent_from(item, user_id, client_id) if item else None
 
     def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
         """Add ``scopes`` to the consent: compare-and-swap on a version, started over on a lost race."""
@@ -181,7 +208,8 @@ class DynamoSignIn(DynamoBase):
         raise RuntimeError("the consent changed concurrently too often")
 
 
-def _consent(item: Item, user_id: str, client_id: str) -> Consent:
+def consent_from(item: Item, user_id: str, client_id: str) -> Consent:
+    """A consent from its item."""
     return Consent(
         user_id,
         client_id,

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from .postgres_accounts import PostgresAccounts
 from .postgres_factors import PostgresFactors
 from .postgres_mail import PostgresMailQueue
 from .postgres_signin import PostgresSignIn
@@ -66,7 +67,9 @@ def _refresh(row: Mapping[str, Any]) -> RefreshToken:
 _REVOKE_LIVE_ACCESS = "UPDATE access_tokens SET revoked = TRUE WHERE grant_id = %s AND NOT revoked"
 
 
-class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue, PostgresUpstreamLinks):
+class PostgresStore(
+    PostgresSignIn, PostgresFactors, PostgresMailQueue, PostgresUpstreamLinks, PostgresAccounts
+):
     """A :class:`~tessera.store.Store` in PostgreSQL (a plain server, Aurora, Neon, RDS Proxy)."""
 
     # clients and users

@@ -125,6 +125,16 @@ CREATE TABLE upstream_sessions (
 CREATE INDEX upstream_sessions_by_expiry ON upstream_sessions (expires_at);
 """,
     ),
+    (
+        6,
+        "sessions say how they began and in which browser; a user's sessions and grants by user id",
+        """
+ALTER TABLE sessions ADD COLUMN method TEXT NOT NULL DEFAULT '',
+    ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_by_user ON sessions (user_id, auth_time);
+CREATE INDEX grants_by_user ON grants (user_id);
+""",
+    ),
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from .postgres_base import PostgresBase
 from .records import Consent, OneTimeCode, PendingRequest, Session
 
-__all__ = ["PostgresSignIn"]
+__all__ = ["PostgresSignIn", "consent_from", "session_from"]
 
 
 def _json(value: Any) -> Any:
@@ -29,7 +29,22 @@ def _one_time_code(row: Mapping[str, Any]) -> OneTimeCode:
     )
 
 
-def _consent(row: Mapping[str, Any]) -> Consent:
+def session_from(row: Mapping[str, Any]) -> Session:
+    """A session from its row."""
+    return Session(
+        row["session_hash"],
+        row["user_id"],
+        row["auth_time"],
+        row["expires_at"],
+        row["revoked"],
+        tuple(row["amr"].split()),
+        row["method"],
+        row["user_agent"],
+    )
+
+
+def consent_from(row: Mapping[str, Any]) -> Consent:
+    """A consent from its row."""
     return Consent(
         row["user_id"], row["client_id"], tuple(row["scopes"]), row["granted_at"], row["updated_at"]
     )
@@ -48,13 +63,15 @@ class PostgresSignIn(PostgresBase):
     def create_session(self, session: Session) -> None:
         """Store a new session."""
         self._run(
-            "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, revoked, amr) "
-            "VALUES (%s, %s, %s, %s, FALSE, %s)",
+            "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, amr, method, user_agent) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             session.session_hash,
             session.user_id,
             session.auth_time,
             session.expires_at,
             " ".join(session.amr),
+            session.method,
+            session.user_agent,
         )
 
     def get_session(self, session_hash: str, now: float) -> Session | None:
@@ -64,15 +81,7 @@ class PostgresSignIn(PostgresBase):
             session_hash,
             now,
         )
-        if row is None:
-            return None
-        return Session(
-            row["session_hash"],
-            row["user_id"],
-            row["auth_time"],
-            row["expires_at"],
-            amr=tuple(row["amr"].split()),
-        )
+        return session_from(row) if row is not None else None
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session and every grant (and so every token) made under it, in one transaction."""
@@ -180,7 +189,7 @@ class PostgresSignIn(PostgresBase):
     def get_consent(self, user_id: str, client_id: str) -> Consent | None:
         """What ``user_id`` has allowed ``client_id``, or None."""
         row = self._one("SELECT * FROM consents WHERE user_id = %s AND client_id = %s", user_id, client_id)
-        return _consent(row) if row else None
+        return consent_from(row) if row else None
 
     def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
         """Add ``scopes`` to the consent (created if absent) in one upsert, keeping their order."""
@@ -196,7 +205,7 @@ class PostgresSignIn(PostgresBase):
             now,
             now,
         )
-        return _consent(_returned(row))
+        return consent_from(_returned(row))
 
     def revoke_consent(self, user_id: str, client_id: str) -> None:
         """Delete the consent and revoke the client's grants for the user, with their tokens."""

@@ -166,6 +166,10 @@ class Session:
 
     ``amr`` are the RFC 8176 methods its sign-in used (``otp``, ``hwk``, ``mfa``, ...), which
     its tokens report as ``amr`` and ``acr``; empty for a session stored before they were kept.
+    ``method`` says how it began (``email_code``, ``magic_link``, ``sms``, ``passkey``,
+    ``upstream:<id>``; empty for a session stored before sessions said so); ``user_agent`` is a
+    short summary of the browser that began it (``Chrome on Linux``), never the raw header. Both
+    are shown to the user on the account page.
     """
 
     session_hash: str
@@ -174,6 +178,8 @@ class Session:
     expires_at: float
     revoked: bool = False
     amr: tuple[str, ...] = ()
+    method: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .records import (
     SigningKeyRecord,
     User,
 )
+from .sqlite_accounts import AccountTables
 from .sqlite_consent import ConsentTable
 from .sqlite_mail import MailQueueTable
 from .sqlite_passkeys import PasskeyTables
@@ -30,7 +31,9 @@ from .sqlite_upstream import UpstreamTables
 __all__ = ["SQLiteStore"]
 
 
-class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables, UpstreamTables):
+class SQLiteStore(
+    SignInTables, ConsentTable, MailQueueTable, PasskeyTables, TotpTables, UpstreamTables, AccountTables
+):
     """A :class:`~tessera.store.Store` in one SQLite file (or ``":memory:"`` for one thread).
 
     Writes that decide a race (consuming a code, rotating a refresh token, counting a one-time

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from .records import Consent
 from .sqlite_signin import SQLiteBase, revoke_grant_rows
 
-__all__ = ["ConsentTable"]
+__all__ = ["ConsentTable", "consent_from"]
 
 
-def _consent_from(row: sqlite3.Row) -> Consent:
+def consent_from(row: sqlite3.Row) -> Consent:
+    """A consent from its row."""
     return Consent(
         user_id=row["user_id"],
         client_id=row["client_id"],
@@ -28,7 +29,7 @@ class ConsentTable(SQLiteBase):
     def get_consent(self, user_id: str, client_id: str) -> Consent | None:
         """What ``user_id`` has allowed ``client_id``, or None."""
         row = self._one("SELECT * FROM consents WHERE user_id = ? AND client_id = ?", user_id, client_id)
-        return _consent_from(row) if row else None
+        return consent_from(row) if row else None
 
     def grant_consent(self, user_id: str, client_id: str, scopes: Sequence[str], now: float) -> Consent:
         """Add ``scopes`` to the consent (created if absent) in one transaction; the result."""
@@ -46,7 +47,7 @@ class ConsentTable(SQLiteBase):
             stored = db.execute(
                 "SELECT * FROM consents WHERE user_id = ? AND client_id = ?", (user_id, client_id)
             ).fetchone()
-        return _consent_from(stored)
+        return consent_from(stored)
 
     def revoke_consent(self, user_id: str, client_id: str) -> None:
         """Delete the consent and revoke the client's grants for the user, with their tokens."""

@@ -8,7 +8,15 @@ from typing import Any
 
 from .records import ClientRecord, RefreshState, RefreshToken, User
 
-__all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "upgrade", "user_from"]
+__all__ = [
+    "ADDED_COLUMNS",
+    "SCHEMA",
+    "add_missing_columns",
+    "client_from",
+    "dump",
+    "refresh_from",
+    "user_from",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -22,6 +30,7 @@ CREATE TABLE IF NOT EXISTS grants (
     grant_id TEXT PRIMARY KEY, body TEXT, session_hash TEXT, expires_at REAL NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS grants_by_session ON grants (session_hash);
+CREATE INDEX IF NOT EXISTS grants_by_user ON grants (json_extract(body, '$.user_id'));
 CREATE TABLE IF NOT EXISTS refresh_tokens (
     token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
     issued_at REAL NOT NULL, expires_at REAL NOT NULL, state TEXT NOT NULL, rotated_at REAL);
@@ -33,7 +42,9 @@ CREATE INDEX IF NOT EXISTS access_by_grant ON access_tokens (grant_id);
 CREATE INDEX IF NOT EXISTS live_access_by_grant ON access_tokens (grant_id) WHERE revoked = 0;
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time INTEGER NOT NULL,
-    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, amr TEXT NOT NULL DEFAULT '');
+    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, amr TEXT NOT NULL DEFAULT '',
+    method TEXT NOT NULL DEFAULT '', user_agent TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id, auth_time);
 CREATE TABLE IF NOT EXISTS pending (
     request_hash TEXT PRIMARY KEY, body TEXT NOT NULL, created_at REAL NOT NULL,
     expires_at REAL NOT NULL, force_login INTEGER NOT NULL);
@@ -85,6 +96,38 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 """
 
 
+# Columns added to a table after files with the table existed: (table, column, declaration).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sessions", "amr", "TEXT NOT NULL DEFAULT ''"),
+    ("sessions", "method", "TEXT NOT NULL DEFAULT ''"),
+    ("sessions", "user_agent", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add the :data:`ADDED_COLUMNS` a file made by an older Tessera lacks, in one write transaction
+    (so two processes opening the file at once add each column once)."""
+
+    def missing() -> list[tuple[str, str, str]]:
+        present = {
+            (table, row["name"])
+            for table in {t for t, _, _ in ADDED_COLUMNS}
+            for row in db.execute(f"PRAGMA table_info({table})")
+        }
+        return [added for added in ADDED_COLUMNS if added[:2] not in present]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, declaration in missing():
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 def dump(value: Any) -> str:
     """Canonical compact JSON for a stored body."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
@@ -116,16 +159,3 @@ def refresh_from(row: sqlite3.Row) -> RefreshToken:
         state=RefreshState(row["state"]),
         rotated_at=row["rotated_at"],
     )
-
-
-def upgrade(db: sqlite3.Connection) -> None:
-    """Bring a database made by an earlier version up to :data:`SCHEMA` (columns added since)."""
-    db.execute("BEGIN IMMEDIATE")  # two processes opening one old file add the column once
-    try:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
-        if "amr" not in columns:
-            db.execute("ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT ''")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

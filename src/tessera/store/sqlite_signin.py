@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .records import OneTimeCode, PendingRequest, Session
-from .sqlite_schema import SCHEMA, dump, upgrade
+from .sqlite_schema import SCHEMA, add_missing_columns, dump
 
-__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows"]
+__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows", "session_from"]
 
 T = TypeVar("T")
 MAX_SETTLED = 1024
@@ -28,6 +28,20 @@ def revoke_grant_rows(db: sqlite3.Connection, grant_id: str) -> None:
     """Mark a stored grant revoked, and its access tokens that are not yet."""
     db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
     revoke_access_tokens_of(db, grant_id)
+
+
+def session_from(row: sqlite3.Row) -> Session:
+    """A session from its row."""
+    return Session(
+        row["session_hash"],
+        row["user_id"],
+        row["auth_time"],
+        row["expires_at"],
+        bool(row["revoked"]),
+        tuple(row["amr"].split()),
+        row["method"],
+        row["user_agent"],
+    )
 
 
 class SQLiteBase:
@@ -45,7 +59,7 @@ class SQLiteBase:
         self._write_turn = threading.Lock()
         db = self._connection()
         db.executescript(SCHEMA)
-        upgrade(db)
+        add_missing_columns(db)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -117,14 +131,16 @@ class SignInTables(SQLiteBase):
         """Store a new session."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, revoked, amr) "
-                "VALUES (?, ?, ?, ?, 0, ?)",
+                "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, amr, method, "
+                "user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     session.session_hash,
                     session.user_id,
                     session.auth_time,
                     session.expires_at,
                     " ".join(session.amr),
+                    session.method,
+                    session.user_agent,
                 ),
             )
 
@@ -135,15 +151,7 @@ class SignInTables(SQLiteBase):
             session_hash,
             now,
         )
-        if row is None:
-            return None
-        return Session(
-            row["session_hash"],
-            row["user_id"],
-            row["auth_time"],
-            row["expires_at"],
-            amr=tuple(row["amr"].split()),
-        )
+        return session_from(row) if row is not None else None
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session and every grant (and so every token) made under it."""

@@ -18,6 +18,7 @@ __all__ = [
     "code_in",
     "newest_mail_id",
     "run_sign_in",
+    "sign_in_by_text",
     "sign_in_via_outbox",
     "submit_consent",
     "wait_for_mail",
@@ -122,6 +123,32 @@ def run_sign_in(http: Any, authorization_url: str, email: str, *, issuer: str) -
     if done.status_code != 303:
         raise SignInFailed(f"the code form answered {done.status_code}")
     return _follow(http, urljoin(str(done.url), done.headers["location"]), issuer)
+
+
+def sign_in_by_text(http: Any, number: str, *, issuer: str) -> Any:
+    """Sign in by a code sent by SMS to ``number`` (E.164), read from ``{issuer}/dev/outbox``;
+    the provider's answer to the code (a 303 when it was accepted)."""
+
+    def outbox() -> Mails:
+        mails: Mails = http.get(f"{issuer}/dev/outbox").json()
+        return mails
+
+    form = http.get(f"{issuer}/signin/phone")
+    if form.status_code != 200:
+        raise SignInFailed(f"the phone page answered {form.status_code}")
+    before = newest_mail_id(outbox())
+    posted = http.post(
+        f"{issuer}/signin/phone", data={**_hidden(form.text), "phone": number}, follow_redirects=False
+    )
+    if posted.status_code != 303:
+        raise SignInFailed(f"the phone form answered {posted.status_code}")
+    code_page = http.get(urljoin(str(posted.url), posted.headers["location"]))
+    code = code_in(wait_for_mail(outbox, number, after=before))
+    return http.post(
+        f"{issuer}/signin/phone/code",
+        data={**_hidden(code_page.text), "code": code},
+        follow_redirects=False,
+    )
 
 
 def submit_consent(http: Any, consent_page: Any, decision: str, *, issuer: str) -> Any:

@@ -6,14 +6,18 @@ import re
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 import tessera.config
 from tessera.cli import main
 from tessera.errors import ConfigurationError
+from tessera.issue.app import create_app
 from tessera.issue.dev.provider import dev_provider
 from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.mail.delivery import DevOutbox
 from tessera.issue.provider import Provider
+from tessera.passwordless.sms import SnsSmsSender
+from tessera.testing.signin import sign_in_by_text
 
 from ...config.sample import SECRET, VALID, line_of
 
@@ -65,6 +69,34 @@ def test_signup_is_on_under_dev_unless_the_file_says_no(tmp_path: Path) -> None:
     assert not _dev(tmp_path, closed).settings.signup
     unsaid = _config(tmp_path, VALID.replace("signup = true\n", ""))
     assert _dev(tmp_path, unsaid).settings.signup
+
+
+def test_the_files_phones_sign_in_by_text_and_its_sms_limits_apply(tmp_path: Path) -> None:
+    text = VALID.replace('roles = ["admin"]', 'roles = ["admin"]\nphone = "+44 7400 123456"')
+    text += '\n[sms]\nsender = "dev"\nsends_per_hour_per_number = 2\nsends_per_hour_per_country = 7\n'
+    provider = _dev(tmp_path, _config(tmp_path, text))
+    try:
+        settings = provider.settings
+        assert (settings.sms_sends_per_hour_per_number, settings.sms_sends_per_hour_per_country) == (2, 7)
+        bob = provider.store.find_user_by_phone("+447400123456")
+        assert bob is not None and bob.email == "bob@example.com"
+        browser = TestClient(create_app(provider), base_url=ISSUER, follow_redirects=False)
+        answer = sign_in_by_text(browser, "+447400123456", issuer=ISSUER)
+        assert answer.status_code == 303 and answer.headers["location"] == "/signin/done"
+    finally:
+        provider.outgoing.stop()
+        provider.store.close()
+
+
+def test_an_sns_sender_in_the_file_replaces_the_dev_outbox(tmp_path: Path) -> None:
+    text = VALID + '\n[sms]\nsender = "sns"\nsns_region = "eu-west-2"\n'
+    provider = _dev(tmp_path, _config(tmp_path, text))
+    try:
+        sender = provider.outgoing.sms_sender
+        assert isinstance(sender, SnsSmsSender) and sender._client.meta.region_name == "eu-west-2"
+    finally:
+        provider.outgoing.stop()
+        provider.store.close()
 
 
 def test_refusals(tmp_path: Path) -> None:

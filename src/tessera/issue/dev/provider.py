@@ -20,7 +20,7 @@ from tessera.issue.dev.pages import DEV_CALLBACK_PATH
 from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.mail.delivery import DevOutbox
 from tessera.issue.provider import Provider
-from tessera.issue.registration import api_resources, register_configured
+from tessera.issue.registration import api_resources, register_configured, sms_limits, sms_sender
 from tessera.issue.settings import ProviderSettings
 from tessera.issue.signin.federation.upstreams import upstreams_from_config
 from tessera.issue.subjects import new_user_id
@@ -137,6 +137,7 @@ def dev_provider(
         templates=file_config.templates() if file_config is not None else None,
         signup=file_config is None or file_config.provider.signup is not False,
         check_host=True,  # DNS rebinding would let any web page read the dev outbox
+        **(sms_limits(file_config) if file_config is not None else {}),
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
     provider = Provider(
@@ -150,6 +151,7 @@ def dev_provider(
         upstreams=upstreams_from_config(file_config.document.get("upstreams"))
         if file_config is not None
         else (),
+        sms_sender=sms_sender(file_config) if file_config is not None else None,
     )
     spa = ClientRecord(
         client_id="dev-spa",

@@ -17,6 +17,11 @@ their provider here, once per cold start:
   over STARTTLS; ``TESSERA_SMTP_STARTTLS=false`` only for a relay on loopback (a sidecar);
 - ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
   whose ``X-Forwarded-For`` names the client;
+- ``TESSERA_SMS_SENDER``: ``sns`` turns on sign-in by SMS through Amazon SNS (unset or ``none``:
+  no SMS), in ``TESSERA_SMS_SNS_REGION`` (default: the function's region), with
+  ``TESSERA_SMS_DEFAULT_REGION`` (``GB``: national numbers allowed),
+  ``TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER`` and ``TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY``
+  (the provider's defaults when unset). These are ``[sms]`` of ``tessera.toml`` (docs/config.md).
 - ``TESSERA_PROVIDER_NAME``, ``TESSERA_LOGO`` and ``TESSERA_TEMPLATES``: optional, the hosted
   pages' name, logo (an https URL or an image file deployed with the function) and template
   folder (``[provider]`` ``name``, ``logo`` and ``templates`` of ``tessera.toml``).
@@ -27,7 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tessera.errors import ConfigurationError
 
@@ -35,8 +40,18 @@ if TYPE_CHECKING:
     from tessera.issue.mail.delivery import SMTPMailer
     from tessera.issue.provider import Provider
     from tessera.keys.sealing import MasterKey
+    from tessera.passwordless.sms import SmsSender
 
-__all__ = ["master_key_from_environment", "provider_from_environment"]
+__all__ = ["SMS_ENV", "master_key_from_environment", "provider_from_environment", "sms_from_environment"]
+
+# variable -> the ``[sms]`` key of tessera.toml it stands for
+SMS_ENV: Mapping[str, str] = {
+    "TESSERA_SMS_SENDER": "sender",
+    "TESSERA_SMS_SNS_REGION": "sns_region",
+    "TESSERA_SMS_DEFAULT_REGION": "default_region",
+    "TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER": "sends_per_hour_per_number",
+    "TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY": "sends_per_hour_per_country",
+}
 
 _FALSE = ("false", "0", "no", "off")
 _TRUE = ("true", "1", "yes", "on")
@@ -79,6 +94,36 @@ def _mailer(env: Mapping[str, str]) -> SMTPMailer:
     )
 
 
+def _count(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
+def sms_from_environment(env: Mapping[str, str]) -> tuple[SmsSender | None, dict[str, Any]]:
+    """The SMS sender the ``TESSERA_SMS_*`` variables choose (None: no SMS), and its settings."""
+    sender = env.get("TESSERA_SMS_SENDER", "").strip().lower()
+    if sender in ("", "none"):
+        unused = [name for name in SMS_ENV if name != "TESSERA_SMS_SENDER" and env.get(name)]
+        if unused:
+            raise ConfigurationError(f"{unused[0]} is set but TESSERA_SMS_SENDER is not sns")
+        return None, {}
+    if sender != "sns":
+        raise ConfigurationError(f"TESSERA_SMS_SENDER must be sns or none, not {sender!r}")
+    from tessera.passwordless.sms import SnsSmsSender
+
+    settings: dict[str, Any] = {
+        "sms_default_region": env.get("TESSERA_SMS_DEFAULT_REGION", "").strip() or None,
+        "sms_sends_per_hour_per_number": _count(env, "TESSERA_SMS_SENDS_PER_HOUR_PER_NUMBER"),
+        "sms_sends_per_hour_per_country": _count(env, "TESSERA_SMS_SENDS_PER_HOUR_PER_COUNTRY"),
+    }
+    region = env.get("TESSERA_SMS_SNS_REGION", "").strip() or None
+    return SnsSmsSender(region_name=region), {k: v for k, v in settings.items() if v is not None}
+
+
 def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provider:
     """A provider configured from ``TESSERA_*`` variables (see the module docstring)."""
     from tessera.issue.provider import Provider
@@ -95,11 +140,13 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
         raise ConfigurationError(f"the environment variable {missing.args[0]} is required") from None
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - a function's only writable path
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
+    sms_sender, sms_settings = sms_from_environment(env)
     templates = env.get("TESSERA_TEMPLATES", "").strip()
     settings = ProviderSettings(
         issuer=issuer,
         trusted_proxies=proxies,
         work_in_thread=False,
+        **sms_settings,
         name=env.get("TESSERA_PROVIDER_NAME", "").strip() or "Tessera",
         logo=env.get("TESSERA_LOGO", "").strip() or None,
         templates=Path(templates) if templates else None,
@@ -109,4 +156,4 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
     if not url:
         root.mkdir(parents=True, exist_ok=True)
     store: Store = open_store(url, env.get(CACHE_ENV)) if url else SQLiteStore(root / "tessera.db")
-    return Provider(settings, store, master, mailer)
+    return Provider(settings, store, master, mailer, sms_sender=sms_sender)

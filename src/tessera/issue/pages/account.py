@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.pages.account_sessions import account_sections
 from tessera.issue.pages.page_json import json_error, read_page_json
 from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.account_section import linked_sign_ins
@@ -93,6 +94,7 @@ async def account_page(request: Request) -> Response:
         passkeys=passkeys,
         fresh=fresh,
         sign_in_again=_sign_in_again(provider),
+        **account_sections(provider, who.session),
         totp=totp_section(provider, who.user, fresh=fresh),
     )
     if csrf_cookie is None:

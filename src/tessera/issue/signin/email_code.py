@@ -280,7 +280,16 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
     target = sign_in_target(provider, request_id, then)
-    response = finish_first_factor(provider, user, EMAIL_AMR, request_id=request_id, then=then, target=target)
+    response = finish_first_factor(
+        provider,
+        user,
+        EMAIL_AMR,
+        request_id=request_id,
+        then=then,
+        target=target,
+        method="email_code",
+        user_agent=request.headers.get("user-agent", ""),
+    )
     forget_address(provider, response)
     return response
 

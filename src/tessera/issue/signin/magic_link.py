@@ -89,16 +89,35 @@ def csrf_page(
     return response
 
 
-def finish_sign_in(provider: Provider, user: User, request_id: str, amr: Sequence[str]) -> Response:
+def finish_sign_in(
+    provider: Provider,
+    user: User,
+    request_id: str,
+    amr: Sequence[str],
+    *,
+    method: str = "magic_link",
+    user_agent: str = "",
+) -> Response:
     """After a first factor by ``amr``: a new session (never a planted id: WEB-06) and a 303 on to
-    the authorization request, or first the TOTP step (:mod:`.second_factor`)."""
+    the authorization request, or first the TOTP step (:mod:`.second_factor`).
+
+    ``method`` and ``user_agent`` go with the session (see ``Provider.start_session``)."""
     base = provider.settings.base_path
     target = (
         f"{base}/authorize/continue?{urlencode({'request': request_id})}"
         if request_id
         else f"{base}/signin/done"
     )
-    response = finish_first_factor(provider, user, amr, request_id=request_id, then="", target=target)
+    response = finish_first_factor(
+        provider,
+        user,
+        amr,
+        request_id=request_id,
+        then="",
+        target=target,
+        method=method,
+        user_agent=user_agent,
+    )
     provider.cookies.clear(response, provider.cookies.address_name)
     return response
 
@@ -167,6 +186,8 @@ async def confirm_link(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    response = finish_sign_in(provider, user, request_id, EMAIL_AMR)
+    response = finish_sign_in(
+        provider, user, request_id, EMAIL_AMR, user_agent=request.headers.get("user-agent", "")
+    )
     provider.cookies.clear(response, provider.cookies.link_name)
     return response

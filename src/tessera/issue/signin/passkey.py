@@ -70,7 +70,7 @@ async def passkey_sign_in(request: Request) -> Response:
         response = json_response({"redirect": second_factor_url(provider)})
         begin_second_factor(provider, response, user, result.amr, request_id=request_id, then=then)
         return response
-    session_value = provider.start_session(user, result.amr)
+    session_value = provider.start_session(user, result.amr, "passkey", request.headers.get("user-agent", ""))
     provider.audit.event("sign_in", user_id=user.user_id, reason="passkey", amr=" ".join(result.amr))
     response = json_response({"redirect": sign_in_target(provider, request_id, then)})
     provider.cookies.set(

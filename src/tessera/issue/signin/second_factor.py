@@ -77,14 +77,22 @@ def second_factor_url(provider: Provider) -> str:
 
 
 def session_redirect(
-    provider: Provider, user: User, amr: Sequence[str], target: str, *, upstream: str | None = None
+    provider: Provider,
+    user: User,
+    amr: Sequence[str],
+    target: str,
+    *,
+    upstream: str | None = None,
+    method: str = "",
+    user_agent: str = "",
 ) -> Response:
     """A new session for ``user`` (never a planted id: WEB-06) and a 303 on to ``target``.
 
-    ``upstream`` keeps a stepped-up federated session's mark (its tokens' ``idp``).
+    ``upstream`` keeps a stepped-up federated session's mark (its tokens' ``idp``); ``method``
+    and ``user_agent`` are shown on the account page (``Provider.start_session``).
     """
     session_value = (
-        provider.start_session(user, amr)
+        provider.start_session(user, amr, method, user_agent)
         if upstream is None
         else provider.start_federated_session(user, upstream, amr)
     )
@@ -124,11 +132,22 @@ def begin_second_factor(
 
 
 def finish_first_factor(
-    provider: Provider, user: User, amr: Sequence[str], *, request_id: str, then: str, target: str
+    provider: Provider,
+    user: User,
+    amr: Sequence[str],
+    *,
+    request_id: str,
+    then: str,
+    target: str,
+    method: str = "",
+    user_agent: str = "",
 ) -> Response:
-    """After a first factor: a session and a 303 to ``target``, or a 303 to the TOTP step."""
+    """After a first factor: a session and a 303 to ``target``, or a 303 to the TOTP step.
+
+    ``method`` and ``user_agent`` go with a session started here (see :func:`session_redirect`).
+    """
     if not needs_second_factor(provider, user, amr):
-        return session_redirect(provider, user, amr, target)
+        return session_redirect(provider, user, amr, target, method=method, user_agent=user_agent)
     provider.audit.event("second_factor_required", user_id=user.user_id)
     response = RedirectResponse(second_factor_url(provider), status_code=303, headers=NO_STORE)
     begin_second_factor(provider, response, user, amr, request_id=request_id, then=then)

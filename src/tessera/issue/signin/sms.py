@@ -229,4 +229,6 @@ async def submit_phone_code(request: Request) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    return finish_sign_in(provider, user, request_id, SMS_AMR)
+    return finish_sign_in(
+        provider, user, request_id, SMS_AMR, method="sms", user_agent=request.headers.get("user-agent", "")
+    )

@@ -130,6 +130,13 @@ def _check(provider: Provider, request: Request, form: dict[str, str]) -> Respon
         provider.audit.event("totp_recovery_code_used", user_id=user.user_id)
     target = sign_in_target(provider, pending.request_id, pending.then)
     amr = with_second_factor(pending.amr)
-    response = session_redirect(provider, user, amr, target, upstream=pending.upstream)
+    response = session_redirect(
+        provider,
+        user,
+        amr,
+        target,
+        upstream=pending.upstream,
+        user_agent=request.headers.get("user-agent", ""),
+    )
     provider.cookies.clear(response, provider.cookies.second_factor_name)
     return response
