@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.issue.addresses import request_address
-from tessera.issue.pages.page_json import json_error, read_page_json
+from tessera.issue.offload import off_loop
+from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
+from tessera.issue.provider import Provider
 from tessera.issue.signin.email_code import sign_in_target
 from tessera.issue.web import json_response, provider_of
 from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression
@@ -28,6 +30,10 @@ async def passkey_options(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _options, provider, request, read)
+
+
+def _options(provider: Provider, request: Request, read: PageRequest) -> Response:
     address = request_address(request, provider.settings.proxy_networks)
     limit = provider.settings.sign_in_requests_per_minute_per_address * OPTIONS_PER_MINUTE_FACTOR
     wait = provider.limits.hit(f"passkey-options:{address}", limit)
@@ -44,6 +50,10 @@ async def passkey_sign_in(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _sign_in, provider, read)
+
+
+def _sign_in(provider: Provider, read: PageRequest) -> Response:
     credential = read.body.get("credential")
     failed = json_error("passkey_rejected", "That passkey could not be used. Try again or use email.")
     if not isinstance(credential, dict):

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
 from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.magic_link import csrf_page, finish_sign_in
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page
@@ -53,8 +54,15 @@ async def phone_code_form(request: Request) -> Response:
         return found
     provider, _ = found
     request_id = request.query_params.get("request", "")
-    return csrf_page(
-        provider, request, _CODE_PAGE, action="/signin/phone/code", completes=True, request_id=request_id
+    return await off_loop(
+        provider,
+        csrf_page,
+        provider,
+        request,
+        _CODE_PAGE,
+        action="/signin/phone/code",
+        completes=True,
+        request_id=request_id,
     )
 
 
@@ -67,6 +75,10 @@ async def submit_phone(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _start, provider, sms, request, form)
+
+
+def _start(provider: Provider, sms: SmsCodes, request: Request, form: dict[str, str]) -> Response:
     request_id = form.get("request", "")
     address = request_address(request, provider.settings.proxy_networks)
     try:
@@ -116,6 +128,10 @@ async def submit_phone_code(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _check_code, provider, request, form)
+
+
+def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     try:
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
     except BadParameters:
