@@ -16,6 +16,7 @@ from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text
 from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
+from .errors import PhoneNumberTaken
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -82,25 +83,22 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
     def put_user(self, user: User) -> None:
         """Create or replace a user; a user holding the same email before is replaced.
 
-        The email is unique through an ``EMAIL#`` item naming its user. The user, its email item,
-        the email it leaves and the user it displaces change in one transaction whose conditions
-        are what was read, so a concurrent change makes it start over.
+        The email and the phone number are unique through ``EMAIL#`` and ``PHONE#`` items naming
+        their user. The user, those items, the ones it leaves and the user it displaces change in
+        one transaction whose conditions are what was read, so a concurrent change makes it start
+        over. Raises :class:`PhoneNumberTaken`, having written nothing, when another user holds
+        the number.
         """
         email = user.email.lower()
         for _ in range(10):
             holder = self._get(f"EMAIL#{email}")
             previous = self._get(f"USER#{user.user_id}")
+            displaced_id = text(holder, "user_id") if holder else None
+            displaced = None
+            if displaced_id is not None and displaced_id != user.user_id:
+                displaced = self._get(f"USER#{displaced_id}")
             writes: list[Item] = [
-                {
-                    "Put": {
-                        "Item": {
-                            **key(f"USER#{user.user_id}"),
-                            "email": s(email),
-                            "body": body(user.__dict__ | {"roles": list(user.roles)}),
-                        },
-                        **_unchanged(previous, "email"),
-                    }
-                },
+                {"Put": {"Item": _user_item(user, email), **_unchanged(previous, "body")}},
                 {
                     "Put": {
                         "Item": {**key(f"EMAIL#{email}"), "user_id": s(user.user_id)},
@@ -111,12 +109,44 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
             old_email = text(previous, "email") if previous else None
             if old_email is not None and old_email != email:
                 writes.append({"Delete": {"Key": key(f"EMAIL#{old_email}")}})
-            displaced = text(holder, "user_id") if holder else None
-            if displaced is not None and displaced != user.user_id:
-                writes.append({"Delete": {"Key": key(f"USER#{displaced}")}})
+            if displaced is not None:
+                writes.append({"Delete": {"Key": key(displaced["pk"]["S"]), **_unchanged(displaced, "body")}})
+            writes += self._phone_writes(user, displaced_id, previous, displaced)
             if self._transact(writes):
                 return
         raise RuntimeError("the user changed concurrently too often")
+
+    def _phone_writes(
+        self, user: User, displaced_id: str | None, previous: Item | None, displaced: Item | None
+    ) -> list[Item]:
+        """:meth:`put_user`'s ``PHONE#`` writes: claim the user's number, free the numbers left.
+
+        A number is taken when its item names another user (not the one displaced) who still
+        holds it; an item naming a user since deleted, or since given another number, is stale.
+        """
+        number = user.phone or None
+        writes: list[Item] = []
+        if number is not None:
+            claim = self._get(f"PHONE#{number}")
+            holder = text(claim, "user_id") if claim else None
+            if holder is not None and holder not in (user.user_id, displaced_id):
+                found = self.get_user(holder)
+                if found is not None and found.phone == number:
+                    raise PhoneNumberTaken()
+            item = {**key(f"PHONE#{number}"), "user_id": s(user.user_id)}
+            writes.append({"Put": {"Item": item, **_unchanged(claim, "user_id")}})
+        for left in (previous, displaced):
+            left_number = _phone_of(left)
+            if left is not None and left_number is not None and left_number != number:
+                writes += self._release_phone(left_number, left["pk"]["S"].removeprefix("USER#"))
+        return writes
+
+    def _release_phone(self, number: str, user_id: str) -> list[Item]:
+        """The delete of ``PHONE#number`` if it still names ``user_id`` (none when it does not)."""
+        claim = self._get(f"PHONE#{number}")
+        if claim is None or text(claim, "user_id") != user_id:
+            return []
+        return [{"Delete": {"Key": key(f"PHONE#{number}"), **_unchanged(claim, "user_id")}}]
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
@@ -130,8 +160,10 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         return self.get_user(user_id) if user_id else None
 
     def find_user_by_phone(self, phone: str) -> User | None:
-        """The user whose phone is this E.164 number, or None (a scan for now: see docs/idp.md)."""
-        return next((user for user in self.list_users() if user.phone == phone), None)
+        """The user whose phone is this E.164 number, or None: its ``PHONE#`` item, then the user."""
+        claim = self._get(f"PHONE#{phone}") if phone else None
+        user = self.get_user(str(claim["user_id"]["S"])) if claim else None
+        return user if user is not None and user.phone == phone else None
 
     def list_clients(self) -> Sequence[ClientRecord]:
         """Every registered client, by id (a scan: for the admin commands, not a request path)."""
@@ -148,7 +180,7 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         return sorted(users, key=lambda user: user.email.lower())
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user and its email item in one transaction; False when there was none."""
+        """Remove a user with its email and phone items in one transaction; False when there was none."""
         for _ in range(10):
             item = self._get(f"USER#{user_id}")
             if item is None:
@@ -156,7 +188,10 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
             email_item = _delete_existing(f"EMAIL#{text(item, 'email')}")
             email_item["Delete"]["ConditionExpression"] = "#user_id = :id"
             email_item["Delete"]["ExpressionAttributeValues"] = {":id": s(user_id)}
-            if self._transact([_delete_existing(f"USER#{user_id}"), email_item]):
+            user_delete = {"Delete": {"Key": key(f"USER#{user_id}"), **_unchanged(item, "body")}}
+            number = _phone_of(item)
+            phone = self._release_phone(number, user_id) if number is not None else []
+            if self._transact([user_delete, email_item, *phone]):
                 return True
         raise RuntimeError("the user changed concurrently too often")
 
@@ -436,6 +471,22 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
 def _user(item: Item) -> User:
     data = json.loads(item["body"]["S"])
     return User(**{**data, "roles": tuple(data["roles"])})
+
+
+def _user_item(user: User, email: str) -> Item:
+    return {
+        **key(f"USER#{user.user_id}"),
+        "email": s(email),
+        "body": body(user.__dict__ | {"roles": list(user.roles)}),
+    }
+
+
+def _phone_of(item: Item | None) -> str | None:
+    """The phone number in a ``USER#`` item's body (the body is the record), or None."""
+    if item is None:
+        return None
+    phone = json.loads(item["body"]["S"]).get("phone")
+    return str(phone) if phone else None
 
 
 def _delete_existing(pk: str) -> Item:
