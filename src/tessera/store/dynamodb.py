@@ -33,6 +33,7 @@ __all__ = ["DynamoDBStore"]
 
 _TUPLE_FIELDS = ("redirect_uris", "auth_methods", "grant_types", "scopes", "post_logout_redirect_uris")
 _NO_KEY = "-"  # the KEYS item's ``current`` when no key is current
+_TRANSACTION_ITEMS = 100  # the most one TransactWriteItems may hold
 
 
 def _refresh(item: Item) -> RefreshToken:
@@ -278,30 +279,46 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         return Grant(**{**json.loads(item["body"]["S"]), "revoked": item["revoked"]["BOOL"]})
 
     def revoke_grant(self, grant_id: str) -> None:
-        """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens."""
-        self._update(
-            f"GRANT#{grant_id}",
-            "SET #revoked = :yes, #expires_at = if_not_exists(#expires_at, :never)",
-            {":yes": b(True), ":never": n(9e18)},
-        )
-        self._revoke_live_access_tokens(grant_id)
+        """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens.
 
-    def _revoke_live_access_tokens(self, grant_id: str) -> None:
-        """Mark revoked every access token still linked from the grant, dropping each link with it."""
-        for link in list(self._query(f"GRANT#{grant_id}", "AT#")):
+        The grant and its live access tokens are marked in one transaction.
+        """
+        self._revoke_all([grant_id])
+
+    def _revoke_all(self, grant_ids: Sequence[str], *last: Item) -> bool:
+        """Mark the grants revoked with their live access tokens, then write ``last``: one
+        transaction when it fits (100 items), else transactions in that order.
+
+        Split, every transaction but the last only revokes, so a failure between them leaves
+        ``last`` (a session still live, a consent still given) unwritten and the call can be
+        repeated; a token of a revoked grant is refused by its grant whatever its own mark says.
+        False when a condition of ``last`` failed.
+        """
+        writes = [_grant_revocation(g) for g in grant_ids]
+        for grant_id in grant_ids:
+            writes += self._access_revocations(grant_id)
+        writes += last
+        for start in range(0, len(writes), _TRANSACTION_ITEMS):
+            if not self._transact(writes[start : start + _TRANSACTION_ITEMS]):
+                return False
+        return True
+
+    def _access_revocations(self, grant_id: str) -> list[Item]:
+        """The writes that mark each access token still linked from the grant revoked, dropping its link."""
+        writes: list[Item] = []
+        for link in self._query(f"GRANT#{grant_id}", "AT#"):
             jti = link["sk"]["S"].removeprefix("AT#")
-            self._transact(
-                [
-                    {
-                        "Update": {
-                            "Key": key(f"AT#{jti}"),
-                            "UpdateExpression": "SET #revoked = :yes",
-                            "ExpressionAttributeValues": {":yes": b(True)},
-                        }
-                    },
-                    {"Delete": {"Key": key(f"GRANT#{grant_id}", f"AT#{jti}")}},
-                ]
+            writes.append(
+                {
+                    "Update": {
+                        "Key": key(f"AT#{jti}"),
+                        "UpdateExpression": "SET #revoked = :yes",
+                        "ExpressionAttributeValues": {":yes": b(True)},
+                    }
+                }
             )
+            writes.append({"Delete": {"Key": key(f"GRANT#{grant_id}", f"AT#{jti}")}})
+        return writes
 
     def _grant_keep_until(self, grant_id: str, fallback: float) -> float:
         """How long a grant's refresh tokens (live ones and reuse markers) must be kept."""
@@ -323,12 +340,16 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         return _refresh(item) if item else None
 
     def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
-        """Retire ``token_hash`` if still active and unexpired, and store ``successor``: one transaction.
+        """Retire ``token_hash`` if still active and unexpired, store ``successor`` and revoke the
+        grant's access tokens issued so far: one transaction, whose condition on the old token
+        decides the race.
 
-        The transaction's condition on the old token decides the race. The grant's earlier
-        access tokens are revoked after it, by the one caller that won.
+        Access tokens beyond what one transaction holds (49 of them) are revoked after it, by
+        the one caller that won.
         """
         keep_until = self._grant_keep_until(successor.grant_id, successor.expires_at)
+        revocations = self._access_revocations(successor.grant_id)
+        room = _TRANSACTION_ITEMS - 2
         won = self._transact(
             [
                 {
@@ -349,10 +370,11 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
                         "ConditionExpression": "attribute_not_exists(#pk)",
                     }
                 },
+                *revocations[:room],
             ]
         )
-        if won:
-            self._revoke_live_access_tokens(successor.grant_id)
+        for start in range(room, len(revocations) if won else 0, _TRANSACTION_ITEMS):
+            self._transact(revocations[start : start + _TRANSACTION_ITEMS])
         return RefreshRotation(won, self.get_refresh(token_hash))
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
@@ -410,18 +432,33 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         self._update(f"AT#{record.jti}", update, values)
 
     def end_session(self, session_hash: str) -> None:
-        """Revoke a session, then every grant linked from it (and so every token)."""
-        self._update(
-            f"SESSION#{session_hash}", "SET #revoked = :yes", {":yes": b(True)}, "attribute_exists(#pk)"
-        )
-        for link in list(self._query(f"SESSION#{session_hash}", "GRANT#")):
-            self.revoke_grant(link["sk"]["S"].removeprefix("GRANT#"))
+        """Revoke a session and every grant linked from it (and so every token): one transaction
+        (see :meth:`_revoke_all` for more than fit in one)."""
+        for _ in range(10):
+            grant_ids = [
+                link["sk"]["S"].removeprefix("GRANT#")
+                for link in self._query(f"SESSION#{session_hash}", "GRANT#")
+            ]
+            session = self._get(f"SESSION#{session_hash}")
+            end: list[Item] = []
+            if session is not None:
+                mark = {"Key": key(f"SESSION#{session_hash}"), "UpdateExpression": "SET #revoked = :yes"}
+                mark["ExpressionAttributeValues"] = {":yes": b(True)}
+                mark["ConditionExpression"] = "attribute_exists(#pk)"
+                end.append({"Update": mark})
+            if self._revoke_all(grant_ids, *end):
+                return
+        raise RuntimeError("the session changed concurrently too often")
 
     def revoke_consent(self, user_id: str, client_id: str) -> None:
-        """Delete the consent, then revoke the client's grants for the user, with their tokens."""
-        self._db.delete_item(TableName=self.table, Key=key(f"CONSENT#{user_id}", client_id))
-        for link in list(self._query(f"USERGRANTS#{user_id}#{client_id}", "G#")):
-            self.revoke_grant(link["sk"]["S"].removeprefix("G#"))
+        """Delete the consent and revoke the client's grants for the user, with their tokens: one
+        transaction (see :meth:`_revoke_all` for more than fit in one)."""
+        grant_ids = [
+            link["sk"]["S"].removeprefix("G#")
+            for link in self._query(f"USERGRANTS#{user_id}#{client_id}", "G#")
+        ]
+        if not self._revoke_all(grant_ids, {"Delete": {"Key": key(f"CONSENT#{user_id}", client_id)}}):
+            raise RuntimeError("an unconditional transaction reported a failed condition")
 
     # signing keys
     def list_signing_keys(self) -> Sequence[SigningKeyRecord]:
@@ -487,6 +524,17 @@ def _phone_of(item: Item | None) -> str | None:
         return None
     phone = json.loads(item["body"]["S"]).get("phone")
     return str(phone) if phone else None
+
+
+def _grant_revocation(grant_id: str) -> Item:
+    """Mark a grant revoked (a marker, if it does not exist yet, that its later creation keeps)."""
+    return {
+        "Update": {
+            "Key": key(f"GRANT#{grant_id}"),
+            "UpdateExpression": "SET #revoked = :yes, #expires_at = if_not_exists(#expires_at, :never)",
+            "ExpressionAttributeValues": {":yes": b(True), ":never": n(9e18)},
+        }
+    }
 
 
 def _delete_existing(pk: str) -> Item:
