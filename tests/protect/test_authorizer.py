@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import time
@@ -45,7 +46,8 @@ RULES = parse_routes(
     }
 )
 AUTHORIZER = LambdaAuthorizer(API.verifier, RULES)
-READER = API.token(scope="items:read")
+# minted at import, so it must outlive a slow suite: a day, not the issuer's 15-minute default
+READER = API.token(scope="items:read", exp=int(time.time()) + 86_400)
 
 
 def arn(method: str, path: str, prefix: str = PREFIX) -> str:
@@ -274,9 +276,13 @@ _ROUTE_PATHS = (
     "/{kind}/me",
     "/{kind}/{id}",
 )
-_SCOPED_TOKENS: dict[tuple[str, ...], str] = {
-    scopes: API.token(scope=" ".join(scopes)) for scopes in (("a",), ("b",), ("a", "b"))
-}
+_SCOPE_SETS = (("a",), ("b",), ("a", "b"))
+
+
+@functools.cache
+def _scoped_token(scopes: tuple[str, ...]) -> str:
+    """A token for these scopes, minted on first use (at import it could expire before the test runs)."""
+    return API.token(scope=" ".join(scopes))
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -289,7 +295,7 @@ _SCOPED_TOKENS: dict[tuple[str, ...], str] = {
         max_size=5,
         unique_by=lambda r: (r[0], r[1]),
     ),
-    scopes=st.sampled_from(sorted(_SCOPED_TOKENS)),
+    scopes=st.sampled_from(_SCOPE_SETS),
     first=st.tuples(st.sampled_from(("GET", "DELETE")), st.sampled_from(_CONCRETE_PATHS)),
 )
 def test_lam01_cached_policy_never_opens_a_declared_route_the_rules_refuse(
@@ -301,12 +307,12 @@ def test_lam01_cached_policy_never_opens_a_declared_route_the_rules_refuse(
         return  # two patterns the rules call the same route
     gateway = CachingGateway(LambdaAuthorizer(API.verifier, rules, cache_ttl_seconds=0).token)
     permitted = rules.allowed(scopes, ())
-    gateway.call(_SCOPED_TOKENS[scopes], *first)
+    gateway.call(_scoped_token(scopes), *first)
 
     for method in ("GET", "DELETE"):
         for path in _CONCRETE_PATHS:
             route = rules.match(method, path)
-            status = gateway.call(_SCOPED_TOKENS[scopes], method, path)
+            status = gateway.call(_scoped_token(scopes), method, path)
             if route is None or route not in permitted:
                 assert status == 403
             elif len(permitted) == len(rules.routes) and _patterns_are_exact(rules):

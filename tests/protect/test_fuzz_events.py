@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +31,8 @@ from tessera.protect.routes import parse_routes
 from .support import Api, bearer, load_event
 
 API = Api()
-TOKEN = API.token(scope="orders:read orders:write items:read")
+# minted at import: a day, so it outlives a slow suite
+TOKEN = API.token(scope="orders:read orders:write items:read", exp=int(time.time()) + 86_400)
 GOOD = bearer(TOKEN)
 REJECTIONS = {400, 401, 403}
 FUZZ = settings(
