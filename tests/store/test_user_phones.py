@@ -189,7 +189,8 @@ def test_postgresql_migration_4_refuses_shared_numbers_naming_them_and_changes_n
     with monkeypatch.context() as before_phones:  # a database of the release before migration 4
         before_phones.setattr(postgres_schema, "MIGRATIONS", postgres_schema.MIGRATIONS[:3])
         migrate_store(url)
-    rows = [("usr_a", "+447400000001"), ("usr_b", "+447400000001"), ("usr_c", "+447400000002")]
+    rows: list[tuple[str, str | None]] = [("usr_a", "+447400000001"), ("usr_b", "+447400000001")]
+    rows += [("usr_c", "+447400000002")]
     rows += [("usr_d", "+447400000002"), ("usr_e", "+447400000003"), ("usr_f", None)]
     with psycopg.connect(url, autocommit=True) as db:
         for user_id, phone in rows:
