@@ -2,12 +2,14 @@
 """A closed-loop HTTP/1.1 load generator on raw keep-alive asyncio connections, run as its own process.
 
 Reads one JSON job from stdin, prints one JSON result on stdout. Each virtual client owns one
-connection and sends its next request as soon as the previous answer is read. Two kinds of job:
+connection and sends its next request as soon as the previous answer is read. Three kinds of job:
 
 - ``fixed``: the same request every time (client_credentials, or a trivial endpoint);
 - ``refresh``: each virtual client follows its own refresh-token chain; every answer must carry
   a refresh token never seen before in the run, which the client presents next. A failed or
-  reused link is an error and ends that client's chain.
+  reused link is an error and ends that client's chain;
+- ``signin``: each virtual client signs in one user after another with an emailed code, as a
+  browser does (:mod:`signin_load`).
 
 Loopback only; bounded by ``seconds`` and ``max_requests``.
 """
@@ -41,21 +43,24 @@ class Stats:
             self.error_samples.append(why)
 
 
-def _request(method: str, host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+def http_request(method: str, host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+    """The bytes of one HTTP/1.1 request."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+async def read_message(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    """One HTTP/1.1 response: status, headers (lower-case names, in order), body, keep-alive."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     status = int(status_line.split(" ", 2)[1])
-    headers = {}
+    pairs = []
     for line in header_lines:
         if ":" in line:
             name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            pairs.append((name.strip().lower(), value.strip()))
+    headers = dict(pairs)
     if "content-length" in headers:
         body = await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -69,15 +74,20 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
         body = b"".join(chunks)
     else:
         body = await reader.read()
-        return status, body, False
-    return status, body, headers.get("connection", "").lower() != "close"
+        return status, pairs, body, False
+    return status, pairs, body, headers.get("connection", "").lower() != "close"
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    status, _, body, keep_alive = await read_message(reader)
+    return status, body, keep_alive
 
 
 class FixedJob:
     """The same request, over and over; success is the expected status."""
 
     def __init__(self, job: dict[str, Any], host: str, path: str) -> None:
-        self._bytes = _request(
+        self._bytes = http_request(
             job["method"], host, path, job.get("headers", {}), job.get("body", "").encode()
         )
         self._expect = job.get("expect_status", 200)
@@ -104,7 +114,7 @@ class RefreshJob:
         if token is None:
             return None
         body = urlencode({"grant_type": "refresh_token", "refresh_token": token, **self._form}).encode()
-        return _request("POST", self._host, self._path, self._headers, body)
+        return http_request("POST", self._host, self._path, self._headers, body)
 
     def check(self, client: int, status: int, body: bytes) -> str | None:
         failure = None
@@ -170,7 +180,8 @@ async def _client(index: int, run: Run) -> None:
         writer.close()
 
 
-def _percentile(sorted_values: list[int], fraction: float) -> float:
+def percentile(sorted_values: list[int], fraction: float) -> float:
+    """The nearest-rank percentile of nanosecond values, in milliseconds (NaN for none)."""
     if not sorted_values:
         return float("nan")
     rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
@@ -179,6 +190,10 @@ def _percentile(sorted_values: list[int], fraction: float) -> float:
 
 async def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run ``job`` and summarise it: requests/s, latency percentiles in ms, errors."""
+    if job["kind"] == "signin":
+        from signin_load import run_signin_job
+
+        return await run_signin_job(job)
     url = urlsplit(job["url"])
     host, port = url.hostname or "", url.port or 80
     if host not in LOOPBACK:
@@ -207,8 +222,8 @@ async def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "requests": len(latencies),
         "seconds": round(measured, 3),
         "rps": len(latencies) / measured if measured > 0 else 0.0,
-        "p50_ms": _percentile(latencies, 0.50),
-        "p99_ms": _percentile(latencies, 0.99),
+        "p50_ms": percentile(latencies, 0.50),
+        "p99_ms": percentile(latencies, 0.99),
         "max_ms": latencies[-1] / 1e6 if latencies else float("nan"),
         "errors": stats.errors,
         "error_samples": stats.error_samples,

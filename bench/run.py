@@ -36,7 +36,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "protect": ("protect_bench", "protect overhead vs bare verify and a PyJWT tutorial authorizer"),
     "token": ("token_endpoint_bench", "token endpoint under load beside oidc-provider"),
     "coldstart": ("lambda_cold_start", "Lambda handler cold start: import + first /token on DynamoDB (moto)"),
-    "store": ("store_bench", "token endpoint on SQLite, PostgreSQL and DynamoDB (moto), 8 and 32 clients"),
+    "store": ("store_bench", "/token and email-code sign-in on SQLite, PostgreSQL, DynamoDB (moto)"),
+    "scale": ("scale_bench", "500,000 users in PostgreSQL and DynamoDB (moto): sign-in, /token"),
 }
 
 

@@ -44,7 +44,7 @@ def test_list_shows_each_upstream_and_its_callback(
     [
         ("[[upstreams]]\nid = 'corp'\n", "issuer is required"),
         ("[[upstreams\n", "not valid TOML"),
-        (CONFIG.replace('"GITHUB_SECRET"', '"GITHUB_SECRET"\nprivate_key_jwt = true'), "exactly one of"),
+        (CONFIG.replace('"GITHUB_SECRET"', '"GITHUB_SECRET"\nprivate_key_jwt = true'), "github takes only"),
     ],
 )
 def test_a_bad_file_is_one_line_and_status_2(

@@ -107,7 +107,10 @@ def test_a_bad_file_is_refused_with_its_line(write_config: WriteConfig) -> None:
     path = write_config(replaced("signup = true", "sign_up = true"))
     with pytest.raises(tessera.config.ConfigFileError) as caught:
         tessera.config.load(path)
-    assert str(caught.value) == f"{path}:4: provider.sign_up: unknown key (known: issuer, name, signup)"
+    assert (
+        str(caught.value)
+        == f"{path}:4: provider.sign_up: unknown key (known: issuer, logo, name, signup, templates)"
+    )
 
 
 def test_a_missing_secret_does_not_stop_the_protect_side(

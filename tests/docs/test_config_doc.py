@@ -13,10 +13,17 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "config.md"
 
 
 def test_the_example_file_is_valid() -> None:
-    (block,) = code_blocks("config.md", "toml")
+    block, *_ = code_blocks("config.md", "toml")
     config, problems = parse_config(block.code, "docs/config.md")
     assert problems == [] and config is not None
     assert [c.id for c in config.clients] == ["orders-service", "orders-web"]
+
+
+def test_the_templates_example_uses_known_keys() -> None:
+    _, block = code_blocks("config.md", "toml")
+    config, problems = parse_config(block.code, "docs/config.md")
+    assert problems == [] and config is not None
+    assert (config.provider.logo, config.provider.templates) == ("brand/logo.svg", "brand/templates")
 
 
 def test_every_environment_override_is_in_the_table() -> None:

@@ -236,7 +236,7 @@ def test_g1_g2_logout_fuzz(live: Live) -> None:
     hostile()
     user = live.idp.store.get_user("usr_bob")
     assert user is not None
-    session = live.idp.provider.start_session(user)
+    session = live.idp.provider.start_session(user, ("otp",))
     cookie = f"tessera-csrf={live.csrf_cookie}; tessera-session={session}"
     assert (
         live.send("GET", "/authorize?" + urlencode(live.idp.authorize_params()), cookie=cookie).status_code

@@ -96,6 +96,15 @@ def test_codes_sessions_and_pending_requests_round_trip(store: Store) -> None:
     assert store.get_pending("p1", NOW) is None
 
 
+def test_sessions_keep_the_methods_their_sign_in_used(store: Store) -> None:
+    two_factors = Session("s-mfa", "usr_a", int(NOW), NOW + 600, amr=("otp", "sms", "mfa"))
+    store.create_session(two_factors)
+    store.create_session(Session("s-none", "usr_a", int(NOW), NOW + 600))
+    assert store.get_session("s-mfa", NOW) == two_factors
+    found = store.get_session("s-none", NOW)
+    assert found is not None and found.amr == ()
+
+
 def test_one_time_codes_count_attempts_and_are_used_once(store: Store) -> None:
     store.save_one_time_code(OneTimeCode("o1", "A@example.com", "mac-1", NOW, NOW + 600))
     for attempts in (1, 2, 3):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -147,3 +149,52 @@ def test_remembered_clients_and_keys_follow_writes_from_other_connections(store:
     store.put_client(first)
     assert other.get_client("svc") == first
     other.close()
+
+
+def test_a_threads_writer_waits_its_turn_instead_of_meeting_a_locked_database(store: SQLiteStore) -> None:
+    # The second thread's connection has no busy handler at all: were it to reach BEGIN IMMEDIATE
+    # while the first thread's transaction is open, SQLite would refuse it ("database is locked").
+    store.create_grant(Grant("g1", "spa", "usr_a", "openid", int(NOW), NOW, NOW + 86400))
+    holding, started = threading.Event(), threading.Event()
+    release = threading.Event()
+
+    def hold_a_write_transaction() -> None:
+        with store._transaction() as db:
+            db.execute("UPDATE grants SET revoked = 0 WHERE grant_id = 'g1'")
+            holding.set()
+            release.wait(10)
+
+    def write_meanwhile() -> None:
+        store._connection().execute("PRAGMA busy_timeout=0")
+        holding.wait(10)
+        started.set()
+        store.save_refresh(_refresh("r-meanwhile"))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holder = pool.submit(hold_a_write_transaction)
+        writer = pool.submit(write_meanwhile)
+        started.wait(10)
+        time.sleep(0.2)  # time for the writer to reach its BEGIN while the transaction is open
+        release.set()
+        holder.result(10)
+        writer.result(10)
+    saved = store.get_refresh("r-meanwhile")
+    assert saved is not None and saved.grant_id == "g1"
+
+
+def test_a_file_from_before_session_amr_gets_the_column_and_keeps_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE sessions (session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, "
+            "auth_time INTEGER NOT NULL, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+        )
+        old.execute("INSERT INTO sessions VALUES ('s-old', 'usr_a', ?, ?, 0)", (int(NOW), NOW + 600))
+    opened = [SQLiteStore(path), SQLiteStore(path)]  # the second finds the column there already
+    store = opened[0]
+    assert store.get_session("s-old", NOW) == Session("s-old", "usr_a", int(NOW), NOW + 600)
+    store.create_session(Session("s-new", "usr_a", int(NOW), NOW + 600, amr=("otp", "mfa")))
+    found = opened[1].get_session("s-new", NOW)
+    assert found is not None and found.amr == ("otp", "mfa")
+    for each in opened:
+        each.close()

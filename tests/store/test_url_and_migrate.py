@@ -120,3 +120,32 @@ def test_migrate_failures_are_one_line_exit_2_without_the_password(
     assert err.count("\n") == 1 and "hunter2-secret" not in err
     assert main(["store", "migrate", "--store", "oracle://x"]) == 2
     assert capsys.readouterr().err.startswith("error: unknown store URL scheme 'oracle'")
+
+
+def test_postgres_migration_4_adds_session_amr_and_keeps_the_sessions_it_finds(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from tessera.store import Session
+    from tessera.store.postgres_schema import MIGRATIONS, migrate, schema_version
+
+    from .conftest import fresh_store_url
+
+    url = fresh_store_url("postgresql", request, tmp_path)
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
+        db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        db.execute("CREATE TABLE tessera_schema (version INTEGER NOT NULL)")
+        for _, _, sql in MIGRATIONS[:3]:
+            db.execute(sql.encode())
+        db.execute("INSERT INTO tessera_schema VALUES (3)")
+        db.execute("INSERT INTO sessions VALUES ('s-old', 'usr_a', %s, %s, FALSE)", (int(NOW), NOW + 600))
+        assert migrate(db) == [
+            "applied migration 4: the authentication methods (amr) of each session",
+            f"applied migration 5: {MIGRATIONS[4][1]}",
+        ]
+        assert schema_version(db) == 5
+    store = open_store(url)
+    assert store.get_session("s-old", NOW) == Session("s-old", "usr_a", int(NOW), NOW + 600)
+    store.close()

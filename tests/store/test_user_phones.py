@@ -172,7 +172,7 @@ def _body(user_id: str, phone: str | None) -> dict[str, Any]:
     }
 
 
-def test_postgresql_migration_4_refuses_shared_numbers_naming_them_and_changes_nothing(
+def test_postgresql_migration_6_refuses_shared_numbers_naming_them_and_changes_nothing(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import psycopg
@@ -186,8 +186,8 @@ def test_postgresql_migration_4_refuses_shared_numbers_naming_them_and_changes_n
         db.execute(f"DROP DATABASE IF EXISTS {name}".encode())
         db.execute(f"CREATE DATABASE {name}".encode())
     url = admin.rsplit("/", 1)[0] + f"/{name}"
-    with monkeypatch.context() as before_phones:  # a database of the release before migration 4
-        before_phones.setattr(postgres_schema, "MIGRATIONS", postgres_schema.MIGRATIONS[:3])
+    with monkeypatch.context() as before_phones:  # a database of the release before migration 6
+        before_phones.setattr(postgres_schema, "MIGRATIONS", postgres_schema.MIGRATIONS[:5])
         migrate_store(url)
     rows: list[tuple[str, str | None]] = [("usr_a", "+447400000001"), ("usr_b", "+447400000001")]
     rows += [("usr_c", "+447400000002")]
@@ -204,14 +204,14 @@ def test_postgresql_migration_4_refuses_shared_numbers_naming_them_and_changes_n
         "users share phone numbers: +447400000001 (usr_a, usr_b); +447400000002 (usr_c, usr_d)."
     )
     with psycopg.connect(url, autocommit=True) as db:
-        assert db.execute("SELECT version FROM tessera_schema").fetchone() == (3,)
+        assert db.execute("SELECT version FROM tessera_schema").fetchone() == (5,)
         assert db.execute("SELECT count(*) FROM users").fetchone() == (6,)
         for user_id in ("usr_b", "usr_d"):
             db.execute(
                 "UPDATE users SET body = %s WHERE user_id = %s", (Jsonb(_body(user_id, None)), user_id)
             )
     assert migrate_store(url) == [
-        "applied migration 4: phone numbers unique among users (index users_by_phone)"
+        "applied migration 6: phone numbers unique among users (index users_by_phone)"
     ]
     store = open_store(url)
     try:

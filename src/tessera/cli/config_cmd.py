@@ -1,4 +1,8 @@
-"""``tessera config check [PATH]``: validate a ``tessera.toml``; exit 2 with one line per problem."""
+"""``tessera config check [PATH] [--online]``: validate a ``tessera.toml``; exit 2 with one line per problem.
+
+Nothing is fetched unless ``--online`` asks: then each ``[[upstreams]]`` entry's discovery
+document and JWKS are fetched and judged, one line per upstream.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,11 @@ def register(commands: Any) -> None:
         help="the file (default: --config, $TESSERA_CONFIG, else ./tessera.toml)",
     )
     add_config_option(check)
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also fetch each upstream's discovery document and JWKS (nothing is fetched without it)",
+    )
     check.set_defaults(handler=check_command)
 
 
@@ -56,7 +65,22 @@ def check_command(args: argparse.Namespace) -> int:
         f"{path}: ok: {len(config.apis)} APIs, {len(config.clients)} clients, "
         f"{len(config.users)} users, {rules} routes"
     )
-    return 0
+    return _check_online(config) if getattr(args, "online", False) else 0
+
+
+def _check_online(config: TesseraConfig) -> int:
+    """Fetch and judge each upstream; one line each (problems on stderr); 2 when any failed."""
+    from ..issue.signin.federation.online_check import check_upstreams
+    from ..issue.signin.federation.upstreams import upstreams_from_config
+
+    upstreams = upstreams_from_config(config.document.get("upstreams"))
+    if not upstreams:
+        print("no upstreams to check")
+        return 0
+    verdicts = check_upstreams(upstreams)
+    for verdict in verdicts:
+        print(verdict.line(), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if all(v.ok for v in verdicts) else 2
 
 
 def read_dev_config(given: str | None) -> TesseraConfig | None:

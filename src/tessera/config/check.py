@@ -1,7 +1,8 @@
 """``tessera config check``: every problem of a ``tessera.toml``, including what the environment lacks.
 
 Beyond the file's own checks (:mod:`.schema`): each ``secret_env`` variable must be set to a
-secret of 32 characters or more, and a ``[gateway]`` table must be one the gateway can serve.
+secret of 32 characters or more, a ``[provider]`` logo file and templates folder must exist,
+and a ``[gateway]`` table must be one the gateway can serve.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .loading import environment_problems, read_text
 from .model import TesseraConfig
 from .schema import parse_config
 
-__all__ = ["MIN_SECRET_CHARS", "check_config", "secret_problems"]
+__all__ = ["MIN_SECRET_CHARS", "check_config", "look_problems", "secret_problems"]
 
 MIN_SECRET_CHARS = 32
 _WHERE = re.compile(r"^((?:gateway|routes)[A-Za-z0-9_.\[\]-]*): ")
@@ -40,6 +41,22 @@ def secret_problems(config: TesseraConfig, environ: Mapping[str, str] | None = N
         else:
             continue
         found.append(Diagnostic(str(config.path), config.lines.line(path), key_name(path), message))
+    return found
+
+
+def look_problems(config: TesseraConfig) -> list[Diagnostic]:
+    """A diagnostic for a ``[provider]`` logo that cannot be shown or a templates folder that is missing."""
+    from ..issue.look import check_logo, check_templates
+
+    found = []
+    logo, templates = config.logo(), config.templates()
+    for key, problem in (
+        ("logo", check_logo(logo) if logo is not None else None),
+        ("templates", check_templates(templates) if templates is not None else None),
+    ):
+        if problem is not None:
+            path = ("provider", key)
+            found.append(Diagnostic(str(config.path), config.lines.line(path), key_name(path), problem))
     return found
 
 
@@ -81,6 +98,7 @@ def check_config(
     config = apply_overrides(config, environ)
     problems += environment_problems(config)
     problems += secret_problems(config, environ)
+    problems += look_problems(config)
     if not problems:
         problems += _gateway_problems(config)
     return config, sorted(problems, key=lambda d: (d.line, d.key))

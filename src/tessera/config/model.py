@@ -20,11 +20,17 @@ __all__ = ["ApiConfig", "ClientConfig", "Overrides", "ProviderConfig", "TesseraC
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """``[provider]``: the issuer URL, the name shown on hosted pages, and self sign-up."""
+    """``[provider]``: the issuer URL, the name and logo on hosted pages, their templates, self sign-up.
+
+    ``logo`` (a URL, or a file) and ``templates`` (a folder) are read as written; a relative
+    path is relative to the file's folder (:meth:`TesseraConfig.provider_path`).
+    """
 
     issuer: str | None = None
     name: str | None = None
     signup: bool | None = None
+    logo: str | None = None
+    templates: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,23 @@ class TesseraConfig:
             token_type="at+jwt",
             jwks=jwks if jwks is not None else self.overrides.jwks_file,
         )
+
+    def provider_path(self, value: str) -> Path:
+        """A ``[provider]`` path setting, relative to this file's folder unless absolute."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+    def logo(self) -> str | None:
+        """``[provider].logo``: its URL as written, or its file's path (relative to this file)."""
+        logo = self.provider.logo
+        if logo is None or logo.startswith(("https://", "http://")):
+            return logo
+        return str(self.provider_path(logo))
+
+    def templates(self) -> Path | None:
+        """``[provider].templates``: the deployer's template folder (relative to this file), or None."""
+        folder = self.provider.templates
+        return self.provider_path(folder) if folder is not None else None
 
     def api_for(self, audience: str) -> ApiConfig | None:
         """The API whose audience is ``audience``, or None."""

@@ -68,7 +68,9 @@ class Section:
 
 
 SECTIONS: Mapping[str, Section] = {
-    "provider": Section(False, {"issuer": STRING, "name": STRING, "signup": BOOLEAN}),
+    "provider": Section(
+        False, {"issuer": STRING, "name": STRING, "signup": BOOLEAN, "logo": STRING, "templates": STRING}
+    ),
     "apis": Section(True, {"audience": STRING, "scopes": NAMES}, frozenset({"audience", "scopes"})),
     "clients": Section(
         True,
@@ -175,7 +177,13 @@ def _provider(entry: dict[str, Any], out: _Collector) -> ProviderConfig:
         problem = issuer_problem(issuer)
         if problem is not None:
             out.add(("provider", "issuer"), problem)
-    return ProviderConfig(issuer=issuer, name=entry.get("name"), signup=entry.get("signup"))
+    return ProviderConfig(
+        issuer=issuer,
+        name=entry.get("name"),
+        signup=entry.get("signup"),
+        logo=entry.get("logo"),
+        templates=entry.get("templates"),
+    )
 
 
 def _apis(entries: list[dict[str, Any]], out: _Collector) -> tuple[ApiConfig, ...]:

@@ -18,11 +18,13 @@ from tessera.issue.cors import EndpointCORS, StrictTransport
 from tessera.issue.dev.demo import demo_routes
 from tessera.issue.endpoints import authorize, logout, metadata, revocation, token, userinfo
 from tessera.issue.hosts import HostCheck, allowed_hosts
-from tessera.issue.pages import account, assets, consent
+from tessera.issue.look import Look, look_for
+from tessera.issue.pages import account, account_totp, assets, consent
 from tessera.issue.provider import Provider
 from tessera.issue.signin import email_code, magic_link, passkey, sms
+from tessera.issue.signin import totp as signin_totp
 from tessera.issue.signin.federation import pages as federation_pages
-from tessera.issue.web import PROVIDER_NAME
+from tessera.issue.web import PAGE_LOOK
 
 __all__ = ["create_app"]
 
@@ -34,19 +36,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "server_error"}, 500, {"Cache-Control": "no-store"})
 
 
-class ProviderName:
-    """Makes the provider's name the one its pages show, for the requests it serves."""
+class ProviderLook:
+    """Makes the provider's look (name, logo, templates) the one its pages show, for its requests."""
 
-    def __init__(self, app: ASGIApp, name: str) -> None:
+    def __init__(self, app: ASGIApp, look: Look) -> None:
         self.app = app
-        self.name = name
+        self.look = look
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = PROVIDER_NAME.set(self.name)
+        token = PAGE_LOOK.set(self.look)
         try:
             await self.app(scope, receive, send)
         finally:
-            PROVIDER_NAME.reset(token)
+            PAGE_LOOK.reset(token)
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
@@ -74,7 +76,10 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin", email_code.submit_email, methods=["POST"]),
         Route("/signin/code", email_code.code_form, methods=["GET"]),
         Route("/signin/code", email_code.submit_code, methods=["POST"]),
+        Route("/signin/code/resend", email_code.resend_code, methods=["POST"]),
         Route("/signin/done", email_code.signed_in),
+        Route("/signin/totp", signin_totp.totp_form, methods=["GET"]),
+        Route("/signin/totp", signin_totp.submit_totp, methods=["POST"]),
         Route("/signin/passkey/options", passkey.passkey_options, methods=["POST"]),
         Route("/signin/passkey", passkey.passkey_sign_in, methods=["POST"]),
         Route("/account", account.account_page, methods=["GET"]),
@@ -82,7 +87,11 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/account/passkeys", account.add_passkey, methods=["POST"]),
         Route("/account/passkeys/rename", account.rename_passkey, methods=["POST"]),
         Route("/account/passkeys/remove", account.remove_passkey, methods=["POST"]),
+        *account_totp.ROUTES,
         Route("/static/passkeys.js", assets.passkeys_js, methods=["GET"]),
+        Route("/static/tessera.css", assets.stylesheet, methods=["GET"]),
+        Route("/static/logo", assets.logo, methods=["GET"]),
+        Route("/static/icon.svg", assets.icon, methods=["GET"]),
         Route("/upstream/{upstream_id}/start", federation_pages.start, methods=["GET"]),
         Route("/upstream/{upstream_id}/callback", federation_pages.callback, methods=["GET", "POST"]),
         Route("/upstream/{upstream_id}/link", federation_pages.link, methods=["POST"]),
@@ -94,6 +103,7 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
         Route("/signin/phone", sms.submit_phone, methods=["POST"]),
         Route("/signin/phone/code", sms.phone_code_form, methods=["GET"]),
         Route("/signin/phone/code", sms.submit_phone_code, methods=["POST"]),
+        Route("/signin/phone/code/resend", sms.resend_phone_code, methods=["POST"]),
         Route("/userinfo", userinfo.userinfo, methods=["GET", "POST"]),
         Route("/revoke", revocation.revoke, methods=["POST"]),
         Route("/introspect", revocation.introspect, methods=["POST"]),
@@ -103,14 +113,15 @@ def create_app(provider: Provider, *, demo: bool = True) -> Starlette:
     if demo:
         routes.extend(demo_routes(provider))
     base = provider.settings.base_path
-    named = Middleware(ProviderName, name=provider.settings.name)
+    settings = provider.settings
+    look = look_for(settings.name, base, settings.logo, settings.templates)
+    named = Middleware(ProviderLook, look=look)
     cors = Middleware(
         EndpointCORS,
         base_path=base,
         origins=provider.settings.cors_origins,
         allow_loopback=provider.settings.dev_mode,
     )
-    settings = provider.settings
     middleware = [named, cors, Middleware(StrictTransport)] if settings.secure_cookies else [named, cors]
     if settings.check_host:
         hosts = allowed_hosts(settings.issuer, settings.extra_hosts)

@@ -33,10 +33,15 @@ AUDIT_EVENTS = frozenset(
         "upstream_unlinked",
         "upstream_sign_in_failed",
         "user_created",
+        "second_factor_required",
+        "totp_enrolled",
+        "totp_removed",
+        "totp_recovery_codes_regenerated",
+        "totp_recovery_code_used",
     }
 )
 _ALLOWED_FIELDS = frozenset(
-    {"client_id", "user_id", "grant_id", "kid", "grant_type", "reason", "upstream", "how"}
+    {"client_id", "user_id", "grant_id", "kid", "grant_type", "reason", "upstream", "how", "amr"}
 )
 
 

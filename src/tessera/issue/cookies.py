@@ -45,6 +45,8 @@ class CookieJar:
         self.signin_name = f"{prefix}tessera-signin"
         self.csrf_name = f"{prefix}tessera-csrf"
         self.link_name = f"{prefix}tessera-link"
+        self.second_factor_name = f"{prefix}tessera-second-factor"
+        self.address_name = f"{prefix}tessera-address"
 
     def read(self, request: Request, name: str) -> str | None:
         """The value of cookie ``name``; raise BadParameters if it appears twice or the header is huge."""

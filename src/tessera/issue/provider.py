@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from tessera.errors import ConfigurationError, Reason, TokenError
+from tessera.issue.assurance import FEDERATED_AMR, acr_of
 from tessera.issue.audit import AuditLog
 from tessera.issue.cookies import CookieJar
 from tessera.issue.mail.delivery import DevOutbox, Mailer
@@ -48,6 +49,7 @@ from tessera.verify import Claims, Verifier
 
 if TYPE_CHECKING:
     from tessera.passwordless.passkeys import Passkeys
+    from tessera.passwordless.totp import Totp
 
 __all__ = ["IssuedTokens", "Provider"]
 
@@ -100,6 +102,7 @@ class Provider:
         self.clock = clock
         self.mailer = mailer
         self.outbox = outbox if settings.dev_mode else None
+        self._master_key = master_key
         self.keys = KeyRing(store, master_key, signing_alg, clock)
         self.keys.ensure()
         if sms_sender is None and self.outbox is not None:
@@ -139,8 +142,8 @@ class Provider:
         links = store if isinstance(store, UpstreamLinks) else None
         if links is None and (upstreams or federation is not None):
             raise ConfigurationError(
-                "[[upstreams]] need a store that keeps upstream links (SQLite today; PostgreSQL and "
-                "DynamoDB do not yet)"
+                "[[upstreams]] need a store that keeps upstream links (SQLite, PostgreSQL and DynamoDB "
+                "do; this store does not)"
             )
         self._session_upstream = links.session_upstream if links is not None else None
         self.federation = federation or Federation(
@@ -150,6 +153,7 @@ class Provider:
             key=master_key.derive("federation"),
             signing_key=self.keys.signing_key,
             clock=clock,
+            master_key=master_key,
         )
         self.verifier = Verifier(
             issuer=settings.issuer,
@@ -173,6 +177,13 @@ class Provider:
 
         return Passkeys(self.store, RelyingParty.for_issuer(self.settings.issuer), clock=self.clock)
 
+    @cached_property
+    def totp(self) -> Totp:
+        """Users' TOTP factors under this provider's name (pyotp and segno are imported on first use)."""
+        from tessera.passwordless.totp import Totp
+
+        return Totp(self.store, self._master_key, issuer_name=self.settings.name, clock=self.clock)
+
     def housekeeping(self) -> None:
         """Purge expired rows, at most once per ``purge_interval_seconds`` per instance.
 
@@ -185,12 +196,21 @@ class Provider:
             self.store.purge_expired(now)
 
     # sessions
-    def start_session(self, user: User) -> str:
-        """Create a session for ``user``; returns the new cookie value (never a prior one: WEB-06)."""
+    def start_session(self, user: User, amr: Sequence[str]) -> str:
+        """Create a session for ``user`` signed in by ``amr`` (RFC 8176 methods, see :mod:`.assurance`).
+
+        Returns the new cookie value (never a prior one: WEB-06).
+        """
         value = new_secret()
         now = self.now()
         self.store.create_session(
-            Session(secret_hash(value), user.user_id, int(now), now + self.settings.session_seconds)
+            Session(
+                secret_hash(value),
+                user.user_id,
+                int(now),
+                now + self.settings.session_seconds,
+                amr=tuple(amr),
+            )
         )
         return value
 
@@ -206,15 +226,24 @@ class Provider:
             return None
         return session, user
 
-    def start_federated_session(self, user: User, upstream_id: str) -> str:
+    def start_federated_session(
+        self, user: User, upstream_id: str, amr: Sequence[str] = FEDERATED_AMR
+    ) -> str:
         """:meth:`start_session` for a sign-in at an upstream: its tokens will say ``amr`` fed, ``idp``.
 
         The mark outlives the session by the longest refresh lifetime, so refreshed tokens keep it.
+        ``amr`` is more than ``fed`` when a second factor followed the upstream's sign-in.
         """
-        value = self.start_session(user)
+        value = self.start_session(user, amr)
         expires_at = self.now() + self.settings.session_seconds + self.settings.refresh_absolute_seconds
         self.federation.store.mark_session_upstream(secret_hash(value), upstream_id, expires_at)
         return value
+
+    def session_upstream(self, session: Session) -> str | None:
+        """The upstream provider a federated session began at, or None."""
+        if "fed" not in session.amr or self._session_upstream is None:
+            return None
+        return self._session_upstream(session.session_hash, self.now())
 
     # tokens
     def issue(
@@ -244,12 +273,7 @@ class Provider:
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
         session_hash = grant.session_hash if grant is not None else None
-        upstream = (
-            self._session_upstream(session_hash, now)
-            if session_hash and self._session_upstream is not None
-            else None
-        )
-        federated = {"amr": ["fed"], "idp": upstream} if upstream is not None else {}
+        signed_in_by = self._sign_in_claims(session_hash, now) if session_hash else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,
             audience=audience or self.settings.token_audience,
@@ -261,7 +285,7 @@ class Provider:
             user=user,
             auth_time=auth_time,
         )
-        claims.update(federated)
+        claims.update(signed_in_by)
         id_claims = None
         if id_token and user is not None and auth_time is not None:
             id_claims = id_token_claims(
@@ -274,7 +298,7 @@ class Provider:
                 auth_time=auth_time,
                 nonce=nonce,
             )
-            id_claims.update(federated)
+            id_claims.update(signed_in_by)
         access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
         if grant_id is not None:
             self.store.save_access_token(
@@ -287,6 +311,24 @@ class Provider:
             grant_id=grant_id,
         )
         return IssuedTokens(access_token, claims["jti"], lifetime, scope, refresh_token, signed_id_token)
+
+    def _sign_in_claims(self, session_hash: str, now: int) -> dict[str, Any]:
+        """``amr`` and ``acr`` of the session the grant was made under (and ``idp`` if federated).
+
+        Once that session has ended they are known only for a federated one (its upstream mark
+        outlives it), and the tokens of a refresh carry neither.
+        """
+        session = self.store.get_session(session_hash, now)
+        amr = session.amr if session is not None else ()
+        upstream = None
+        if self._session_upstream is not None and (not amr or "fed" in amr):
+            upstream = self._session_upstream(session_hash, now)
+        if upstream is not None and "fed" not in amr:
+            amr = FEDERATED_AMR
+        claims: dict[str, Any] = {"amr": list(amr), "acr": acr_of(amr)} if amr else {}
+        if upstream is not None:
+            claims["idp"] = upstream
+        return claims
 
     def new_grant(
         self,

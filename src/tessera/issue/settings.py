@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from tessera.errors import ConfigurationError
+from tessera.issue.look import check_logo, check_templates
 from tessera.issue.resources import OPENID_SCOPES, ApiResource
 
 __all__ = ["LOOPBACK_HOSTS", "IPNetwork", "ProviderSettings"]
@@ -29,7 +31,9 @@ class ProviderSettings:
     comes back within it is refused without revoking its family (a second tab racing the
     first); after it, the same replay is treated as theft and the whole family is revoked.
     ``apis`` are the resource servers the provider issues access tokens for (see
-    :mod:`.resources`). ``name`` is shown on the hosted pages and in sign-in mails. With
+    :mod:`.resources`). ``name`` is shown on the hosted pages and in sign-in mails, beside
+    ``logo`` (an https URL, or an image file the provider serves); a file in the ``templates``
+    folder replaces the built-in template of the same name (:mod:`.look`). With
     ``signup``, anyone with a mailbox may create an account: an unknown address gets a code, and
     its user is created on the first successful sign-in.
     ``work_in_thread`` runs each request's store calls and signatures in one worker-thread hop
@@ -79,6 +83,8 @@ class ProviderSettings:
     sms_default_region: str | None = None
     apis: tuple[ApiResource, ...] = ()
     name: str = "Tessera"
+    logo: str | None = None
+    templates: Path | None = None
     signup: bool = False
 
     def __post_init__(self) -> None:
@@ -102,12 +108,22 @@ class ProviderSettings:
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
         _ = self.proxy_networks
+        self._check_look()
         if not isinstance(self.extra_hosts, tuple | list | frozenset) or not all(
             isinstance(h, str) and h and not any(c.isspace() or c in "/@?#" for c in h)
             for h in self.extra_hosts
         ):
             raise ConfigurationError("extra_hosts must be a list of host names, each with an optional port")
         self._check_apis()
+
+    def _check_look(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigurationError("the provider's name must be a non-empty string")
+        problem = check_logo(self.logo) if self.logo is not None else None
+        if problem is None and self.templates is not None:
+            problem = check_templates(Path(self.templates))
+        if problem is not None:
+            raise ConfigurationError(problem)
 
     def _check_apis(self) -> None:
         owners: dict[str, str] = {}

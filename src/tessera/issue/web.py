@@ -6,19 +6,20 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from tessera.issue.look import Look
 
 if TYPE_CHECKING:
     from tessera.issue.provider import Provider
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "PAGE_LOOK",
     "REFERRER_POLICY",
     "BadParameters",
     "json_response",
@@ -33,7 +34,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_PARAMS = 64
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
@@ -49,14 +50,9 @@ PAGE_HEADERS = {
     "Referrer-Policy": REFERRER_POLICY,
     "X-Content-Type-Options": "nosniff",
 }
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
-
-
-# The name of the provider serving the current request, shown on every page (set by create_app).
-PROVIDER_NAME: ContextVar[str] = ContextVar("provider_name", default="Tessera")
+# The look (name, logo, templates) of the provider serving the current request (set by create_app).
+_BUILT_IN_LOOK = Look("Tessera")
+PAGE_LOOK: ContextVar[Look] = ContextVar("page_look", default=_BUILT_IN_LOOK)
 
 
 class BadParameters(ValueError):
@@ -149,13 +145,18 @@ def page(template: str, status: int = 200, *, form_targets: Sequence[str] = (), 
     to the redirects that follow a form POST, and a form that completes an authorization ends
     in a redirect to the client.
     """
-    html = _templates.get_template(template).render(provider_name=PROVIDER_NAME.get(), **context)
+    look = PAGE_LOOK.get()
+    html = look.templates.get_template(template).render(
+        provider_name=look.name, logo_src=look.logo_src, static=look.static, **context
+    )
     headers = dict(PAGE_HEADERS)
     targets = [t for t in (form_target(uri) for uri in form_targets) if t is not None]
+    policy = _PAGE_POLICY
     if targets:
-        headers["Content-Security-Policy"] = _PAGE_POLICY.replace(
-            "form-action 'self'", " ".join(["form-action 'self'", *targets])
-        )
+        policy = policy.replace("form-action 'self'", " ".join(["form-action 'self'", *targets]))
+    if look.image_origins:
+        policy = policy.replace("img-src 'self'", " ".join(["img-src 'self'", *look.image_origins]))
+    headers["Content-Security-Policy"] = policy
     return HTMLResponse(html, status_code=status, headers=headers)
 
 

@@ -40,12 +40,13 @@ def thumbprint(public_jwk: Mapping[str, Any]) -> str:
 class SigningKey:
     """A private key bound to one JWS algorithm, with its public JWK and ``kid``."""
 
-    __slots__ = ("_private", "alg", "kid")
+    __slots__ = ("_headers", "_private", "alg", "kid")
 
     def __init__(self, private_key: Any, alg: str, kid: str | None = None) -> None:
         if alg not in ALGORITHMS or ALGORITHMS[alg].kty == "oct":
             raise ConfigurationError(f"{alg!r} is not an asymmetric signing algorithm")
         self._private = private_key
+        self._headers: dict[str | None, str] = {}  # encoded protected header by typ (no extra members)
         self.alg = alg
         self.kid = kid if kid is not None else thumbprint(self.public_jwk(include_meta=False))
 
@@ -129,11 +130,17 @@ class SigningKey:
 
     def sign_jwt(self, claims: Mapping[str, Any], typ: str | None = "JWT", **header: Any) -> str:
         """A compact JWS of ``claims`` with this key's ``alg`` and ``kid`` in the header."""
-        protected: dict[str, Any] = {"alg": self.alg, "kid": self.kid}
-        if typ is not None:
-            protected["typ"] = typ
-        protected.update(header)
-        return sign_compact(protected, json_dumps(claims), self.sign)
+        encoded = None if header else self._headers.get(typ)
+        if encoded is None:
+            protected: dict[str, Any] = {"alg": self.alg, "kid": self.kid}
+            if typ is not None:
+                protected["typ"] = typ
+            protected.update(header)
+            encoded = b64url_encode(json_dumps(protected))
+            if not header:
+                self._headers[typ] = encoded
+        signing_input = f"{encoded}.{b64url_encode(json_dumps(claims))}"
+        return f"{signing_input}.{b64url_encode(self.sign(signing_input.encode('ascii')))}"
 
     def __repr__(self) -> str:
         return f"SigningKey(alg={self.alg!r}, kid={self.kid!r})"

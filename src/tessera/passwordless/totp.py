@@ -17,14 +17,15 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import pyotp
-import segno
+from typing import TYPE_CHECKING
 
 from ..errors import TesseraError
 from ..keys.sealing import MasterKey, SealError
 from ..store import Store, TotpFactor, User
 from .email_code import normalise_code
+
+if TYPE_CHECKING:
+    import pyotp
 
 __all__ = ["TotpEnrolment", "TotpPolicy", "TotpRejected", "TotpThrottled", "Totp", "normalise_recovery_code"]
 
@@ -107,6 +108,9 @@ class Totp:
         Replacing a confirmed factor weakens the account for a moment: the caller asks for a
         recent sign-in first (PWL-24).
         """
+        import pyotp  # imported by the ceremonies, not on every cold start
+        import segno
+
         secret = pyotp.random_base32(SECRET_BASE32_CHARS)
         sealed = self._master_key.seal(secret.encode(), self._context(user.user_id))
         self._store.put_totp(TotpFactor(user.user_id, sealed, False, -1, self._clock()))
@@ -115,6 +119,8 @@ class Totp:
         return TotpEnrolment(secret, uri, qr_svg)
 
     def _secret(self, factor: TotpFactor) -> pyotp.TOTP:
+        import pyotp
+
         try:
             return pyotp.TOTP(
                 self._master_key.open(factor.sealed_secret, self._context(factor.user_id)).decode()

@@ -355,7 +355,15 @@ class UpstreamLinks(Protocol):
         ...
 
     def unlink_upstream(self, upstream_id: str, subject: str, user_id: str) -> bool:
-        """Remove the identity's link to ``user_id``; True when there was one."""
+        """Remove the identity's link to ``user_id`` and any tokens kept for it; True when there was one."""
+        ...
+
+    def keep_upstream_tokens(self, upstream_id: str, subject: str, user_id: str, sealed: bytes) -> bool:
+        """Store the identity's sealed upstream tokens (replacing any); False unless linked to ``user_id``."""
+        ...
+
+    def upstream_tokens(self, upstream_id: str, subject: str) -> bytes | None:
+        """The sealed upstream tokens kept for the identity, or None."""
         ...
 
     def save_upstream_login(self, login: UpstreamLogin) -> None:
@@ -406,4 +414,4 @@ class Store(
 
 
 class FederatedStore(Store, UpstreamLinks, Protocol):
-    """A store that also keeps federation's artefacts (SQLite today; see :class:`UpstreamLinks`)."""
+    """A store that also keeps federation's artefacts (every backend: see :class:`UpstreamLinks`)."""

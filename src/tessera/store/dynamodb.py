@@ -16,6 +16,7 @@ from .dynamodb_base import KEY_SK, Item, b, body, key, n, names_in, num, s, text
 from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
+from .dynamodb_upstream import DynamoUpstreamLinks
 from .errors import PhoneNumberTaken
 from .records import (
     AccessTokenRecord,
@@ -60,7 +61,7 @@ def _refresh_item(token: RefreshToken, keep_until: float) -> Item:
     }
 
 
-class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
+class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstreamLinks):
     """A :class:`~tessera.store.Store` in one DynamoDB table (single-table design)."""
 
     # clients and users
@@ -181,7 +182,9 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue):
         return sorted(users, key=lambda user: user.email.lower())
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user with its email and phone items in one transaction; False when there was none."""
+        """Remove a user with its email and phone items in one transaction (its upstream links first);
+        False when there was none."""
+        self.unlink_all_upstreams(user_id)
         for _ in range(10):
             item = self._get(f"USER#{user_id}")
             if item is None:

@@ -33,6 +33,10 @@ pk                                      sk                          holds
 ``PASSKEYS#{user_id}``                  ``C#{credential_id}``       a passkey, ``sign_count`` (CAS)
 ``TOTP#{user_id}``                      ``-``                       TOTP factor, ``last_step``
 ``TOTP#{user_id}``                      ``RC#{code_hash}``          a recovery code's MAC, ``used``
+``UPSTREAM#{upstream_id}#{sub}``        ``-``                       linked identity, its ``user_id``, tokens
+``UPSTREAMS#{user_id}``                 ``L#{upstream_id}#{sub}``   the user's linked identity (for listing)
+``UPLOGIN#{state_hash}``                ``-``                       federated sign-in in flight (cond. delete)
+``UPSESSION#{session_hash}``            ``-``                       the upstream a session began at
 ``KEYS``                                ``-``                       the signing key set, ``current`` kid
 ``SCHEMA``                              ``-``                       the schema ``version``
 ======================================  ==========================  =======================================
@@ -41,7 +45,8 @@ Single uses (``consumed``, ``attempts``, ``state``, ``jti``, passkey challenges,
 recovery codes) are conditional writes; a refresh rotation is one ``TransactWriteItems`` (retire
 the old token on condition, put the successor), and so are adding and removing a passkey (owner
 item, credential and the user's ``count``; a removal that must leave one is conditioned on
-``count > 1``).
+``count > 1``). Linking an upstream identity is a transaction conditioned on its
+``UPSTREAM#`` item being absent (one identity, one user).
 Expiry is checked on every read, because TTL deletion runs up to days late.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .dynamodb_base import DynamoBase, Item, b, body, boolean, n, s, ttl_of
+from .dynamodb_base import DynamoBase, Item, b, body, boolean, n, s, text, ttl_of
 from .dynamodb_base import key as item_key
 from .records import Consent, OneTimeCode, PendingRequest, Session
 
@@ -38,6 +38,7 @@ class DynamoSignIn(DynamoBase):
                 "auth_time": n(session.auth_time),
                 "expires_at": n(session.expires_at),
                 "revoked": b(False),
+                "amr": s(" ".join(session.amr)),
                 "ttl": ttl_of(session.expires_at),
             },
             "attribute_not_exists(#pk)",
@@ -49,7 +50,11 @@ class DynamoSignIn(DynamoBase):
         if item is None or boolean(item, "revoked") or float(item["expires_at"]["N"]) <= now:
             return None
         return Session(
-            session_hash, item["user_id"]["S"], int(item["auth_time"]["N"]), float(item["expires_at"]["N"])
+            session_hash,
+            item["user_id"]["S"],
+            int(item["auth_time"]["N"]),
+            float(item["expires_at"]["N"]),
+            amr=tuple((text(item, "amr") or "").split()),
         )
 
     def save_pending(self, request: PendingRequest) -> None:

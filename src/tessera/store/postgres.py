@@ -17,6 +17,7 @@ from .errors import PhoneNumberTaken
 from .postgres_factors import PostgresFactors
 from .postgres_mail import PostgresMailQueue
 from .postgres_signin import PostgresSignIn
+from .postgres_upstream import PostgresUpstreamLinks
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -66,7 +67,7 @@ def _refresh(row: Mapping[str, Any]) -> RefreshToken:
 _REVOKE_LIVE_ACCESS = "UPDATE access_tokens SET revoked = TRUE WHERE grant_id = %s AND NOT revoked"
 
 
-class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
+class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue, PostgresUpstreamLinks):
     """A :class:`~tessera.store.Store` in PostgreSQL (a plain server, Aurora, Neon, RDS Proxy)."""
 
     # clients and users
@@ -136,8 +137,10 @@ class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
         return [_user(row["body"]) for row in self._all("SELECT body FROM users ORDER BY email")]
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user (their sessions stop working: a session needs its user); False when none."""
-        return self._run("DELETE FROM users WHERE user_id = %s", user_id) > 0
+        """Remove a user (their sessions stop working) and their linked upstream identities; False if none."""
+        with self._transaction() as db:
+            db.execute(b"DELETE FROM upstream_links WHERE user_id = %s", (user_id,))
+            return db.execute(b"DELETE FROM users WHERE user_id = %s", (user_id,)).rowcount > 0
 
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:
@@ -328,6 +331,8 @@ class PostgresStore(PostgresSignIn, PostgresFactors, PostgresMailQueue):
             (b"DELETE FROM seen_jti WHERE expires_at <= %s", (now,)),
             (b"DELETE FROM mail_queue WHERE expires_at <= %s", (now - 86400,)),
             (b"DELETE FROM passkey_challenges WHERE expires_at <= %s", (now,)),
+            (b"DELETE FROM upstream_logins WHERE expires_at <= %s", (now,)),
+            (b"DELETE FROM upstream_sessions WHERE expires_at <= %s", (now,)),
             (b'DELETE FROM rate_hits WHERE "window" < %s', (int(now // 60) - 60,)),
         )
         removed = 0

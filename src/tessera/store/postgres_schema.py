@@ -3,7 +3,7 @@
 ``tessera_schema`` holds the version applied. :func:`migrate` takes a transaction-scoped
 advisory lock, so two deployments migrating at once apply each step once, and runs every
 pending step in that one transaction: a failed step leaves the schema as it was. A step may be
-preceded by a check of the data that refuses it (:class:`SharedPhoneNumbers` before migration 4,
+preceded by a check of the data that refuses it (:class:`SharedPhoneNumbers` before migration 6,
 the unique phone index): the data are never dropped to make a step pass.
 """
 
@@ -107,6 +107,31 @@ CREATE TABLE totp_recovery_codes (
     ),
     (
         4,
+        "the authentication methods (amr) of each session",
+        """
+ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+""",
+    ),
+    (
+        5,
+        "federation: linked upstream identities (and their sealed tokens), sign-ins in flight, sessions",
+        """
+CREATE TABLE upstream_links (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
+    linked_at DOUBLE PRECISION NOT NULL, email TEXT NOT NULL, sealed_tokens BYTEA,
+    PRIMARY KEY (upstream_id, subject));
+CREATE INDEX upstream_links_by_user ON upstream_links (user_id, linked_at);
+CREATE TABLE upstream_logins (
+    state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL, linking_user_id TEXT);
+CREATE INDEX upstream_logins_by_expiry ON upstream_logins (expires_at);
+CREATE TABLE upstream_sessions (
+    session_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX upstream_sessions_by_expiry ON upstream_sessions (expires_at);
+""",
+    ),
+    (
+        6,
         "phone numbers unique among users (index users_by_phone)",
         """
 CREATE UNIQUE INDEX users_by_phone ON users ((body->>'phone')) WHERE body->>'phone' <> '';
@@ -116,7 +141,7 @@ CREATE UNIQUE INDEX users_by_phone ON users ((body->>'phone')) WHERE body->>'pho
 
 
 def _refuse_shared_phone_numbers(db: psycopg.Connection[dict[str, Any]]) -> None:
-    """Before migration 4: users sharing a number are named, and nothing is dropped or changed."""
+    """Before migration 6: users sharing a number are named, and nothing is dropped or changed."""
     rows = db.execute(
         b"SELECT body->>'phone' AS phone, array_agg(user_id ORDER BY user_id) AS holders FROM users "
         b"WHERE body->>'phone' <> '' GROUP BY 1 HAVING count(*) > 1"
@@ -125,7 +150,7 @@ def _refuse_shared_phone_numbers(db: psycopg.Connection[dict[str, Any]]) -> None
         raise SharedPhoneNumbers({row["phone"]: row["holders"] for row in rows})
 
 
-_BEFORE: dict[int, Callable[[psycopg.Connection[dict[str, Any]]], None]] = {4: _refuse_shared_phone_numbers}
+_BEFORE: dict[int, Callable[[psycopg.Connection[dict[str, Any]]], None]] = {6: _refuse_shared_phone_numbers}
 
 
 def schema_version(db: psycopg.Connection[dict[str, Any]]) -> int:

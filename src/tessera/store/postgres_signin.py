@@ -48,11 +48,13 @@ class PostgresSignIn(PostgresBase):
     def create_session(self, session: Session) -> None:
         """Store a new session."""
         self._run(
-            "INSERT INTO sessions VALUES (%s, %s, %s, %s, FALSE)",
+            "INSERT INTO sessions (session_hash, user_id, auth_time, expires_at, revoked, amr) "
+            "VALUES (%s, %s, %s, %s, FALSE, %s)",
             session.session_hash,
             session.user_id,
             session.auth_time,
             session.expires_at,
+            " ".join(session.amr),
         )
 
     def get_session(self, session_hash: str, now: float) -> Session | None:
@@ -64,7 +66,13 @@ class PostgresSignIn(PostgresBase):
         )
         if row is None:
             return None
-        return Session(row["session_hash"], row["user_id"], row["auth_time"], row["expires_at"])
+        return Session(
+            row["session_hash"],
+            row["user_id"],
+            row["auth_time"],
+            row["expires_at"],
+            amr=tuple(row["amr"].split()),
+        )
 
     def end_session(self, session_hash: str) -> None:
         """Revoke a session and every grant (and so every token) made under it, in one transaction."""

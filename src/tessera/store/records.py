@@ -162,13 +162,18 @@ class AccessTokenRecord:
 
 @dataclass(frozen=True)
 class Session:
-    """A browser session at the provider (stored by the hash of its cookie value)."""
+    """A browser session at the provider (stored by the hash of its cookie value).
+
+    ``amr`` are the RFC 8176 methods its sign-in used (``otp``, ``hwk``, ``mfa``, ...), which
+    its tokens report as ``amr`` and ``acr``; empty for a session stored before they were kept.
+    """
 
     session_hash: str
     user_id: str
     auth_time: int
     expires_at: float
     revoked: bool = False
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -114,10 +114,16 @@ class SQLiteStore(SignInTables, ConsentTable, MailQueueTable, PasskeyTables, Tot
         return [user_from(row["body"]) for row in rows]
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user (their sessions stop working: a session needs its user); False when none."""
+        """Remove a user (their sessions stop working) and their linked upstream identities; False if none."""
         with self._transaction() as db:
             deleted = db.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
             db.execute("DELETE FROM user_phones WHERE user_id = ?", (user_id,))
+            db.execute(
+                "DELETE FROM upstream_tokens WHERE (upstream_id, subject) IN "
+                "(SELECT upstream_id, subject FROM upstream_links WHERE user_id = ?)",
+                (user_id,),
+            )
+            db.execute("DELETE FROM upstream_links WHERE user_id = ?", (user_id,))
         return bool(deleted)
 
     # authorization codes

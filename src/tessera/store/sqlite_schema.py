@@ -8,7 +8,7 @@ from typing import Any
 
 from .records import ClientRecord, RefreshState, RefreshToken, User
 
-__all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "user_from"]
+__all__ = ["SCHEMA", "client_from", "dump", "refresh_from", "upgrade", "user_from"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -33,7 +33,7 @@ CREATE INDEX IF NOT EXISTS access_by_grant ON access_tokens (grant_id);
 CREATE INDEX IF NOT EXISTS live_access_by_grant ON access_tokens (grant_id) WHERE revoked = 0;
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, auth_time INTEGER NOT NULL,
-    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+    expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, amr TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS pending (
     request_hash TEXT PRIMARY KEY, body TEXT NOT NULL, created_at REAL NOT NULL,
     expires_at REAL NOT NULL, force_login INTEGER NOT NULL);
@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS upstream_links (
     upstream_id TEXT NOT NULL, subject TEXT NOT NULL, user_id TEXT NOT NULL,
     linked_at REAL NOT NULL, email TEXT NOT NULL, PRIMARY KEY (upstream_id, subject));
 CREATE INDEX IF NOT EXISTS upstream_links_by_user ON upstream_links (user_id);
+CREATE TABLE IF NOT EXISTS upstream_tokens (
+    upstream_id TEXT NOT NULL, subject TEXT NOT NULL, sealed BLOB NOT NULL,
+    PRIMARY KEY (upstream_id, subject));
 CREATE TABLE IF NOT EXISTS upstream_logins (
     state_hash TEXT PRIMARY KEY, upstream_id TEXT NOT NULL, binding_hash TEXT NOT NULL,
     created_at REAL NOT NULL, expires_at REAL NOT NULL, linking_user_id TEXT);
@@ -113,3 +116,16 @@ def refresh_from(row: sqlite3.Row) -> RefreshToken:
         state=RefreshState(row["state"]),
         rotated_at=row["rotated_at"],
     )
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to :data:`SCHEMA` (columns added since)."""
+    db.execute("BEGIN IMMEDIATE")  # two processes opening one old file add the column once
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+        if "amr" not in columns:
+            db.execute("ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT ''")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

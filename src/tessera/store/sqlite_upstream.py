@@ -44,13 +44,35 @@ class UpstreamTables(SQLiteBase):
         return tuple(_link_from(row) for row in rows)
 
     def unlink_upstream(self, upstream_id: str, subject: str, user_id: str) -> bool:
-        """Remove the identity's link to ``user_id``; True when there was one."""
+        """Remove the identity's link to ``user_id`` and any tokens kept for it; True when there was one."""
         with self._transaction() as db:
             cursor = db.execute(
                 "DELETE FROM upstream_links WHERE upstream_id = ? AND subject = ? AND user_id = ?",
                 (upstream_id, subject, user_id),
             )
+            if cursor.rowcount != 1:
+                return False
+            db.execute(
+                "DELETE FROM upstream_tokens WHERE upstream_id = ? AND subject = ?", (upstream_id, subject)
+            )
+            return True
+
+    def keep_upstream_tokens(self, upstream_id: str, subject: str, user_id: str, sealed: bytes) -> bool:
+        """Store the identity's sealed upstream tokens (replacing any); False unless linked to ``user_id``."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR REPLACE INTO upstream_tokens SELECT upstream_id, subject, ? FROM upstream_links "
+                "WHERE upstream_id = ? AND subject = ? AND user_id = ?",
+                (sealed, upstream_id, subject, user_id),
+            )
             return cursor.rowcount == 1
+
+    def upstream_tokens(self, upstream_id: str, subject: str) -> bytes | None:
+        """The sealed upstream tokens kept for the identity, or None."""
+        row = self._one(
+            "SELECT sealed FROM upstream_tokens WHERE upstream_id = ? AND subject = ?", upstream_id, subject
+        )
+        return bytes(row["sealed"]) if row else None
 
     def save_upstream_login(self, login: UpstreamLogin) -> None:
         """Store a sign-in sent to an upstream provider."""

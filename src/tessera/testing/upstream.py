@@ -55,12 +55,18 @@ class IssuedCode:
     used: bool = False
 
 
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
 @dataclass
 class _Client:
-    secret: str | Callable[[str], bool]
+    secret: str | Callable[[str], bool] | None
     redirect_uris: tuple[str, ...]
+    jwks: Mapping[str, Any] | None = None
 
     def accepts(self, secret: str) -> bool:
+        if self.secret is None:
+            return False
         if callable(self.secret):
             return self.secret(secret)
         return hmac.compare_digest(self.secret.encode(), secret.encode())
@@ -88,7 +94,11 @@ class FakeUpstream:
     codes: dict[str, IssuedCode] = field(default_factory=dict)
     clients: dict[str, _Client] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    issue_refresh_tokens: bool = False
+    refused_assertions: list[str] = field(default_factory=list)
     _access: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _refresh: set[str] = field(default_factory=set)
+    _seen_jti: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         handlers = self.server.handlers
@@ -104,6 +114,15 @@ class FakeUpstream:
     def register(self, client_id: str, secret: str | Callable[[str], bool], *redirect_uris: str) -> None:
         """Register a client with its secret (or a check of it) and exact redirect URIs."""
         self.clients[client_id] = _Client(secret, redirect_uris)
+
+    def register_private_key_jwt(self, client_id: str, jwks: Mapping[str, Any], *redirect_uris: str) -> None:
+        """Register a client that authenticates with RFC 7523 assertions signed by a key of ``jwks``."""
+        self.clients[client_id] = _Client(None, redirect_uris, jwks=dict(jwks))
+
+    @property
+    def issued_tokens(self) -> set[str]:
+        """Every access and refresh token this fake issued."""
+        return set(self._access) | self._refresh
 
     @property
     def endpoints(self) -> dict[str, str]:
@@ -183,7 +202,46 @@ class FakeUpstream:
         separator = "&" if "?" in redirect_uri else "?"
         return Response(302, b"", {"Location": f"{redirect_uri}{separator}{urlencode(answer)}"})
 
+    def _asserted_client(self, form: dict[str, str]) -> str | None:
+        """The client an RFC 7523 assertion authenticates (RFC 7523 §3), or None with the reason kept."""
+        from ..errors import TokenError
+        from ..verify import ANY, Verifier
+
+        client_id = form.get("client_id", "")
+        client = self.clients.get(client_id)
+        if client is None or client.jwks is None:
+            self.refused_assertions.append("unknown_client")
+            return None
+        verifier = Verifier(
+            issuer=client_id,
+            audience=self.endpoints["token_endpoint"],
+            token_type=ANY,
+            jwks=client.jwks,
+            algorithms=["RS256", "ES256", "EdDSA"],
+            leeway_seconds=0,
+            required_claims=("iss", "sub", "aud", "exp", "jti"),
+            roles_claim=None,
+            cache_size=0,
+            clock=self.clock,
+        )
+        try:
+            claims = verifier.verify(form.get("client_assertion", ""))
+        except TokenError as exc:
+            self.refused_assertions.append(exc.reason.value)
+            return None
+        if claims.get("sub") != client_id:
+            self.refused_assertions.append("sub")
+            return None
+        jti = str(claims["jti"])
+        if jti in self._seen_jti:
+            self.refused_assertions.append("jti_reused")
+            return None
+        self._seen_jti.add(jti)
+        return client_id
+
     def _client_of(self, request: Request, form: dict[str, str]) -> str | None:
+        if form.get("client_assertion_type") == JWT_BEARER:
+            return self._asserted_client(form)
         header = request.headers.get("authorization", "")
         if header.startswith("Basic "):
             client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
@@ -226,10 +284,16 @@ class FakeUpstream:
         claims.update(self.id_token_overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         id_token = (self.sign_with or self.issuer.key).sign_jwt(claims, typ="JWT")
-        return Response.json(
-            {"access_token": access_token, "token_type": "Bearer", "expires_in": 600, "id_token": id_token},
-            headers={"Cache-Control": "no-store"},
-        )
+        answer: dict[str, Any] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 600,
+            "id_token": id_token,
+        }
+        if self.issue_refresh_tokens:
+            answer["refresh_token"] = secrets.token_urlsafe(32)
+            self._refresh.add(answer["refresh_token"])
+        return Response.json(answer, headers={"Cache-Control": "no-store"})
 
     def _userinfo(self, request: Request) -> Response:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")

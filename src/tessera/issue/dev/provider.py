@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tessera.config import TesseraConfig
+from tessera.config import ConfigFileError, TesseraConfig
+from tessera.config.check import look_problems
 from tessera.errors import ConfigurationError
 from tessera.issue.clients import register_client
 from tessera.issue.dev.data_dir import DEV_USER, open_data_directory, open_dev_store, read_dev_config
@@ -88,6 +89,9 @@ def check_dev_config(config: TesseraConfig, issuer: str) -> None:
     for client in config.clients:
         if client.id in DEV_CLIENTS:
             raise ConfigurationError(f"{config.path}: client id {client.id!r} is tessera dev's own")
+    problems = look_problems(config)
+    if problems:
+        raise ConfigFileError(problems)
 
 
 def dev_provider(
@@ -129,6 +133,8 @@ def dev_provider(
         token_requests_per_minute_per_address=None,  # everything is loopback; benchmarks hammer /token
         apis=api_resources(file_config) if file_config is not None else (),
         name=(file_config.provider.name if file_config is not None else None) or "Tessera",
+        logo=file_config.logo() if file_config is not None else None,
+        templates=file_config.templates() if file_config is not None else None,
         signup=file_config is None or file_config.provider.signup is not False,
         check_host=True,  # DNS rebinding would let any web page read the dev outbox
     )

@@ -4,7 +4,9 @@ Order of checks: the source address's rate limit (AS-57, a 429 page); the client
 redirect URI, answered with an error page and never a redirect (AS-01, AS-03, AS-04); only then
 the rest of the request, whose errors are redirected to the verified redirect URI with
 ``state`` and ``iss``. A signed-in user then goes to the consent page (:mod:`.consent`) when
-the client is third-party and the request asks for more than the user has allowed it.
+the client is third-party and the request asks for more than the user has allowed it. A request
+whose ``acr_values`` ask for multi-factor authentication (:mod:`tessera.issue.assurance`) of a
+session that had one factor first goes through the TOTP step (:func:`_step_up`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
+from tessera.issue.assurance import multi_factor, requires_multi_factor
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.redirects import add_query, redirect_uri_matches
 from tessera.issue.resources import TargetError
+from tessera.issue.signin.second_factor import begin_second_factor, needs_second_factor, second_factor_url
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, split_params
 from tessera.store import AuthorizationCode, ClientRecord, PendingRequest, Session, User, secret_hash
@@ -42,6 +46,7 @@ _PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 MAX_CLIENT_ID = 256
 MAX_STATE = 4096
 MAX_NONCE = 512
+MAX_ACR_VALUES = 1024
 MAX_SCOPES = 32
 MAX_SCOPE_CHARS = 1024
 
@@ -146,6 +151,8 @@ def _check_request(provider: Provider, request: AuthorizationRequest, repeated: 
         raise AuthorizeError("invalid_request", "max_age must be a whole number of seconds")
     if len(params.get("state", "")) > MAX_STATE or len(params.get("nonce", "")) > MAX_NONCE:
         raise AuthorizeError("invalid_request", "state or nonce is too long")
+    if len(params.get("acr_values", "")) > MAX_ACR_VALUES:
+        raise AuthorizeError("invalid_request", "acr_values is too long")
 
 
 def redirect_to_client(provider: Provider, request: AuthorizationRequest, values: dict[str, str]) -> Response:
@@ -279,6 +286,8 @@ def _authorize(
             force=found is not None or "login" in prompts or max_age is not None,
         )
     session, user = found
+    if requires_multi_factor(params.get("acr_values")) and not multi_factor(session.amr):
+        return _step_up(provider, verified, session, user, pending)
     if consented:
         provider.store.grant_consent(user.user_id, verified.client.client_id, verified.scopes, now)
         provider.audit.event("consent_granted", user_id=user.user_id, client_id=verified.client.client_id)
@@ -334,23 +343,65 @@ def _issue_code(
 def _to_page(
     provider: Provider, page: str, params: dict[str, str], pending: Pending | None, *, force: bool
 ) -> Response:
-    """Send the browser to the sign-in or consent page for this request, stored as pending.
-
-    A request that is already pending keeps its id (sign-in, then consent, share one).
-    """
-    if pending is not None:
-        request_id = pending.request_id
-    else:
-        request_id = new_secret()
-        now = provider.now()
-        provider.store.save_pending(
-            PendingRequest(
-                request_hash=secret_hash(request_id),
-                params=params,
-                created_at=now,
-                expires_at=now + provider.settings.pending_request_seconds,
-                force_login=force,
-            )
-        )
+    """Send the browser to the sign-in or consent page for this request, stored as pending."""
+    request_id = _pending_id(provider, params, pending, force=force)
     location = f"{provider.settings.base_path}/{page}?{urlencode({'request': request_id})}"
     return RedirectResponse(location, status_code=303, headers=NO_STORE)
+
+
+def _pending_id(provider: Provider, params: dict[str, str], pending: Pending | None, *, force: bool) -> str:
+    """The id of the stored request: a request already pending keeps its own (sign-in, then consent,
+    share one), a new one is stored."""
+    if pending is not None:
+        return pending.request_id
+    request_id = new_secret()
+    now = provider.now()
+    provider.store.save_pending(
+        PendingRequest(
+            request_hash=secret_hash(request_id),
+            params=params,
+            created_at=now,
+            expires_at=now + provider.settings.pending_request_seconds,
+            force_login=force,
+        )
+    )
+    return request_id
+
+
+def _step_up(
+    provider: Provider,
+    verified: AuthorizationRequest,
+    session: Session,
+    user: User,
+    pending: Pending | None,
+) -> Response:
+    """The client asked for MFA (``acr_values``) and the session has one factor: the TOTP step.
+
+    Without a browser to ask (``prompt=none``) the answer is ``interaction_required``; a user
+    with no second factor enrolled is refused with ``access_denied``.
+    """
+    if "none" in verified.prompts:
+        return redirect_to_client(
+            provider,
+            verified,
+            {"error": "interaction_required", "error_description": "multi-factor authentication required"},
+        )
+    if not needs_second_factor(provider, user, session.amr):
+        provider.audit.event("sign_in_failed", user_id=user.user_id, reason="mfa_not_enrolled")
+        return redirect_to_client(
+            provider,
+            verified,
+            {
+                "error": "access_denied",
+                "error_description": "the client requires multi-factor authentication; "
+                "the user has no second factor enrolled",
+            },
+        )
+    request_id = _pending_id(provider, verified.params, pending, force=False)
+    response = RedirectResponse(second_factor_url(provider), status_code=303, headers=NO_STORE)
+    upstream = provider.session_upstream(session)
+    begin_second_factor(
+        provider, response, user, session.amr, request_id=request_id, then="", upstream=upstream
+    )
+    provider.audit.event("second_factor_required", user_id=user.user_id, client_id=verified.client.client_id)
+    return response

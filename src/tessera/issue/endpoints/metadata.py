@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tessera.issue.assurance import ACR_VALUES_SUPPORTED
 from tessera.issue.endpoints.token import GRANT_TYPES
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
@@ -56,11 +57,14 @@ def metadata_document(provider: Provider) -> dict[str, Any]:
             "iat",
             "auth_time",
             "nonce",
+            "acr",
+            "amr",
             "email",
             "email_verified",
             "name",
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,

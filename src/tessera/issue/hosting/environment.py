@@ -16,7 +16,10 @@ their provider here, once per cold start:
   ``TESSERA_SMTP_USERNAME``, ``TESSERA_SMTP_PASSWORD`` (empty: none): where sign-in codes are mailed from,
   over STARTTLS; ``TESSERA_SMTP_STARTTLS=false`` only for a relay on loopback (a sidecar);
 - ``TESSERA_TRUSTED_PROXIES``: optional, comma-separated addresses or CIDR blocks of proxies
-  whose ``X-Forwarded-For`` names the client.
+  whose ``X-Forwarded-For`` names the client;
+- ``TESSERA_PROVIDER_NAME``, ``TESSERA_LOGO`` and ``TESSERA_TEMPLATES``: optional, the hosted
+  pages' name, logo (an https URL or an image file deployed with the function) and template
+  folder (``[provider]`` ``name``, ``logo`` and ``templates`` of ``tessera.toml``).
 """
 
 from __future__ import annotations
@@ -92,7 +95,15 @@ def provider_from_environment(environ: Mapping[str, str] | None = None) -> Provi
         raise ConfigurationError(f"the environment variable {missing.args[0]} is required") from None
     root = Path(env.get("TESSERA_DATA", "/tmp/tessera"))  # noqa: S108 - a function's only writable path
     proxies = tuple(p.strip() for p in env.get("TESSERA_TRUSTED_PROXIES", "").split(",") if p.strip())
-    settings = ProviderSettings(issuer=issuer, trusted_proxies=proxies, work_in_thread=False)
+    templates = env.get("TESSERA_TEMPLATES", "").strip()
+    settings = ProviderSettings(
+        issuer=issuer,
+        trusted_proxies=proxies,
+        work_in_thread=False,
+        name=env.get("TESSERA_PROVIDER_NAME", "").strip() or "Tessera",
+        logo=env.get("TESSERA_LOGO", "").strip() or None,
+        templates=Path(templates) if templates else None,
+    )
     master = master_key_from_environment(env, root)
     url = env.get(STORE_ENV)
     if not url:

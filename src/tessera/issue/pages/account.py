@@ -18,9 +18,9 @@ from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.offload import off_loop
 from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
 from tessera.issue.provider import Provider
+from tessera.issue.signin.federation.account_section import linked_sign_ins
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, json_response, page, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected
 from tessera.store import Session, User
 
 __all__ = ["account_page", "add_passkey", "passkey_options", "remove_passkey", "rename_passkey"]
@@ -72,7 +72,10 @@ def _account_page(provider: Provider, request: Request) -> Response:
         csrf_cookie = provider.cookies.read(request, provider.cookies.csrf_name)
     except BadParameters:
         return error_page(UNREADABLE_FORM)
+    from tessera.issue.pages.account_totp import section as totp_section  # it imports this module
+
     value = csrf_cookie or new_secret()
+    fresh = provider.passkeys.recently_signed_in(who.session.auth_time)
     passkeys = [
         {
             "id": p.credential_id,
@@ -84,14 +87,18 @@ def _account_page(provider: Provider, request: Request) -> Response:
         }
         for p in provider.store.list_passkeys(who.user.user_id)
     ]
+    linked = linked_sign_ins(provider, who.cookie, who.user)
     response = page(
         "account.html",
+        form_targets=linked.form_targets if linked else (),
+        linked=linked.context() if linked else None,
         base=provider.settings.base_path,
         csrf=provider.cookies.csrf_token(value),
         email=who.user.email,
         passkeys=passkeys,
-        fresh=provider.passkeys.recently_signed_in(who.session.auth_time),
+        fresh=fresh,
         sign_in_again=_sign_in_again(provider),
+        totp=totp_section(provider, who.user, fresh=fresh),
     )
     if csrf_cookie is None:
         provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)
@@ -133,6 +140,8 @@ def _add_passkey(provider: Provider, request: Request, read: PageRequest) -> Res
     failed = json_error("passkey_rejected", "The passkey could not be added. Try again.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected  # py_webauthn: only where passkeys are used
+
     try:
         added = provider.passkeys.register(who.user, who.cookie, credential, read.text("name"))
     except PasskeyRejected:

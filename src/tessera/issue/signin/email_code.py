@@ -3,8 +3,9 @@
 Both forms carry a CSRF token bound to a cookie by HMAC and are refused cross-site (WEB-08);
 the code only works from the browser that asked for it, whose challenge id is in a cookie
 (PWL-18, WEB-10); a successful sign-in always mints a new session id (WEB-06) and redirects
-with 303 (AS-33). The code page's ``form-action`` also names the client's origin: a correct
-code ends, after redirects, at the client, and browsers check those redirects against it.
+with 303 (AS-33), or first asks for the user's TOTP (:mod:`.second_factor`). The code page's
+``form-action`` also names the client's origin: a correct code ends, after redirects, at the
+client, and browsers check those redirects against it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
+from tessera.issue.assurance import EMAIL_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.pages import upstream_buttons
 from tessera.issue.signin.magic_link import link_url
+from tessera.issue.signin.second_factor import finish_first_factor
+from tessera.issue.signin.shown_address import forget_address, recall_address, remember_address
 from tessera.issue.signin.signup import user_for_address
-from tessera.issue.signin.throttle import throttled_context
+from tessera.issue.signin.throttle import come_back, resend_refused, throttled_context
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of
 from tessera.passwordless import CodeRejected, SignInThrottled
 
-__all__ = ["code_form", "email_form", "sign_in_target", "submit_code", "submit_email"]
+__all__ = ["code_form", "email_form", "resend_code", "sign_in_target", "submit_code", "submit_email"]
 
 MAX_EMAIL = 254
 THEN_PAGES = frozenset({"account"})  # where a sign-in no application asked for may return to
@@ -64,6 +68,8 @@ def _with_csrf(
     code_form = template == "signin_code.html"
     upstreams = [] if code_form else upstream_buttons(provider, context.get("request_id", ""))
     action = f"{base}/signin/code" if code_form else f"{base}/signin"
+    if code_form:
+        context = {**_code_page_links(provider, request, context), **context}
     response = page(
         template,
         status,
@@ -77,6 +83,18 @@ def _with_csrf(
     if fresh:
         provider.cookies.set(response, provider.cookies.csrf_name, value, provider.settings.session_seconds)
     return response
+
+
+def _code_page_links(provider: Provider, request: Request, context: dict[str, str]) -> dict[str, str]:
+    """The code page's address, its "use another email" link and (with an address) its resend form."""
+    base = provider.settings.base_path
+    query = urlencode({"request": context.get("request_id", ""), **_then_param(context.get("then", ""))})
+    address = recall_address(provider, request)
+    return {
+        "address": address or "",
+        "another_url": f"{base}/signin?{query}",
+        "resend_action": f"{base}/signin/code/resend" if address else "",
+    }
 
 
 def _client_redirect(provider: Provider, request_id: str) -> list[str]:
@@ -116,6 +134,7 @@ async def code_form(request: Request) -> Response:
         "signin_code.html",
         request_id=request.query_params.get("request", ""),
         then=_then(request.query_params.get("then", "")),
+        sent="1" if request.query_params.get("sent") == "1" else "",
     )
 
 
@@ -128,10 +147,13 @@ async def submit_email(request: Request) -> Response:
     return await off_loop(provider, _start_sign_in, provider, request, form)
 
 
-def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+def _start_sign_in(
+    provider: Provider, request: Request, form: dict[str, str], *, resend_to: str | None = None
+) -> Response:
+    """Queue a code mail and go to the code page; ``resend_to`` is the address of a resend."""
     request_id = form.get("request", "")
     then = _then(form.get("then", ""))
-    email = form.get("email", "").strip()
+    email = resend_to if resend_to is not None else form.get("email", "").strip()
     if len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() or ord(c) < 32 for c in email):
         return _with_csrf(
             provider,
@@ -140,6 +162,7 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
             400,
             request_id=request_id,
             then=then,
+            email=email[:MAX_EMAIL],
             error="Enter a valid email address.",
         )
     address = request_address(request, provider.settings.proxy_networks)
@@ -153,18 +176,31 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
             email, address, link_url=lambda token: link_url(provider, token, request_id)
         )
     except SignInThrottled as exc:
-        response = _with_csrf(
-            provider,
-            request,
-            "signin_email.html",
-            429,
-            request_id=request_id,
-            then=then,
-            **throttled_context(provider, exc, request_id),
-        )
+        if resend_to is not None:
+            response = _with_csrf(
+                provider,
+                request,
+                "signin_code.html",
+                429,
+                request_id=request_id,
+                then=then,
+                page_error=resend_refused(provider, exc),
+            )
+        else:
+            response = _with_csrf(
+                provider,
+                request,
+                "signin_email.html",
+                429,
+                request_id=request_id,
+                then=then,
+                email=email,
+                **throttled_context(provider, exc, request_id),
+            )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
-    query = urlencode({"request": request_id, **_then_param(then)})
+    sent = {"sent": "1"} if resend_to is not None else {}
+    query = urlencode({"request": request_id, **_then_param(then), **sent})
     response = RedirectResponse(
         f"{provider.settings.base_path}/signin/code?{query}",
         status_code=303,
@@ -173,7 +209,24 @@ def _start_sign_in(provider: Provider, request: Request, form: dict[str, str]) -
     provider.cookies.set(
         response, provider.cookies.signin_name, challenge.challenge_id, provider.codes.ttl_seconds
     )
+    remember_address(provider, response, challenge)
     return response
+
+
+async def resend_code(request: Request) -> Response:
+    """POST ``/signin/code/resend``: a new code to the address the last one went to, throttled as ever.
+
+    Without a current sign-in in this browser there is nowhere to send it: back to the email form.
+    """
+    provider = provider_of(request)
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
+    address = recall_address(provider, request)
+    if address is None:
+        query = urlencode({"request": form.get("request", ""), **_then_param(_then(form.get("then", "")))})
+        return RedirectResponse(f"{provider.settings.base_path}/signin?{query}", 303, headers=NO_STORE)
+    return await off_loop(provider, _start_sign_in, provider, request, form, resend_to=address)
 
 
 async def submit_code(request: Request) -> Response:
@@ -199,6 +252,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
         email = provider.codes.verify(challenge_id, form.get("code", ""), address)
     except SignInThrottled as exc:
         provider.audit.event("sign_in_failed")
+        wait = come_back(exc.retry_after_seconds)
         response = _with_csrf(
             provider,
             request,
@@ -206,7 +260,7 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
             429,
             request_id=request_id,
             then=then,
-            error="Too many wrong codes were tried from your network. Try again later.",
+            error=f"Too many wrong codes were tried from your network. Try again {wait}.",
         )
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
@@ -219,20 +273,15 @@ def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> R
             400,
             request_id=request_id,
             then=then,
-            error="That code is not valid. Check it, or go back and request a new one.",
+            error="That code is not valid. Check it, or send a new code.",
         )
     user = user_for_address(provider, email)
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    session_value = provider.start_session(user)
-    provider.audit.event("sign_in", user_id=user.user_id)
     target = sign_in_target(provider, request_id, then)
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    provider.cookies.set(
-        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
-    )
-    provider.cookies.clear(response, provider.cookies.signin_name)
+    response = finish_first_factor(provider, user, EMAIL_AMR, request_id=request_id, then=then, target=target)
+    forget_address(provider, response)
     return response
 
 

@@ -12,17 +12,21 @@ The link's host is always the configured issuer's, never the request's (PWL-08).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
+from tessera.issue.assurance import EMAIL_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
+from tessera.issue.signin.second_factor import finish_first_factor
 from tessera.issue.signin.signup import user_for_address
+from tessera.issue.signin.throttle import come_back
 from tessera.issue.tokens import new_secret
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of
 from tessera.passwordless import LinkRejected, SignInThrottled
@@ -86,21 +90,17 @@ def csrf_page(
     return response
 
 
-def finish_sign_in(provider: Provider, user: User, request_id: str) -> Response:
-    """A new session for ``user`` (never a planted id: WEB-06) and a 303 on to the authorization request."""
-    session_value = provider.start_session(user)
-    provider.audit.event("sign_in", user_id=user.user_id)
+def finish_sign_in(provider: Provider, user: User, request_id: str, amr: Sequence[str]) -> Response:
+    """After a first factor by ``amr``: a new session (never a planted id: WEB-06) and a 303 on to
+    the authorization request, or first the TOTP step (:mod:`.second_factor`)."""
     base = provider.settings.base_path
     target = (
         f"{base}/authorize/continue?{urlencode({'request': request_id})}"
         if request_id
         else f"{base}/signin/done"
     )
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    provider.cookies.set(
-        response, provider.cookies.session_name, session_value, provider.settings.session_seconds
-    )
-    provider.cookies.clear(response, provider.cookies.signin_name)
+    response = finish_first_factor(provider, user, amr, request_id=request_id, then="", target=target)
+    provider.cookies.clear(response, provider.cookies.address_name)
     return response
 
 
@@ -163,7 +163,8 @@ def _redeem(provider: Provider, request: Request, form: dict[str, str]) -> Respo
         email = provider.codes.links.redeem(challenge_id, token, address)
     except SignInThrottled as exc:
         provider.audit.event("sign_in_failed")
-        response = error_page("Too many failed sign-ins from your network. Try again later.", 429)
+        wait = come_back(exc.retry_after_seconds)
+        response = error_page(f"Too many failed sign-ins from your network. Try again {wait}.", 429)
         response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     except LinkRejected:
@@ -175,6 +176,6 @@ def _redeem(provider: Provider, request: Request, form: dict[str, str]) -> Respo
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed")
         return page("error.html", 403, message="This account cannot sign in.")
-    response = finish_sign_in(provider, user, request_id)
+    response = finish_sign_in(provider, user, request_id, EMAIL_AMR)
     provider.cookies.clear(response, provider.cookies.link_name)
     return response

@@ -2,8 +2,9 @@
 
 ``POST /signin/passkey/options`` returns usernameless request options whose challenge is bound
 to the browser's CSRF cookie; ``POST /signin/passkey`` verifies the assertion, starts a new
-session (WEB-06) and tells the page where to go next. A counter regression is an audit event
-(``passkey_sign_count_regression``) as well as a refusal (PWL-29).
+session (WEB-06) and tells the page where to go next: a passkey that verified its user is two
+factors; one that did not is followed by the TOTP step when the user has one. A counter
+regression is an audit event (``passkey_sign_count_regression``) as well as a refusal (PWL-29).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from tessera.issue.offload import off_loop
 from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
 from tessera.issue.provider import Provider
 from tessera.issue.signin.email_code import sign_in_target
+from tessera.issue.signin.second_factor import begin_second_factor, needs_second_factor, second_factor_url
 from tessera.issue.web import json_response, provider_of
-from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression
 
 __all__ = ["passkey_options", "passkey_sign_in"]
 
@@ -58,6 +59,8 @@ def _sign_in(provider: Provider, read: PageRequest) -> Response:
     failed = json_error("passkey_rejected", "That passkey could not be used. Try again or use email.")
     if not isinstance(credential, dict):
         return failed
+    from tessera.passwordless.passkeys import PasskeyRejected, SignCountRegression  # py_webauthn: on use
+
     try:
         result = provider.passkeys.sign_in(read.browser, credential)
     except SignCountRegression as exc:
@@ -71,10 +74,15 @@ def _sign_in(provider: Provider, read: PageRequest) -> Response:
     if user is None or user.disabled:
         provider.audit.event("sign_in_failed", user_id=result.user_id, reason="passkey")
         return json_error("access_denied", "This account cannot sign in.", 403)
-    session_value = provider.start_session(user)
-    provider.audit.event("sign_in", user_id=user.user_id, reason="passkey")
-    target = sign_in_target(provider, read.text("request"), read.text("then"))
-    response = json_response({"redirect": target})
+    request_id, then = read.text("request"), read.text("then")
+    if needs_second_factor(provider, user, result.amr):
+        provider.audit.event("second_factor_required", user_id=user.user_id, reason="passkey")
+        response = json_response({"redirect": second_factor_url(provider)})
+        begin_second_factor(provider, response, user, result.amr, request_id=request_id, then=then)
+        return response
+    session_value = provider.start_session(user, result.amr)
+    provider.audit.event("sign_in", user_id=user.user_id, reason="passkey", amr=" ".join(result.amr))
+    response = json_response({"redirect": sign_in_target(provider, request_id, then)})
     provider.cookies.set(
         response, provider.cookies.session_name, session_value, provider.settings.session_seconds
     )

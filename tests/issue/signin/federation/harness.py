@@ -33,6 +33,7 @@ def configure(
         signing_key=provider.keys.signing_key,
         clock=idp.clock,
         environ={**ENV, **(environ or {})},
+        master_key=idp.master,
     )
     return upstreams
 

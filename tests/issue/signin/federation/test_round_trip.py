@@ -6,10 +6,12 @@ import logging
 
 import pytest
 
-from tessera.testing.idp import ISSUER, ProviderHarness
+from tessera.issue.assurance import ACR_MULTI_FACTOR
+from tessera.testing.idp import ISSUER, ProviderHarness, query_of
 from tessera.testing.upstream import FakeUpstream
 from tessera.verify import Verifier
 
+from ...totp_steps import at_client, claims_of, enrol, now_code, submit_totp
 from .harness import Walk, refused
 
 
@@ -70,7 +72,7 @@ def test_a_local_sign_in_has_no_fed_claims(idp: ProviderHarness, corp: FakeUpstr
     claims = Verifier(issuer=ISSUER, audience=ISSUER, token_type="at+jwt", jwks=jwks, clock=idp.clock).verify(
         tokens["access_token"]
     )
-    assert "amr" not in claims and "idp" not in claims
+    assert claims["amr"] == ["otp"] and "idp" not in claims
 
 
 def test_an_upstream_error_ends_on_a_page_with_a_way_back(corp: FakeUpstream, walk: Walk) -> None:
@@ -101,3 +103,22 @@ def test_userinfo_for_another_subject_is_refused(
     corp.userinfo_extra = {"sub": "someone-else", "email": "dora@example.com", "email_verified": True}
     refused(walk.callback(walk.at_upstream(walk.to_upstream())), "belongs to someone else")
     assert idp.store.find_user_by_email("dora@example.com") is None
+
+
+def test_acr_values_mfa_steps_a_federated_session_up_and_keeps_its_idp(
+    idp: ProviderHarness, corp: FakeUpstream, walk: Walk
+) -> None:
+    first = walk.sign_in()
+    jwks = idp.browser.get("/jwks").json()
+    verifier = Verifier(issuer=ISSUER, audience="spa", token_type="JWT", jwks=jwks, clock=idp.clock)
+    user = idp.store.get_user(verifier.verify(first["id_token"])["sub"])
+    assert user is not None
+    app, _ = enrol(idp, user)
+    mfa = idp.authorize_params(acr_values=ACR_MULTI_FACTOR)
+    asked = idp.authorize(mfa, walk.browser)
+    assert asked.status_code == 303 and asked.headers["location"] == "/signin/totp"
+    code = at_client(walk.browser, submit_totp(walk.browser, now_code(idp, app)))
+    id_claims, access, _ = claims_of(idp, code, mfa)
+    assert id_claims["amr"] == ["fed", "otp", "mfa"] and id_claims["acr"] == ACR_MULTI_FACTOR
+    assert id_claims["idp"] == access["idp"] == "corp"
+    assert "code" in query_of(idp.authorize(idp.authorize_params(), walk.browser).headers["location"])

@@ -34,7 +34,14 @@ def test_the_issue_example_is_valid_and_its_callback_is_under_the_issuer() -> No
         ({"issuer": "https://login.example.com/?q=1"}, "https URL"),
         ({"client_id": None}, "client_id is required"),
         ({"client_secret_env": None}, "exactly one of"),
-        ({"private_key_jwt": True}, "exactly one of"),
+        ({"private_key_jwt": True}, "give no client_secret_env"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "give no client_secret_env"),
+        ({"token_endpoint_auth_method": "client_secret_jwt"}, "token_endpoint_auth_method must be one of"),
+        (
+            {"private_key_jwt": True, "token_endpoint_auth_method": "client_secret_post"},
+            "contradicts token_endpoint_auth_method",
+        ),
+        ({"keep_tokens": "yes"}, "keep_tokens must be true or false"),
         ({"client_secret_env": "lower-case"}, "environment variable"),
         ({"scopes": ["email"]}, '"openid"'),
         ({"scopes": "openid email"}, "list of scope names"),
@@ -84,3 +91,33 @@ def test_presets_fill_what_they_know() -> None:
         "https://login.microsoftonline.com/t2/v2.0",
     }
     assert not entra.trusts_email_verified
+
+
+def test_the_token_endpoint_auth_method_is_chosen_or_comes_from_the_preset() -> None:
+    assert upstream_from_mapping(BASE).token_endpoint_auth_method == "client_secret_basic"
+    posted = upstream_from_mapping({**BASE, "token_endpoint_auth_method": "client_secret_post"})
+    assert posted.token_endpoint_auth_method == "client_secret_post"
+    no_secret = {k: v for k, v in BASE.items() if k != "client_secret_env"}
+    signed = upstream_from_mapping({**no_secret, "token_endpoint_auth_method": "private_key_jwt"})
+    assert signed.token_endpoint_auth_method == "private_key_jwt" and signed.private_key_jwt
+    older = upstream_from_mapping({**no_secret, "private_key_jwt": True})
+    assert older.token_endpoint_auth_method == "private_key_jwt"
+    google = upstream_from_mapping(
+        {"id": "g", "preset": "google", "client_id": "x", "client_secret_env": "G"}
+    )
+    assert google.token_endpoint_auth_method == "client_secret_post"
+    basic_google = upstream_from_mapping(
+        {
+            "id": "g",
+            "preset": "google",
+            "client_id": "x",
+            "client_secret_env": "G",
+            "token_endpoint_auth_method": "client_secret_basic",
+        }
+    )
+    assert basic_google.token_endpoint_auth_method == "client_secret_basic"
+
+
+def test_upstream_tokens_are_not_kept_unless_asked() -> None:
+    assert not upstream_from_mapping(BASE).keep_tokens
+    assert upstream_from_mapping({**BASE, "keep_tokens": True}).keep_tokens

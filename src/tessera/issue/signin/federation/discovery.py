@@ -11,7 +11,15 @@ from tessera.issue.signin.federation.upstreams import ENTRA_ISSUER_TEMPLATE, Ups
 from tessera.verify.discovery import discovery_url
 from tessera.verify.fetch import FetchError, FetchFailure
 
-__all__ = ["EndpointCache", "UpstreamEndpoints", "discover"]
+__all__ = [
+    "EndpointCache",
+    "IssuerMismatch",
+    "UpstreamEndpoints",
+    "discover",
+    "discovery_document",
+    "endpoints_from",
+    "settings_endpoints",
+]
 
 CACHE_SECONDS = 3600
 _ASYMMETRIC = frozenset(
@@ -30,6 +38,15 @@ class UpstreamEndpoints:
     userinfo_endpoint: str | None = None
     iss_parameter_supported: bool = False
     id_token_algorithms: frozenset[str] = frozenset({"RS256"})
+
+
+class IssuerMismatch(FetchError):
+    """The discovery document names another issuer than the configured one."""
+
+    def __init__(self, url: str, published: object) -> None:
+        super().__init__(FetchFailure.BAD_DOCUMENT, url, "its issuer is not the configured issuer")
+        self.url = url
+        self.published = str(published)[:200] if isinstance(published, str) else None
 
 
 def _from_settings(upstream: Upstream) -> UpstreamEndpoints | None:
@@ -58,15 +75,12 @@ def _string(document: dict[str, object], name: str, url: str, *, required: bool)
     return value
 
 
-def discover(upstream: Upstream, http: UpstreamHTTP) -> UpstreamEndpoints:
-    """The upstream's endpoints; settings win over discovery. Raise FetchError.
+def discovery_document(upstream: Upstream, http: UpstreamHTTP) -> dict[str, object]:
+    """The upstream's OpenID configuration, whose ``issuer`` is the configured one; raise FetchError.
 
-    The discovery document's ``issuer`` must be the configured issuer exactly (for Entra's
-    multi-tenant ``common`` issuer, the ``{tenantid}`` template Microsoft publishes there).
+    The document's ``issuer`` must be the configured issuer exactly (for Entra's multi-tenant
+    ``common`` issuer, the ``{tenantid}`` template Microsoft publishes there).
     """
-    configured = _from_settings(upstream)
-    if configured is not None:
-        return configured
     url = discovery_url(upstream.issuer)
     result = http.request("GET", url, headers={})
     if result.status != 200:
@@ -77,7 +91,13 @@ def discover(upstream: Upstream, http: UpstreamHTTP) -> UpstreamEndpoints:
     if upstream.preset == "entra":
         expected.add(ENTRA_ISSUER_TEMPLATE.format(tenant="{tenantid}"))
     if published not in expected:
-        raise FetchError(FetchFailure.BAD_DOCUMENT, url, "its issuer is not the configured issuer")
+        raise IssuerMismatch(url, published)
+    return document
+
+
+def endpoints_from(upstream: Upstream, document: dict[str, object]) -> UpstreamEndpoints:
+    """The endpoints of a discovery document, settings first; raise FetchError when one is missing."""
+    url = discovery_url(upstream.issuer)
     algorithms = document.get("id_token_signing_alg_values_supported", ["RS256"])
     allowed = (
         frozenset(a for a in algorithms if isinstance(a, str)) & _ASYMMETRIC
@@ -96,6 +116,19 @@ def discover(upstream: Upstream, http: UpstreamHTTP) -> UpstreamEndpoints:
         iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
         id_token_algorithms=allowed or frozenset({"RS256"}),
     )
+
+
+def settings_endpoints(upstream: Upstream) -> UpstreamEndpoints | None:
+    """The endpoints when the settings name them all (no discovery), else None."""
+    return _from_settings(upstream)
+
+
+def discover(upstream: Upstream, http: UpstreamHTTP) -> UpstreamEndpoints:
+    """The upstream's endpoints; settings win over discovery. Raise FetchError."""
+    configured = _from_settings(upstream)
+    if configured is not None:
+        return configured
+    return endpoints_from(upstream, discovery_document(upstream, http))
 
 
 class EndpointCache:

@@ -17,7 +17,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -27,8 +27,10 @@ from tessera.issue.redirects import add_query
 from tessera.issue.signin.federation.discovery import EndpointCache, UpstreamEndpoints
 from tessera.issue.signin.federation.errors import FederationError, FederationFailure
 from tessera.issue.signin.federation.http import UpstreamHTTP, UrllibUpstreamHTTP, json_body
+from tessera.issue.signin.federation.kept_tokens import kept_from_response, seal_kept_tokens
 from tessera.issue.signin.federation.upstreams import Upstream
 from tessera.keys import SigningKey
+from tessera.keys.sealing import MasterKey
 from tessera.store import FederatedStore, UpstreamLogin, secret_hash
 from tessera.verify import ANY, Verifier
 from tessera.verify.fetch import FetchError
@@ -38,7 +40,6 @@ __all__ = ["Federation", "FinishedLogin", "StartedLogin", "UpstreamIdentity"]
 LOGIN_SECONDS = 600
 ASSERTION_SECONDS = 60
 APPLE_AUDIENCE = "https://appleid.apple.com"
-_POST_SECRET = frozenset({"github", "apple", "entra", "google"})
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,15 @@ class UpstreamIdentity:
 
 @dataclass(frozen=True)
 class FinishedLogin:
-    """A verified identity, the authorization request to resume, and the user who is linking, if any."""
+    """A verified identity, the authorization request to resume, and the user who is linking, if any.
+
+    ``kept_tokens`` holds the upstream's tokens only when its ``keep_tokens`` setting is on.
+    """
 
     identity: UpstreamIdentity
     request_id: str
     linking_user_id: str | None
+    kept_tokens: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 def split_binding(cookie: str | None) -> tuple[str, str]:
@@ -117,6 +122,7 @@ class Federation:
         clock: Callable[[], float],
         http: UpstreamHTTP | None = None,
         environ: Mapping[str, str] | None = None,
+        master_key: MasterKey | None = None,
     ) -> None:
         self.upstreams = {u.id: u for u in upstreams}
         self.issuer = issuer
@@ -126,6 +132,7 @@ class Federation:
         self._clock = clock
         self.http = http or UrllibUpstreamHTTP()
         self._environ = environ if environ is not None else os.environ
+        self._master_key = master_key
         self.endpoints = EndpointCache(self.http, clock)
 
     def get(self, upstream_id: str) -> Upstream:
@@ -215,7 +222,24 @@ class Federation:
             identity = self._github_identity(upstream, tokens)
         else:
             identity = self._oidc_identity(upstream, endpoints, tokens, _derived(self._key, "nonce", state))
-        return FinishedLogin(identity, request_id, login.linking_user_id)
+        kept = kept_from_response(tokens, self._clock()) if upstream.keep_tokens else None
+        return FinishedLogin(identity, request_id, login.linking_user_id, kept)
+
+    def keep_tokens(self, login: FinishedLogin, user_id: str) -> bool:
+        """Store the login's upstream tokens sealed on its link, when its upstream keeps them.
+
+        False when there is nothing to keep (``keep_tokens`` off) or the identity is not linked
+        to ``user_id``.
+        """
+        if login.kept_tokens is None:
+            return False
+        if self._master_key is None:
+            raise FederationError(FederationFailure.MISCONFIGURED, detail="no master key to seal tokens")
+        identity = login.identity
+        sealed = seal_kept_tokens(
+            self._master_key, user_id, identity.upstream_id, identity.subject, login.kept_tokens
+        )
+        return self.store.keep_upstream_tokens(identity.upstream_id, identity.subject, user_id, sealed)
 
     def _client_auth(
         self, upstream: Upstream, endpoints: UpstreamEndpoints
@@ -266,7 +290,7 @@ class Federation:
             raise FederationError(
                 FederationFailure.MISCONFIGURED, upstream.name, "the client secret is not set"
             )
-        if upstream.kind == "github" or upstream.preset in _POST_SECRET:
+        if upstream.token_endpoint_auth_method == "client_secret_post":
             return {"client_id": upstream.client_id, "client_secret": secret_value}, {}
         basic = f"{quote(upstream.client_id, safe='')}:{quote(secret_value, safe='')}"
         return {}, {"Authorization": "Basic " + base64.b64encode(basic.encode()).decode("ascii")}

@@ -1,4 +1,4 @@
-"""The federation endpoints on Starlette: start, callback, and the linked sign-ins page.
+"""The federation endpoints on Starlette: start, callback, link and unlink (from ``/account``).
 
 Thin translations of HTTP to :class:`~.flow.Federation` and :mod:`.linking`. Every failure ends
 on a page that says what happened and links back to the sign-in page (never a 500).
@@ -11,14 +11,16 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from tessera.issue.cookies import FORGED_FORM, form_token_matches
 from tessera.issue.endpoints.authorize import load_pending
 from tessera.issue.provider import Provider
+from tessera.issue.signin.federation.account_section import FORM_PURPOSE
 from tessera.issue.signin.federation.errors import FederationError, FederationFailure
 from tessera.issue.signin.federation.flow import LOGIN_SECONDS, split_binding
 from tessera.issue.signin.federation.linking import resolve_user, unlink
 from tessera.issue.signin.federation.upstreams import Upstream
 from tessera.issue.web import NO_STORE, BadParameters, error_page, page, provider_of, read_form, split_params
-from tessera.verify.fetch import FetchError
+from tessera.store import Session
 
 __all__ = [
     "account_upstreams",
@@ -114,11 +116,12 @@ async def callback(request: Request) -> Response:
         finished = provider.federation.finish(upstream_id, params, cookie)
         upstream = provider.federation.get(upstream_id)
         user = resolve_user(provider.federation.store, provider.audit, upstream, finished, provider.now())
+        provider.federation.keep_tokens(finished, user.user_id)
     except FederationError as exc:
         return _failure(provider, exc, request_id)
     base = provider.settings.base_path
     if finished.linking_user_id is not None:
-        response: Response = RedirectResponse(f"{base}/account/upstreams", status_code=303, headers=NO_STORE)
+        response: Response = _account(provider)
         provider.cookies.clear(response, cookie_name)
         return response
     session_value = provider.start_federated_session(user, upstream_id)
@@ -138,62 +141,30 @@ async def callback(request: Request) -> Response:
     return response
 
 
-def _signed_in(provider: Provider, request: Request) -> tuple[str, str] | None:
-    """(session cookie value, user id) of the browser's live session, or None."""
+def _signed_in(provider: Provider, request: Request) -> tuple[str, Session] | None:
+    """(session cookie value, session) of the browser's live session, or None."""
     try:
         value = provider.cookies.read(request, provider.cookies.session_name)
     except BadParameters:
         return None
     found = provider.session_for(value)
-    return (str(value), found[1].user_id) if found is not None else None
+    return (str(value), found[0]) if found is not None else None
+
+
+def _account(provider: Provider) -> Response:
+    return RedirectResponse(f"{provider.settings.base_path}/account", status_code=303, headers=NO_STORE)
 
 
 async def account_upstreams(request: Request) -> Response:
-    """GET ``/account/upstreams``: the signed-in user's linked identities, with link and unlink."""
+    """GET ``/account/upstreams``: the linked sign-ins are a section of ``/account`` now."""
     provider = provider_of(request)
-    if not provider.federation.upstreams:
-        return error_page("No other sign-in is set up.", 404)
-    signed_in = _signed_in(provider, request)
-    base = provider.settings.base_path
-    if signed_in is None:
-        return RedirectResponse(f"{base}/signin", status_code=303, headers=NO_STORE)
-    session_value, user_id = signed_in
-    user = provider.store.get_user(user_id)
-    links = provider.federation.store.upstream_links_of(user_id)
-    upstreams = provider.federation.upstreams
-    linked = {link.upstream_id for link in links}
-    targets = []
-    for upstream in upstreams.values():
-        try:
-            targets.append(provider.federation.endpoints.get(upstream).authorization_endpoint)
-        except FetchError:
-            pass  # an unreachable upstream only loses its form target; its link fails on a page
-    return page(
-        "account_upstreams.html",
-        form_targets=targets,
-        email=user.email if user is not None else "",
-        csrf=provider.cookies.bound_token("account-upstreams", session_value),
-        links=[
-            {
-                "name": upstreams[link.upstream_id].name
-                if link.upstream_id in upstreams
-                else link.upstream_id,
-                "email": link.email,
-                "subject": link.subject,
-                "unlink": f"{base}/upstream/{link.upstream_id}/unlink",
-            }
-            for link in links
-        ],
-        available=[
-            {"name": u.name, "href": f"{base}/upstream/{u.id}/link"}
-            for u in upstreams.values()
-            if u.id not in linked
-        ],
+    return RedirectResponse(
+        f"{provider.settings.base_path}/account#linked-sign-ins", status_code=303, headers=NO_STORE
     )
 
 
-async def _account_form(request: Request, provider: Provider) -> tuple[dict[str, str], str] | Response:
-    """The POSTed form of the account page, its token bound to the session (WEB-08): (form, user id)."""
+async def _account_form(request: Request, provider: Provider) -> tuple[dict[str, str], Session] | Response:
+    """The POSTed form of the account page, its token bound to the session (WEB-08): (form, session)."""
     if not provider.federation.upstreams:
         return error_page("No other sign-in is set up.", 404)
     signed_in = _signed_in(provider, request)
@@ -203,9 +174,7 @@ async def _account_form(request: Request, provider: Provider) -> tuple[dict[str,
         form = await read_form(request)
     except BadParameters:
         return error_page("The form could not be read.")
-    expected = provider.cookies.bound_token("account-upstreams", signed_in[0])
-    from tessera.issue.cookies import FORGED_FORM, form_token_matches
-
+    expected = provider.cookies.bound_token(FORM_PURPOSE, signed_in[0])
     if not provider.cookies.same_site(request) or not form_token_matches(expected, form.get("csrf", "")):
         return error_page(FORGED_FORM, 403)
     return form, signed_in[1]
@@ -219,7 +188,7 @@ async def link(request: Request) -> Response:
         return checked
     try:
         upstream = provider.federation.get(request.path_params["upstream_id"])
-        started = provider.federation.start(upstream, request_id="", linking_user_id=checked[1])
+        started = provider.federation.start(upstream, request_id="", linking_user_id=checked[1].user_id)
     except FederationError as exc:
         return _failure(provider, exc, "")
     response = RedirectResponse(started.location, status_code=303, headers=NO_STORE)
@@ -228,21 +197,28 @@ async def link(request: Request) -> Response:
 
 
 async def unlink_identity(request: Request) -> Response:
-    """POST ``/upstream/{id}/unlink``: remove one of the signed-in user's linked identities."""
+    """POST ``/upstream/{id}/unlink``: remove one of the signed-in user's linked identities.
+
+    The last one goes only after a recent sign-in, as the last passkey does (PWL-34).
+    """
     provider = provider_of(request)
     checked = await _account_form(request, provider)
     if isinstance(checked, Response):
         return checked
-    form, user_id = checked
-    user = provider.store.get_user(user_id)
-    if user is not None:
-        unlink(
-            provider.federation.store,
-            provider.audit,
-            user,
-            request.path_params["upstream_id"],
-            form.get("subject", ""),
+    form, session = checked
+    user = provider.store.get_user(session.user_id)
+    if user is None:
+        return _account(provider)
+    upstream_id, subject = request.path_params["upstream_id"], form.get("subject", "")
+    links = provider.federation.store.upstream_links_of(user.user_id)
+    last = [(link.upstream_id, link.subject) for link in links] == [(upstream_id, subject)]
+    if last and not provider.passkeys.recently_signed_in(session.auth_time):
+        return page(
+            "reauthenticate.html",
+            403,
+            title="Sign in again",
+            message="This is the last sign-in linked to your account. To unlink it, sign in again first.",
+            sign_in_again=f"{provider.settings.base_path}/signin?then=account",
         )
-    return RedirectResponse(
-        f"{provider.settings.base_path}/account/upstreams", status_code=303, headers=NO_STORE
-    )
+    unlink(provider.federation.store, provider.audit, user, upstream_id, subject)
+    return _account(provider)

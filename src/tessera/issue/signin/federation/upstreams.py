@@ -18,11 +18,19 @@ from urllib.parse import urlsplit
 from tessera.errors import ConfigurationError
 from tessera.verify.fetch import is_loopback_host
 
-__all__ = ["PRESETS", "Preset", "Upstream", "upstream_from_mapping", "upstreams_from_config"]
+__all__ = [
+    "AUTH_METHODS",
+    "PRESETS",
+    "Preset",
+    "Upstream",
+    "upstream_from_mapping",
+    "upstreams_from_config",
+]
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}", re.ASCII)
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,127}", re.ASCII)
 ENTRA_ISSUER_TEMPLATE = "https://login.microsoftonline.com/{tenant}/v2.0"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 
 @dataclass(frozen=True)
@@ -39,14 +47,16 @@ class Preset:
     userinfo_endpoint: str | None = None
     api_base: str | None = None
     default_scopes: tuple[str, ...] = ("openid", "email", "profile")
+    auth_method: str = "client_secret_basic"
 
 
 PRESETS: Mapping[str, Preset] = {
-    "google": Preset("google", issuer="https://accounts.google.com"),
+    "google": Preset("google", issuer="https://accounts.google.com", auth_method="client_secret_post"),
     "entra": Preset(
         "entra",
         issuer="https://login.microsoftonline.com/common/v2.0",
         trusts_email_verified=False,
+        auth_method="client_secret_post",
     ),
     "auth0": Preset("auth0"),
     "cognito": Preset("cognito"),
@@ -56,6 +66,7 @@ PRESETS: Mapping[str, Preset] = {
         issuer="https://appleid.apple.com",
         response_mode="form_post",
         default_scopes=("openid", "email", "name"),
+        auth_method="client_secret_post",
     ),
     "github": Preset(
         "github",
@@ -65,6 +76,7 @@ PRESETS: Mapping[str, Preset] = {
         token_endpoint="https://github.com/login/oauth/access_token",
         api_base="https://api.github.com",
         default_scopes=("read:user", "user:email"),
+        auth_method="client_secret_post",
     ),
 }
 
@@ -73,12 +85,14 @@ PRESETS: Mapping[str, Preset] = {
 class Upstream:
     """One upstream provider people may sign in with.
 
-    Exactly one way of authenticating to its token endpoint: ``client_secret_env`` (the
-    environment variable that holds the secret), ``private_key_jwt`` (a client assertion signed
-    with one of Tessera's keys), or, for Apple, ``apple_team_id`` + ``apple_key_id`` +
-    ``apple_private_key_env`` (the client secret is an ES256 JWT made from that key).
+    ``token_endpoint_auth_method`` says how Tessera authenticates at the token endpoint:
+    ``client_secret_basic`` or ``client_secret_post`` with the secret in the environment
+    variable ``client_secret_env`` (for Apple, a secret made as an ES256 JWT from
+    ``apple_team_id`` + ``apple_key_id`` + ``apple_private_key_env``), or ``private_key_jwt``
+    (an RFC 7523 assertion signed with Tessera's current signing key, published at ``/jwks``).
     ``tenants`` is the Entra ``common`` allowlist of tenant ids whose ``iss`` is accepted.
-    The upstream's own tokens are used once (to read the identity) and then dropped.
+    The upstream's own tokens are used once (to read the identity) and dropped, unless
+    ``keep_tokens``: then they are stored sealed, for the server side only.
     """
 
     id: str
@@ -86,7 +100,7 @@ class Upstream:
     issuer: str
     client_id: str
     client_secret_env: str | None = None
-    private_key_jwt: bool = False
+    token_endpoint_auth_method: str = "client_secret_basic"
     scopes: tuple[str, ...] = ("openid", "email", "profile")
     preset: str | None = None
     response_mode: str = "query"
@@ -102,6 +116,12 @@ class Upstream:
     apple_key_id: str | None = None
     apple_private_key_env: str | None = None
     allow_sign_up: bool = True
+    keep_tokens: bool = False
+
+    @property
+    def private_key_jwt(self) -> bool:
+        """True when Tessera authenticates with an assertion signed by its own key."""
+        return self.token_endpoint_auth_method == "private_key_jwt"
 
     def callback_url(self, issuer: str) -> str:
         """The one redirect URI registered at this upstream: ``{issuer}/upstream/{id}/callback``."""
@@ -167,8 +187,33 @@ _KNOWN = frozenset(
         "apple_private_key_env",
         "allow_sign_up",
         "trust_email_verified",
+        "token_endpoint_auth_method",
+        "keep_tokens",
     }
 )
+
+
+def _auth_method(entry: Mapping[str, Any], upstream_id: str, preset: Preset) -> str:
+    """``token_endpoint_auth_method``, or the preset's; ``private_key_jwt = true`` is its older spelling."""
+    legacy = entry.get("private_key_jwt", False)
+    if not isinstance(legacy, bool):
+        raise ConfigurationError(f"upstream {upstream_id!r}: private_key_jwt must be true or false")
+    method = entry.get("token_endpoint_auth_method")
+    if method is not None and method not in AUTH_METHODS:
+        raise ConfigurationError(
+            f"upstream {upstream_id!r}: token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}"
+        )
+    if legacy and method not in (None, "private_key_jwt"):
+        raise ConfigurationError(
+            f"upstream {upstream_id!r}: private_key_jwt = true contradicts token_endpoint_auth_method"
+        )
+    chosen = str(method) if method is not None else "private_key_jwt" if legacy else preset.auth_method
+    fixed = {"github": "client_secret_post", "apple": "client_secret_post"}.get(preset.name)
+    if fixed is not None and chosen != fixed:
+        raise ConfigurationError(
+            f"upstream {upstream_id!r}: {preset.name} takes only token_endpoint_auth_method = {fixed!r}"
+        )
+    return chosen
 
 
 def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
@@ -195,18 +240,21 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
         raise ConfigurationError(
             f"upstream {upstream_id!r}: client_secret_env must name an environment variable"
         )
-    private_key_jwt = entry.get("private_key_jwt", False)
-    if not isinstance(private_key_jwt, bool):
-        raise ConfigurationError(f"upstream {upstream_id!r}: private_key_jwt must be true or false")
     apple = {
         name: _text(entry, name, upstream_id)
         for name in ("apple_team_id", "apple_key_id", "apple_private_key_env")
     }
-    methods = [secret_env is not None, private_key_jwt, any(apple.values())]
-    if sum(methods) != 1:
+    auth_method = _auth_method(entry, upstream_id, preset)
+    if auth_method == "private_key_jwt":
+        if secret_env is not None or any(apple.values()):
+            raise ConfigurationError(
+                f"upstream {upstream_id!r}: private_key_jwt signs with Tessera's key: "
+                "give no client_secret_env or apple_* settings"
+            )
+    elif sum([secret_env is not None, any(apple.values())]) != 1:
         raise ConfigurationError(
-            f"upstream {upstream_id!r}: give exactly one of client_secret_env, private_key_jwt "
-            "or the apple_* key settings"
+            f"upstream {upstream_id!r}: give exactly one of client_secret_env, "
+            'token_endpoint_auth_method = "private_key_jwt" or the apple_* key settings'
         )
     if any(apple.values()) and (preset.name != "apple" or not all(apple.values())):
         raise ConfigurationError(
@@ -236,7 +284,7 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
             f"upstream {upstream_id!r}: the multi-tenant Entra issuer needs a tenants allowlist"
         )
     flags = {}
-    for name in ("allow_sign_up", "trust_email_verified"):
+    for name in ("allow_sign_up", "trust_email_verified", "keep_tokens"):
         if name in entry and not isinstance(entry[name], bool):
             raise ConfigurationError(f"upstream {upstream_id!r}: {name} must be true or false")
     flags["allow_sign_up"] = entry.get("allow_sign_up", True)
@@ -253,7 +301,7 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
         issuer=issuer,
         client_id=str(client_id),
         client_secret_env=secret_env,
-        private_key_jwt=private_key_jwt,
+        token_endpoint_auth_method=auth_method,
         scopes=tuple(scopes),
         preset=preset_name,
         response_mode=preset.response_mode,
@@ -262,6 +310,7 @@ def upstream_from_mapping(entry: Mapping[str, Any]) -> Upstream:
         jwks_uri=jwks_uri,
         tenants=tuple(tenants),
         allow_sign_up=bool(flags["allow_sign_up"]),
+        keep_tokens=entry.get("keep_tokens", False) is True,
         **apple,
         **endpoints,
     )
