@@ -144,8 +144,9 @@ def test_postgres_migration_4_adds_session_amr_and_keeps_the_sessions_it_finds(
         assert migrate(db) == [
             "applied migration 4: the authentication methods (amr) of each session",
             f"applied migration 5: {MIGRATIONS[4][1]}",
+            f"applied migration 6: {MIGRATIONS[5][1]}",
         ]
-        assert schema_version(db) == 5
+        assert schema_version(db) == 6
     store = open_store(url)
     assert store.get_session("s-old", NOW) == Session("s-old", "usr_a", int(NOW), NOW + 600)
     store.close()
