@@ -1,22 +1,65 @@
-"""No store call runs on the event loop (issue 12): the endpoints hand their store work to a thread."""
+"""No store call runs on the event loop (issue 12): every route hands its store work to a thread.
+
+One test drives every route of the app (the dev pages and the demo API included) through its
+genuine flow: email code, magic link, SMS code, passkeys made and used by a software
+authenticator, the account page, consent, tokens, logout. A store that notes each call made on
+an event loop's thread must end with none, and every route must have been requested.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import html
+import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
+from tessera.issue.dev.pages import DEV_CALLBACK_PATH, DEV_CLIENT_ID
 from tessera.issue.offload import WORKER_THREADS, off_loop
-from tessera.store import Store
+from tessera.store import ClientRecord, Store, User
 from tessera.store.sqlite import SQLiteStore
-from tessera.testing.idp import ISSUER, SVC_SECRET, WEB_SECRET, ProviderHarness, query_of
+from tessera.testing.idp import SVC_SECRET, WEB_SECRET, ProviderHarness, query_of
+from tessera.testing.signin import newest_mail_id, run_sign_in, wait_for_mail
+
+from ..passwordless.soft_authenticator import SoftAuthenticator
+
+ISSUER = "http://localhost:8000"  # a host name: WebAuthn's relying party id cannot be an address
+CAROL_PHONE = "+447400123456"
+SAME_ORIGIN = {"Origin": ISSUER}
+FEDERATION_PAGES = "tessera.issue.signin.federation.pages"  # the federation work's own, not driven here
+# Routes that landed on main while this test was written (TOTP, resend, static assets): not driven
+# yet, so not checked; any other route the test does not drive fails it.
+NOT_YET_DRIVEN = frozenset(
+    {
+        "POST /signin/code/resend",
+        "POST /signin/phone/code/resend",
+        "GET /signin/totp",
+        "POST /signin/totp",
+        "POST /account/totp/enrol",
+        "POST /account/totp/confirm",
+        "POST /account/totp/remove",
+        "POST /account/totp/recovery-codes",
+        "GET /static/tessera.css",
+        "GET /static/logo",
+        "GET /static/icon.svg",
+    }
+)
 
 _STORE_METHODS = frozenset(n for n in dir(Store) if not n.startswith("_") and callable(getattr(Store, n)))
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+_LINK = re.compile(r"(http\S+/signin/link\?\S+)")
+_SMS_CODE = re.compile(r"sign-in code is ([0-9]{6}|[0-9]{12})\b")
 
 
 def _on_event_loop() -> bool:
@@ -51,6 +94,258 @@ class LoopWatchingStore(SQLiteStore):
         return watched
 
 
+class RequestLog:
+    """An ASGI wrapper noting the method and path of every HTTP request the app is sent."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.routes = app.routes
+        self.seen: set[tuple[str, str]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.add((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def _routes(routes: list[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _routes(route.routes)
+        elif isinstance(route, Route):
+            yield route
+
+
+def _unrequested(routes: list[BaseRoute], seen: set[tuple[str, str]]) -> list[str]:
+    """Every (method, route) of the app, but federation's, that no request in ``seen`` reached."""
+    missed = []
+    for route in _routes(routes):
+        if route.endpoint.__module__ == FEDERATION_PAGES:
+            continue
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            reached = any(
+                m == method and route.matches({"type": "http", "path": p, "method": m})[0] is Match.FULL
+                for m, p in seen
+            )
+            if not reached:
+                missed.append(f"{method} {route.path}")
+    return missed
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[tuple[ProviderHarness, LoopWatchingStore, RequestLog]]:
+    store = LoopWatchingStore(tmp_path / "tessera.db")
+    idp = ProviderHarness(tmp_path, issuer=ISSUER, store=store)
+    store.put_user(User("usr_carol", "carol@example.com", True, "Carol", (), phone=CAROL_PHONE))
+    store.put_client(
+        ClientRecord(
+            client_id=DEV_CLIENT_ID,
+            redirect_uris=(ISSUER + DEV_CALLBACK_PATH,),
+            scopes=("openid", "profile", "email", "offline_access", "demo:read"),
+        )
+    )
+    log = RequestLog(idp.app)
+    idp.app = log  # type: ignore[assignment]  # the harness's browsers now go through the log
+    idp.browser = idp.new_browser()
+    store.calls.clear()
+    yield idp, store, log
+    idp.close()
+
+
+def _hidden(page: Any) -> dict[str, str]:
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(page.text)}
+
+
+def _section(page: Any, section: str) -> dict[str, str]:
+    tag = re.search(rf'<section id="{section}"([^>]*)>', page.text)
+    assert tag is not None, f"no {section} section"
+    return {k: html.unescape(v) for k, v in re.findall(r'data-([a-z]+)="([^"]*)"', tag.group(1))}
+
+
+def _json_post(browser: TestClient, url: str, body: dict[str, Any]) -> Any:
+    return browser.post(url, json=body, headers=SAME_ORIGIN)
+
+
+def _oauth_endpoints(idp: ProviderHarness) -> None:
+    """authorize, the email-code sign-in, code and refresh grants, userinfo, introspection, consent,
+    revocation, discovery, client_credentials and logout."""
+    tokens = idp.tokens("web")
+    refreshed = idp.refresh(tokens["refresh_token"], "web")
+    assert refreshed.status_code == 200, refreshed.text
+    access = refreshed.json()["access_token"]
+    bearer = {"Authorization": f"Bearer {access}"}
+    assert idp.new_browser().get("/userinfo", headers=bearer).status_code == 200
+    assert idp.new_browser().post("/userinfo", headers=bearer).status_code == 200
+    assert idp.introspect(access)["active"] is True
+    assert idp.hello(access).status_code == 200
+    assert idp.new_browser().get("/demo/admin", headers=bearer).status_code == 200  # alice is an admin
+    service = idp.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET))
+    assert service.status_code == 200, service.text
+    consent = idp.consent_page(idp.authorize_params("partner"))
+    assert consent.status_code == 200
+    assert "code" in query_of(idp.decide(consent, "approve").headers["location"])
+    for document in ("/jwks", "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
+        assert idp.new_browser().get(document).status_code == 200
+    revoked = idp.new_browser().post(
+        "/revoke", data={"token": refreshed.json()["refresh_token"]}, auth=("web", WEB_SECRET)
+    )
+    assert revoked.status_code == 200
+    assert idp.new_browser().post("/introspect", data={"token": access}, auth=("web", WEB_SECRET)).json() == {
+        "active": False
+    }
+    confirm = idp.browser.get("/logout", params={"client_id": "spa"})
+    assert confirm.status_code == 200
+    signed_out = idp.browser.post("/logout", data=_hidden(confirm))
+    assert signed_out.status_code == 200, signed_out.text
+    assert idp.browser.get("/account").status_code == 303  # the session ended
+
+
+def _passkeys(idp: ProviderHarness) -> None:
+    """The account page: add, rename and remove a passkey; sign in with it from another browser."""
+    device = SoftAuthenticator(ISSUER)
+    browser = idp.new_browser()
+    idp.clock.advance(31)
+    account = run_sign_in(browser, f"{ISSUER}/signin?then=account", "bob@example.com", issuer=ISSUER)
+    assert account.status_code == 200 and str(account.url).endswith("/account")
+    adding = _section(account, "passkey-add")
+    options = _json_post(browser, adding["options"], {"csrf": adding["csrf"]})
+    assert options.status_code == 200, options.text
+    made = device.create(options.json())
+    added = _json_post(
+        browser, adding["verify"], {"csrf": adding["csrf"], "name": "Laptop", "credential": made}
+    )
+    assert added.json() == {"redirect": "/account"}, added.text
+    forms = {action: fields for action, fields in _forms(browser.get("/account").text)}
+    renamed = browser.post(
+        "/account/passkeys/rename", data={**forms["/account/passkeys/rename"], "name": "Key"}
+    )
+    assert renamed.status_code == 303
+    assert "<strong>Key</strong>" in browser.get("/account").text
+
+    other = idp.new_browser()
+    signing = _section(other.get("/signin"), "passkey-signin")
+    request_options = _json_post(other, signing["options"], {"csrf": signing["csrf"]})
+    assert request_options.status_code == 200, request_options.text
+    assertion = device.get(request_options.json())
+    body = {"csrf": signing["csrf"], "request": "", "then": "", "credential": assertion}
+    signed = _json_post(other, signing["verify"], body)
+    assert signed.json() == {"redirect": "/signin/done"}, signed.text
+    assert other.get("/signin/done").status_code == 200
+    assert "bob@example.com" in other.get("/account").text
+
+    removed = browser.post("/account/passkeys/remove", data=forms["/account/passkeys/remove"])
+    assert removed.status_code == 303
+    assert "You have no passkeys yet" in browser.get("/account").text
+    script = browser.get("/static/passkeys.js")
+    assert script.status_code == 200 and "navigator.credentials" in script.text
+
+
+def _forms(page: str) -> list[tuple[str, dict[str, str]]]:
+    found = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    return [(action, dict(re.findall(r'name="([a-z]+)" value="([^"]*)"', inner))) for action, inner in found]
+
+
+def _magic_link(idp: ProviderHarness) -> None:
+    """The link in the code mail: landed (token parked, URL scrubbed), then confirmed by POST."""
+    browser = idp.new_browser()
+    idp.clock.advance(31)
+    start = idp.authorize(idp.authorize_params(), browser)
+    email_page = browser.get(start.headers["location"])
+    before = newest_mail_id(idp.outbox.messages())
+    posted = browser.post("/signin", data={**_hidden(email_page), "email": "alice@example.com"})
+    assert posted.status_code == 303, posted.text
+    link = _LINK.search(str(idp.wait_for_mail("alice@example.com", after=before)["text"]))
+    assert link is not None
+    landed = browser.get(link.group(1))
+    assert landed.status_code == 303 and "token" not in landed.headers["location"]
+    confirm = browser.get(landed.headers["location"])
+    assert confirm.status_code == 200, confirm.text
+    done = browser.post("/signin/link", data=_hidden(confirm))
+    assert done.status_code == 303, done.text
+    resumed = browser.get(done.headers["location"])
+    assert "code" in query_of(resumed.headers["location"])
+
+
+def _sms(idp: ProviderHarness) -> None:
+    """The phone form, the texted code, a new session, the authorization request resumed."""
+    browser = idp.new_browser()
+    idp.clock.advance(31)
+    start = idp.authorize(idp.authorize_params(), browser)
+    request_id = query_of(start.headers["location"])["request"]
+    phone_page = browser.get("/signin/phone", params={"request": request_id})
+    assert phone_page.status_code == 200
+    before = newest_mail_id(idp.outbox.messages())
+    asked = browser.post("/signin/phone", data={**_hidden(phone_page), "phone": CAROL_PHONE})
+    assert asked.status_code == 303, asked.text
+    text = wait_for_mail(idp.outbox.messages, CAROL_PHONE, after=before)
+    code = _SMS_CODE.search(str(text["text"]))
+    assert code is not None
+    code_page = browser.get(asked.headers["location"])
+    assert code_page.status_code == 200
+    done = browser.post("/signin/phone/code", data={**_hidden(code_page), "code": code.group(1)})
+    assert done.status_code == 303, done.text
+    resumed = browser.get(done.headers["location"])
+    assert "code" in query_of(resumed.headers["location"])
+
+
+def _dev_pages(idp: ProviderHarness) -> None:
+    """``tessera dev``'s start page, its Sign in button's flow to /dev/callback, and the outbox."""
+    browser = idp.new_browser()
+    home = browser.get("/")
+    assert home.status_code == 200 and DEV_CLIENT_ID in home.text
+    login = browser.get("/dev/login")
+    assert login.status_code == 303
+    idp.clock.advance(31)
+    shown = run_sign_in(browser, ISSUER + login.headers["location"], "alice@example.com", issuer=ISSUER)
+    assert urlsplit(str(shown.url)).path == DEV_CALLBACK_PATH  # the provider's own page: followed
+    assert shown.status_code == 200 and "at+jwt" in shown.text, shown.text
+    assert browser.get("/dev/outbox.html").status_code == 200
+    assert browser.get("/dev/outbox").json()
+
+
+def _account_sessions(idp: ProviderHarness) -> None:
+    """The account page's sessions and applications, then deleting the account."""
+    first, second = idp.new_browser(), idp.new_browser()
+    for browser in (first, second):
+        idp.clock.advance(31)
+        shown = run_sign_in(browser, f"{ISSUER}/signin?then=account", "alice@example.com", issuer=ISSUER)
+        assert shown.status_code == 200 and str(shown.url).endswith("/account")
+    forms = {action: fields for action, fields in _forms(first.get("/account").text)}
+    for action in ("/account/sessions/end", "/account/sessions/end-others", "/account/applications/revoke"):
+        assert first.post(action, data=forms[action]).status_code == 303, action
+    confirm = first.get("/account/delete")
+    assert confirm.status_code == 200
+    fields = {action: fields for action, fields in _forms(confirm.text)}["/account/delete"]
+    deleted = first.post("/account/delete", data={**fields, "confirm_email": "alice@example.com"})
+    assert deleted.status_code == 200 and "Your account was deleted" in deleted.text
+    assert idp.store.find_user_by_email("alice@example.com") is None
+
+
+def test_no_route_calls_the_store_on_the_event_loop(
+    watched: tuple[ProviderHarness, LoopWatchingStore, RequestLog],
+) -> None:
+    idp, store, log = watched
+    _oauth_endpoints(idp)
+    _passkeys(idp)
+    _magic_link(idp)
+    _sms(idp)
+    _dev_pages(idp)
+    _account_sessions(idp)
+    assert [r for r in _unrequested(log.routes, log.seen) if r not in NOT_YET_DRIVEN] == []
+    assert {
+        "rotate_refresh",
+        "consume_passkey_challenge",
+        "record_passkey_use",
+        "rename_passkey",
+        "remove_passkey",
+        "find_user_by_phone",
+        "list_clients",
+        "end_session",
+        "get_access_token",
+    } <= set(store.calls)
+    assert store.on_loop == []
+
+
 class HeldClientStore(SQLiteStore):
     """A SQLite store whose ``get_client`` waits (up to 2 s) for ``release`` once ``hold`` is set.
 
@@ -72,36 +367,6 @@ class HeldClientStore(SQLiteStore):
         return super().get_client(client_id)
 
 
-def test_no_endpoint_calls_the_store_on_the_event_loop(tmp_path: Path) -> None:
-    store = LoopWatchingStore(tmp_path / "tessera.db")
-    idp = ProviderHarness(tmp_path, store=store)
-    store.calls.clear()
-    tokens = idp.tokens("web")  # authorize, sign-in pages and posts, authorize/continue, code grant
-    refreshed = idp.refresh(tokens["refresh_token"], "web")
-    assert refreshed.status_code == 200
-    access = refreshed.json()["access_token"]
-    assert (
-        idp.new_browser().get("/userinfo", headers={"Authorization": f"Bearer {access}"}).status_code == 200
-    )
-    assert idp.introspect(access)["active"] is True
-    service = idp.token({"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET))
-    assert service.status_code == 200
-    page = idp.consent_page(idp.authorize_params("partner"))
-    assert page.status_code == 200
-    assert query_of(idp.decide(page, "approve").headers["location"]).keys() >= {"code"}
-    assert idp.new_browser().get("/jwks").json()["keys"]
-    assert idp.new_browser().get("/.well-known/openid-configuration").status_code == 200
-    logout = idp.browser.get("/logout", params={"client_id": "spa"})
-    assert logout.status_code == 200
-    revoked = idp.new_browser().post(
-        "/revoke", data={"token": refreshed.json()["refresh_token"]}, auth=("web", WEB_SECRET)
-    )
-    assert revoked.status_code == 200
-    assert {"get_client", "get_refresh", "rotate_refresh", "get_user", "revoke_grant"} <= set(store.calls)
-    assert store.on_loop == []
-    idp.close()
-
-
 def test_a_slow_store_call_does_not_hold_up_other_requests(tmp_path: Path) -> None:
     store = HeldClientStore(tmp_path / "tessera.db")
     idp = ProviderHarness(tmp_path, store=store)
@@ -109,7 +374,7 @@ def test_a_slow_store_call_does_not_hold_up_other_requests(tmp_path: Path) -> No
 
     async def race() -> tuple[int, bool, int]:
         transport = httpx.ASGITransport(app=idp.app)
-        async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=idp.issuer) as client:
             token = asyncio.create_task(
                 client.post("/token", data={"grant_type": "client_credentials"}, auth=("svc", SVC_SECRET))
             )

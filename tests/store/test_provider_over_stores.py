@@ -1,12 +1,16 @@
 """The provider end to end on every store, as two instances sharing it (two function instances).
 
 Code + PKCE, refresh rotation, client_credentials and revocation run over SQLite, PostgreSQL and
-DynamoDB; then the races: fifty concurrent redemptions of one code and fifty concurrent refreshes
-of one token, spread over both instances, each request on a client of its own.
+DynamoDB (and Redis beside each network database); then the races, spread over both instances,
+each request on a client of its own: fifty concurrent redemptions of one code, fifty concurrent
+refreshes of one token, fifty wrong codes against one sign-in's attempt counter, fifty sign-in
+requests against one address's rate limit.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,11 +19,13 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from starlette.testclient import TestClient
 
 from tessera.keys.sealing import MasterKey
 from tessera.store import Store, secret_hash
 from tessera.store.url import open_store
 from tessera.testing.idp import SVC_SECRET, WEB_SECRET, FakeClock, ProviderHarness
+from tessera.testing.signin import code_in, newest_mail_id
 
 RACERS = 50
 
@@ -36,7 +42,7 @@ class Instances:
         return self.first if i % 2 else self.second
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "dynamodb", "postgresql+redis"])
+@pytest.fixture(params=["sqlite", "postgresql", "dynamodb", "postgresql+redis", "dynamodb+redis"])
 def instances(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instances]:
     from .conftest import fresh_store_url
 
@@ -150,3 +156,62 @@ def test_an_expired_code_is_refused_on_every_instance(instances: Instances) -> N
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     fresh, verifier, params = instances.first.code()
     assert instances.first.exchange(fresh, verifier, "spa", params["redirect_uri"]).status_code == 200
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+
+
+def _fields(page: httpx.Response) -> dict[str, str]:
+    return {name: html.unescape(value) for name, value in _HIDDEN.findall(page.text)}
+
+
+def _cookie_header(browser: TestClient) -> dict[str, str]:
+    """The browser's cookies as a header, for other clients to send as the same browser."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items())}
+
+
+def test_no_lost_update_on_one_addresses_sign_in_rate_limit(instances: Instances) -> None:
+    limit = instances.first.provider.settings.sign_in_requests_per_minute_per_address
+    browser = instances.first.new_browser()
+    fields = _fields(browser.get("/signin"))
+    cookies = _cookie_header(browser)
+
+    def ask(i: int) -> int:
+        sender = instances.either(i).new_browser(peer="10.9.9.9")  # one address, many connections
+        form = {**fields, "email": f"nobody{i}@example.com"}
+        return sender.post("/signin", data=form, headers=cookies).status_code
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        statuses = list(pool.map(ask, range(RACERS)))
+    assert sorted(statuses) == [303] * limit + [429] * (RACERS - limit)
+
+
+def test_no_lost_update_on_one_sign_ins_attempt_counter(instances: Instances) -> None:
+    one = instances.first
+    browser = one.new_browser()
+    before = newest_mail_id(one.outbox.messages())
+    asked = browser.post("/signin", data={**_fields(browser.get("/signin")), "email": "alice@example.com"})
+    assert asked.status_code == 303, asked.text
+    code = code_in(one.wait_for_mail("alice@example.com", after=before))
+    code_page = _fields(browser.get(asked.headers["location"]))
+    cookies = _cookie_header(browser)
+    wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+    def guess(i: int) -> int:
+        guesser = instances.either(i).new_browser(peer=f"10.8.{i // 200}.{i % 200 + 1}")
+        return guesser.post("/signin/code", data={**code_page, "code": wrong}, headers=cookies).status_code
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        statuses = list(pool.map(guess, range(RACERS)))
+    assert set(statuses) == {400}
+    # Five attempts per challenge: were any of the fifty lost, the right code would still work.
+    right = instances.second.new_browser(peer="10.7.0.1")
+    late = right.post("/signin/code", data={**code_page, "code": code}, headers=cookies)
+    assert late.status_code == 400 and "That code is not valid" in late.text
+    one.clock.advance(31)  # past the resend throttle
+    fresh_before = newest_mail_id(one.outbox.messages())
+    again = browser.post("/signin", data={**code_page, "email": "alice@example.com"})
+    assert again.status_code == 303, again.text
+    fresh = code_in(one.wait_for_mail("alice@example.com", after=fresh_before))
+    signed = browser.post("/signin/code", data={**code_page, "code": fresh})
+    assert signed.status_code == 303, signed.text  # a genuine code of a live challenge is accepted

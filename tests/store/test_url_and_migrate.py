@@ -141,12 +141,10 @@ def test_postgres_migration_4_adds_session_amr_and_keeps_the_sessions_it_finds(
             db.execute(sql.encode())
         db.execute("INSERT INTO tessera_schema VALUES (3)")
         db.execute("INSERT INTO sessions VALUES ('s-old', 'usr_a', %s, %s, FALSE)", (int(NOW), NOW + 600))
-        assert migrate(db) == [
-            "applied migration 4: the authentication methods (amr) of each session",
-            f"applied migration 5: {MIGRATIONS[4][1]}",
-            f"applied migration 6: {MIGRATIONS[5][1]}",
-        ]
-        assert schema_version(db) == 6
+        applied = migrate(db)
+        assert applied[0] == "applied migration 4: the authentication methods (amr) of each session"
+        assert applied == [f"applied migration {v}: {d}" for v, d, _ in MIGRATIONS[3:]]
+        assert schema_version(db) == MIGRATIONS[-1][0]
     store = open_store(url)
     assert store.get_session("s-old", NOW) == Session("s-old", "usr_a", int(NOW), NOW + 600)
     store.close()

@@ -18,6 +18,7 @@ from .dynamodb_factors import DynamoFactors
 from .dynamodb_mail import DynamoMailQueue
 from .dynamodb_signin import DynamoSignIn
 from .dynamodb_upstream import DynamoUpstreamLinks
+from .errors import PhoneNumberTaken
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -34,6 +35,7 @@ __all__ = ["DynamoDBStore"]
 
 _TUPLE_FIELDS = ("redirect_uris", "auth_methods", "grant_types", "scopes", "post_logout_redirect_uris")
 _NO_KEY = "-"  # the KEYS item's ``current`` when no key is current
+_TRANSACTION_ITEMS = 100  # the most one TransactWriteItems may hold
 
 
 def _refresh(item: Item) -> RefreshToken:
@@ -84,25 +86,22 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
     def put_user(self, user: User) -> None:
         """Create or replace a user; a user holding the same email before is replaced.
 
-        The email is unique through an ``EMAIL#`` item naming its user. The user, its email item,
-        the email it leaves and the user it displaces change in one transaction whose conditions
-        are what was read, so a concurrent change makes it start over.
+        The email and the phone number are unique through ``EMAIL#`` and ``PHONE#`` items naming
+        their user. The user, those items, the ones it leaves and the user it displaces change in
+        one transaction whose conditions are what was read, so a concurrent change makes it start
+        over. Raises :class:`PhoneNumberTaken`, having written nothing, when another user holds
+        the number.
         """
         email = user.email.lower()
         for _ in range(10):
             holder = self._get(f"EMAIL#{email}")
             previous = self._get(f"USER#{user.user_id}")
+            displaced_id = text(holder, "user_id") if holder else None
+            displaced = None
+            if displaced_id is not None and displaced_id != user.user_id:
+                displaced = self._get(f"USER#{displaced_id}")
             writes: list[Item] = [
-                {
-                    "Put": {
-                        "Item": {
-                            **key(f"USER#{user.user_id}"),
-                            "email": s(email),
-                            "body": body(user.__dict__ | {"roles": list(user.roles)}),
-                        },
-                        **_unchanged(previous, "email"),
-                    }
-                },
+                {"Put": {"Item": _user_item(user, email), **_unchanged(previous, "body")}},
                 {
                     "Put": {
                         "Item": {**key(f"EMAIL#{email}"), "user_id": s(user.user_id)},
@@ -113,12 +112,44 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
             old_email = text(previous, "email") if previous else None
             if old_email is not None and old_email != email:
                 writes.append({"Delete": {"Key": key(f"EMAIL#{old_email}")}})
-            displaced = text(holder, "user_id") if holder else None
-            if displaced is not None and displaced != user.user_id:
-                writes.append({"Delete": {"Key": key(f"USER#{displaced}")}})
+            if displaced is not None:
+                writes.append({"Delete": {"Key": key(displaced["pk"]["S"]), **_unchanged(displaced, "body")}})
+            writes += self._phone_writes(user, displaced_id, previous, displaced)
             if self._transact(writes):
                 return
         raise RuntimeError("the user changed concurrently too often")
+
+    def _phone_writes(
+        self, user: User, displaced_id: str | None, previous: Item | None, displaced: Item | None
+    ) -> list[Item]:
+        """:meth:`put_user`'s ``PHONE#`` writes: claim the user's number, free the numbers left.
+
+        A number is taken when its item names another user (not the one displaced) who still
+        holds it; an item naming a user since deleted, or since given another number, is stale.
+        """
+        number = user.phone or None
+        writes: list[Item] = []
+        if number is not None:
+            claim = self._get(f"PHONE#{number}")
+            holder = text(claim, "user_id") if claim else None
+            if holder is not None and holder not in (user.user_id, displaced_id):
+                found = self.get_user(holder)
+                if found is not None and found.phone == number:
+                    raise PhoneNumberTaken()
+            item = {**key(f"PHONE#{number}"), "user_id": s(user.user_id)}
+            writes.append({"Put": {"Item": item, **_unchanged(claim, "user_id")}})
+        for left in (previous, displaced):
+            left_number = _phone_of(left)
+            if left is not None and left_number is not None and left_number != number:
+                writes += self._release_phone(left_number, left["pk"]["S"].removeprefix("USER#"))
+        return writes
+
+    def _release_phone(self, number: str, user_id: str) -> list[Item]:
+        """The delete of ``PHONE#number`` if it still names ``user_id`` (none when it does not)."""
+        claim = self._get(f"PHONE#{number}")
+        if claim is None or text(claim, "user_id") != user_id:
+            return []
+        return [{"Delete": {"Key": key(f"PHONE#{number}"), **_unchanged(claim, "user_id")}}]
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
@@ -132,8 +163,10 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         return self.get_user(user_id) if user_id else None
 
     def find_user_by_phone(self, phone: str) -> User | None:
-        """The user whose phone is this E.164 number, or None (a scan for now: see docs/idp.md)."""
-        return next((user for user in self.list_users() if user.phone == phone), None)
+        """The user whose phone is this E.164 number, or None: its ``PHONE#`` item, then the user."""
+        claim = self._get(f"PHONE#{phone}") if phone else None
+        user = self.get_user(str(claim["user_id"]["S"])) if claim else None
+        return user if user is not None and user.phone == phone else None
 
     def list_clients(self) -> Sequence[ClientRecord]:
         """Every registered client, by id (a scan: for the admin commands, not a request path)."""
@@ -150,7 +183,8 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         return sorted(users, key=lambda user: user.email.lower())
 
     def delete_user(self, user_id: str) -> bool:
-        """Remove a user and its email item in one transaction (its upstream links first); False when none."""
+        """Remove a user with its email and phone items in one transaction (its upstream links first);
+        False when there was none."""
         self.unlink_all_upstreams(user_id)
         for _ in range(10):
             item = self._get(f"USER#{user_id}")
@@ -159,7 +193,10 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
             email_item = _delete_existing(f"EMAIL#{text(item, 'email')}")
             email_item["Delete"]["ConditionExpression"] = "#user_id = :id"
             email_item["Delete"]["ExpressionAttributeValues"] = {":id": s(user_id)}
-            if self._transact([_delete_existing(f"USER#{user_id}"), email_item]):
+            user_delete = {"Delete": {"Key": key(f"USER#{user_id}"), **_unchanged(item, "body")}}
+            number = _phone_of(item)
+            phone = self._release_phone(number, user_id) if number is not None else []
+            if self._transact([user_delete, email_item, *phone]):
                 return True
         raise RuntimeError("the user changed concurrently too often")
 
@@ -247,30 +284,46 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         return Grant(**{**json.loads(item["body"]["S"]), "revoked": item["revoked"]["BOOL"]})
 
     def revoke_grant(self, grant_id: str) -> None:
-        """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens."""
-        self._update(
-            f"GRANT#{grant_id}",
-            "SET #revoked = :yes, #expires_at = if_not_exists(#expires_at, :never)",
-            {":yes": b(True), ":never": n(9e18)},
-        )
-        self._revoke_live_access_tokens(grant_id)
+        """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens.
 
-    def _revoke_live_access_tokens(self, grant_id: str) -> None:
-        """Mark revoked every access token still linked from the grant, dropping each link with it."""
-        for link in list(self._query(f"GRANT#{grant_id}", "AT#")):
+        The grant and its live access tokens are marked in one transaction.
+        """
+        self._revoke_all([grant_id])
+
+    def _revoke_all(self, grant_ids: Sequence[str], *last: Item) -> bool:
+        """Mark the grants revoked with their live access tokens, then write ``last``: one
+        transaction when it fits (100 items), else transactions in that order.
+
+        Split, every transaction but the last only revokes, so a failure between them leaves
+        ``last`` (a session still live, a consent still given) unwritten and the call can be
+        repeated; a token of a revoked grant is refused by its grant whatever its own mark says.
+        False when a condition of ``last`` failed.
+        """
+        writes = [_grant_revocation(g) for g in grant_ids]
+        for grant_id in grant_ids:
+            writes += self._access_revocations(grant_id)
+        writes += last
+        for start in range(0, len(writes), _TRANSACTION_ITEMS):
+            if not self._transact(writes[start : start + _TRANSACTION_ITEMS]):
+                return False
+        return True
+
+    def _access_revocations(self, grant_id: str) -> list[Item]:
+        """The writes that mark each access token still linked from the grant revoked, dropping its link."""
+        writes: list[Item] = []
+        for link in self._query(f"GRANT#{grant_id}", "AT#"):
             jti = link["sk"]["S"].removeprefix("AT#")
-            self._transact(
-                [
-                    {
-                        "Update": {
-                            "Key": key(f"AT#{jti}"),
-                            "UpdateExpression": "SET #revoked = :yes",
-                            "ExpressionAttributeValues": {":yes": b(True)},
-                        }
-                    },
-                    {"Delete": {"Key": key(f"GRANT#{grant_id}", f"AT#{jti}")}},
-                ]
+            writes.append(
+                {
+                    "Update": {
+                        "Key": key(f"AT#{jti}"),
+                        "UpdateExpression": "SET #revoked = :yes",
+                        "ExpressionAttributeValues": {":yes": b(True)},
+                    }
+                }
             )
+            writes.append({"Delete": {"Key": key(f"GRANT#{grant_id}", f"AT#{jti}")}})
+        return writes
 
     def _grant_keep_until(self, grant_id: str, fallback: float) -> float:
         """How long a grant's refresh tokens (live ones and reuse markers) must be kept."""
@@ -292,12 +345,16 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         return _refresh(item) if item else None
 
     def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
-        """Retire ``token_hash`` if still active and unexpired, and store ``successor``: one transaction.
+        """Retire ``token_hash`` if still active and unexpired, store ``successor`` and revoke the
+        grant's access tokens issued so far: one transaction, whose condition on the old token
+        decides the race.
 
-        The transaction's condition on the old token decides the race. The grant's earlier
-        access tokens are revoked after it, by the one caller that won.
+        Access tokens beyond what one transaction holds (49 of them) are revoked after it, by
+        the one caller that won.
         """
         keep_until = self._grant_keep_until(successor.grant_id, successor.expires_at)
+        revocations = self._access_revocations(successor.grant_id)
+        room = _TRANSACTION_ITEMS - 2
         won = self._transact(
             [
                 {
@@ -318,10 +375,11 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
                         "ConditionExpression": "attribute_not_exists(#pk)",
                     }
                 },
+                *revocations[:room],
             ]
         )
-        if won:
-            self._revoke_live_access_tokens(successor.grant_id)
+        for start in range(room, len(revocations) if won else 0, _TRANSACTION_ITEMS):
+            self._transact(revocations[start : start + _TRANSACTION_ITEMS])
         return RefreshRotation(won, self.get_refresh(token_hash))
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
@@ -379,18 +437,33 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         self._update(f"AT#{record.jti}", update, values)
 
     def end_session(self, session_hash: str) -> None:
-        """Revoke a session, then every grant linked from it (and so every token)."""
-        self._update(
-            f"SESSION#{session_hash}", "SET #revoked = :yes", {":yes": b(True)}, "attribute_exists(#pk)"
-        )
-        for link in list(self._query(f"SESSION#{session_hash}", "GRANT#")):
-            self.revoke_grant(link["sk"]["S"].removeprefix("GRANT#"))
+        """Revoke a session and every grant linked from it (and so every token): one transaction
+        (see :meth:`_revoke_all` for more than fit in one)."""
+        for _ in range(10):
+            grant_ids = [
+                link["sk"]["S"].removeprefix("GRANT#")
+                for link in self._query(f"SESSION#{session_hash}", "GRANT#")
+            ]
+            session = self._get(f"SESSION#{session_hash}")
+            end: list[Item] = []
+            if session is not None:
+                mark = {"Key": key(f"SESSION#{session_hash}"), "UpdateExpression": "SET #revoked = :yes"}
+                mark["ExpressionAttributeValues"] = {":yes": b(True)}
+                mark["ConditionExpression"] = "attribute_exists(#pk)"
+                end.append({"Update": mark})
+            if self._revoke_all(grant_ids, *end):
+                return
+        raise RuntimeError("the session changed concurrently too often")
 
     def revoke_consent(self, user_id: str, client_id: str) -> None:
-        """Delete the consent, then revoke the client's grants for the user, with their tokens."""
-        self._db.delete_item(TableName=self.table, Key=key(f"CONSENT#{user_id}", client_id))
-        for link in list(self._query(f"USERGRANTS#{user_id}#{client_id}", "G#")):
-            self.revoke_grant(link["sk"]["S"].removeprefix("G#"))
+        """Delete the consent and revoke the client's grants for the user, with their tokens: one
+        transaction (see :meth:`_revoke_all` for more than fit in one)."""
+        grant_ids = [
+            link["sk"]["S"].removeprefix("G#")
+            for link in self._query(f"USERGRANTS#{user_id}#{client_id}", "G#")
+        ]
+        if not self._revoke_all(grant_ids, {"Delete": {"Key": key(f"CONSENT#{user_id}", client_id)}}):
+            raise RuntimeError("an unconditional transaction reported a failed condition")
 
     def erase_user(self, user_id: str, now: float) -> bool:
         """Delete the user and everything of theirs; False when there was no such user.
@@ -472,6 +545,33 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
 def _user(item: Item) -> User:
     data = json.loads(item["body"]["S"])
     return User(**{**data, "roles": tuple(data["roles"])})
+
+
+def _user_item(user: User, email: str) -> Item:
+    return {
+        **key(f"USER#{user.user_id}"),
+        "email": s(email),
+        "body": body(user.__dict__ | {"roles": list(user.roles)}),
+    }
+
+
+def _phone_of(item: Item | None) -> str | None:
+    """The phone number in a ``USER#`` item's body (the body is the record), or None."""
+    if item is None:
+        return None
+    phone = json.loads(item["body"]["S"]).get("phone")
+    return str(phone) if phone else None
+
+
+def _grant_revocation(grant_id: str) -> Item:
+    """Mark a grant revoked (a marker, if it does not exist yet, that its later creation keeps)."""
+    return {
+        "Update": {
+            "Key": key(f"GRANT#{grant_id}"),
+            "UpdateExpression": "SET #revoked = :yes, #expires_at = if_not_exists(#expires_at, :never)",
+            "ExpressionAttributeValues": {":yes": b(True), ":never": n(9e18)},
+        }
+    }
 
 
 def _delete_existing(pk: str) -> Item:

@@ -13,6 +13,7 @@ pk                                      sk                          holds
 ``USER#{user_id}``                      ``SESSION#{session_hash}``  link to a session of the user
 ``USER#{user_id}``                      ``GRANT#{grant_id}``        link to a grant of the user
 ``EMAIL#{email}``                       ``-``                       ``user_id``: keeps emails unique
+``PHONE#{e164}``                        ``-``                       ``user_id``: keeps phone numbers unique
 ``CODE#{code_hash}``                    ``-``                       authorization code, ``consumed``
 ``GRANT#{grant_id}``                    ``-``                       the grant, ``revoked``
 ``GRANT#{grant_id}``                    ``AT#{jti}``                link to a live access token of it
@@ -53,13 +54,16 @@ Expiry is checked on every read, because TTL deletion runs up to days late.
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from typing import Any
 
 from ..errors import ConfigurationError
+from .errors import SharedPhoneNumbers
 
 __all__ = ["SCHEMA_VERSION", "TABLE_DEFINITION", "migrate"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ``PHONE#`` items for the users stored before them
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -103,6 +107,9 @@ def migrate(client: Any, table: str) -> list[str]:
         raise ConfigurationError(
             f"table {table} has schema version {version}, newer than this Tessera ({SCHEMA_VERSION})"
         )
+    if version < 2:
+        indexed = _index_phone_numbers(client, table)
+        done.append(f"indexed {indexed} phone number{'s' * (indexed != 1)} (PHONE# items)")
     if version < SCHEMA_VERSION:
         client.put_item(
             TableName=table,
@@ -112,3 +119,43 @@ def migrate(client: Any, table: str) -> list[str]:
     if not done:
         done.append(f"table {table} is up to date (version {SCHEMA_VERSION}, TTL on ttl)")
     return done
+
+
+def _index_phone_numbers(client: Any, table: str) -> int:
+    """Write the ``PHONE#`` item of every user holding a number; how many were written.
+
+    Users sharing a number are named in :class:`SharedPhoneNumbers`, before anything is written.
+    """
+    holders: dict[str, list[str]] = defaultdict(list)
+    pages = client.get_paginator("scan").paginate(
+        TableName=table,
+        ConsistentRead=True,
+        FilterExpression="begins_with(#pk, :prefix) AND #sk = :sk",
+        ExpressionAttributeNames={"#pk": "pk", "#sk": "sk"},
+        ExpressionAttributeValues={":prefix": {"S": "USER#"}, ":sk": {"S": "-"}},
+    )
+    for item in (item for page in pages for item in page.get("Items", [])):
+        phone = json.loads(item["body"]["S"]).get("phone")
+        if phone:
+            holders[str(phone)].append(item["pk"]["S"].removeprefix("USER#"))
+    shared = {phone: sorted(users) for phone, users in holders.items() if len(users) > 1}
+    if shared:
+        raise SharedPhoneNumbers(shared)
+    for phone, (user_id,) in holders.items():
+        claim = _get(client, table, f"PHONE#{phone}")
+        other = claim["user_id"]["S"] if claim else None
+        if other not in (None, user_id):
+            holder = _get(client, table, f"USER#{other}")
+            if holder is not None and json.loads(holder["body"]["S"]).get("phone") == phone:
+                raise SharedPhoneNumbers({phone: sorted([user_id, str(other)])})
+        client.put_item(
+            TableName=table, Item={"pk": {"S": f"PHONE#{phone}"}, "sk": {"S": "-"}, "user_id": {"S": user_id}}
+        )
+    return len(holders)
+
+
+def _get(client: Any, table: str, pk: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = client.get_item(
+        TableName=table, Key={"pk": {"S": pk}, "sk": {"S": "-"}}, ConsistentRead=True
+    ).get("Item")
+    return found

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from .errors import PhoneNumberTaken
 from .postgres_accounts import PostgresAccounts
 from .postgres_factors import PostgresFactors
 from .postgres_mail import PostgresMailQueue
@@ -88,16 +89,28 @@ class PostgresStore(
         return _client(row["body"]) if row else None
 
     def put_user(self, user: User) -> None:
-        """Create or replace a user; a user holding the same email before is replaced."""
-        with self._transaction() as db:
-            db.execute(
-                b"DELETE FROM users WHERE email = %s AND user_id <> %s", (user.email.lower(), user.user_id)
-            )
-            db.execute(
-                b"INSERT INTO users VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE "
-                b"SET email = excluded.email, body = excluded.body",
-                (user.user_id, user.email.lower(), _json(user.__dict__ | {"roles": list(user.roles)})),
-            )
+        """Create or replace a user; a user holding the same email before is replaced.
+
+        Raises :class:`PhoneNumberTaken`, having written nothing, when another user holds the
+        phone number (the unique index ``users_by_phone`` decides, also between concurrent writers).
+        """
+        from psycopg.errors import UniqueViolation
+
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    b"DELETE FROM users WHERE email = %s AND user_id <> %s",
+                    (user.email.lower(), user.user_id),
+                )
+                db.execute(
+                    b"INSERT INTO users VALUES (%s, %s, %s) ON CONFLICT (user_id) DO UPDATE "
+                    b"SET email = excluded.email, body = excluded.body",
+                    (user.user_id, user.email.lower(), _json(user.__dict__ | {"roles": list(user.roles)})),
+                )
+        except UniqueViolation as exc:
+            if exc.diag.constraint_name == "users_by_phone":
+                raise PhoneNumberTaken() from None
+            raise
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""
@@ -110,8 +123,8 @@ class PostgresStore(
         return _user(row["body"]) if row else None
 
     def find_user_by_phone(self, phone: str) -> User | None:
-        """The user whose phone is this E.164 number, or None (unindexed: see docs/idp.md)."""
-        row = self._one("SELECT body FROM users WHERE body->>'phone' = %s ORDER BY user_id LIMIT 1", phone)
+        """The user whose phone is this E.164 number, or None (one row of the unique index)."""
+        row = self._one("SELECT body FROM users WHERE body->>'phone' = %s AND body->>'phone' <> ''", phone)
         return _user(row["body"]) if row else None
 
     def list_clients(self) -> Sequence[ClientRecord]:

@@ -2,12 +2,17 @@
 
 ``tessera_schema`` holds the version applied. :func:`migrate` takes a transaction-scoped
 advisory lock, so two deployments migrating at once apply each step once, and runs every
-pending step in that one transaction: a failed step leaves the schema as it was.
+pending step in that one transaction: a failed step leaves the schema as it was. A step may be
+preceded by a check of the data that refuses it (:class:`SharedPhoneNumbers` before migration 6,
+the unique phone index): the data are never dropped to make a step pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .errors import SharedPhoneNumbers
 
 if TYPE_CHECKING:
     import psycopg
@@ -135,7 +140,27 @@ CREATE INDEX sessions_by_user ON sessions (user_id, auth_time);
 CREATE INDEX grants_by_user ON grants (user_id);
 """,
     ),
+    (
+        7,
+        "phone numbers unique among users (index users_by_phone)",
+        """
+CREATE UNIQUE INDEX users_by_phone ON users ((body->>'phone')) WHERE body->>'phone' <> '';
+""",
+    ),
 )
+
+
+def _refuse_shared_phone_numbers(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """Before migration 6: users sharing a number are named, and nothing is dropped or changed."""
+    rows = db.execute(
+        b"SELECT body->>'phone' AS phone, array_agg(user_id ORDER BY user_id) AS holders FROM users "
+        b"WHERE body->>'phone' <> '' GROUP BY 1 HAVING count(*) > 1"
+    ).fetchall()
+    if rows:
+        raise SharedPhoneNumbers({row["phone"]: row["holders"] for row in rows})
+
+
+_BEFORE: dict[int, Callable[[psycopg.Connection[dict[str, Any]]], None]] = {7: _refuse_shared_phone_numbers}
 
 
 def schema_version(db: psycopg.Connection[dict[str, Any]]) -> int:
@@ -157,6 +182,9 @@ def migrate(db: psycopg.Connection[dict[str, Any]]) -> list[str]:
         for version, description, sql in MIGRATIONS:
             if version <= current:
                 continue
+            check = _BEFORE.get(version)
+            if check is not None:
+                check(db)
             db.execute(sql.encode())
             done.append(f"applied migration {version}: {description}")
             current = version

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
 from types import MappingProxyType
 
+from .errors import PhoneNumberTaken
 from .records import (
     AccessTokenRecord,
     AuthorizationCode,
@@ -59,25 +59,28 @@ class SQLiteStore(
         return self._settled(("client", client_id), load)
 
     def put_user(self, user: User) -> None:
-        """Create or replace a user."""
+        """Create or replace a user; a user holding the same email before is replaced.
+
+        Raises :class:`PhoneNumberTaken`, having written nothing, when another user holds the
+        phone number (the ``user_phones`` primary key decides).
+        """
+        email = user.email.lower()
         with self._transaction() as db:
             db.execute(
-                "DELETE FROM users WHERE email = ? AND user_id != ?", (user.email.lower(), user.user_id)
+                "DELETE FROM user_phones WHERE user_id IN "
+                "(SELECT user_id FROM users WHERE email = ? AND user_id != ?)",
+                (email, user.user_id),
             )
+            db.execute("DELETE FROM users WHERE email = ? AND user_id != ?", (email, user.user_id))
             db.execute(
-                "INSERT OR REPLACE INTO users VALUES (?, ?, ?)",
-                (user.user_id, user.email.lower(), dump(user.__dict__)),
+                "INSERT OR REPLACE INTO users VALUES (?, ?, ?)", (user.user_id, email, dump(user.__dict__))
             )
             db.execute("DELETE FROM user_phones WHERE user_id = ?", (user.user_id,))
             if user.phone:
-                for row in db.execute(
-                    "SELECT users.user_id, body FROM users JOIN user_phones USING (user_id) "
-                    "WHERE user_phones.phone = ?",
-                    (user.phone,),
-                ).fetchall():
-                    former = replace(user_from(row["body"]), phone=None)
-                    db.execute("UPDATE users SET body = ? WHERE user_id = ?", (dump(former.__dict__), row[0]))
-                db.execute("INSERT OR REPLACE INTO user_phones VALUES (?, ?)", (user.phone, user.user_id))
+                try:
+                    db.execute("INSERT INTO user_phones VALUES (?, ?)", (user.phone, user.user_id))
+                except sqlite3.IntegrityError:
+                    raise PhoneNumberTaken() from None
 
     def get_user(self, user_id: str) -> User | None:
         """The user, or None."""

@@ -57,6 +57,10 @@ def _apis(provider: Provider) -> list[dict[str, Any]]:
 async def home(request: Request) -> Response:
     """GET ``/``: the issuer, its clients and APIs, and a Sign in button."""
     provider = provider_of(request)
+    return await off_loop(provider, _home, provider)
+
+
+def _home(provider: Provider) -> Response:
     list_clients = getattr(provider.store, "list_clients", None)
     clients = list(list_clients()) if callable(list_clients) else []
     return page(
@@ -161,7 +165,7 @@ def _redeem(provider: Provider, code: str, verifier: str) -> Response:
 async def outbox_page(request: Request) -> Response:
     """GET ``/dev/outbox.html``: the dev outbox, newest first."""
     provider = provider_of(request)
-    messages = provider.outbox.messages() if provider.outbox is not None else []
+    messages = await off_loop(provider, provider.outbox.messages) if provider.outbox is not None else []
     return page("dev_outbox.html", messages=messages, base=provider.settings.base_path)
 
 

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.offload import off_loop
 from tessera.issue.pages.account_sessions import account_sections
-from tessera.issue.pages.page_json import json_error, read_page_json
+from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
 from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.account_section import linked_sign_ins
 from tessera.issue.tokens import new_secret
@@ -61,6 +62,10 @@ def _when(moment: float | None) -> str:
 async def account_page(request: Request) -> Response:
     """GET ``/account``: the signed-in user's passkeys, with the forms that change them."""
     provider = provider_of(request)
+    return await off_loop(provider, _account_page, provider, request)
+
+
+def _account_page(provider: Provider, request: Request) -> Response:
     who = _signed_in(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
@@ -108,6 +113,10 @@ async def passkey_options(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _registration_options, provider, request)
+
+
+def _registration_options(provider: Provider, request: Request) -> Response:
     who = _signed_in(provider, request)
     if who is None or not provider.passkeys.recently_signed_in(who.session.auth_time):
         return json_error(
@@ -122,6 +131,10 @@ async def add_passkey(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _add_passkey, provider, request, read)
+
+
+def _add_passkey(provider: Provider, request: Request, read: PageRequest) -> Response:
     who = _signed_in(provider, request)
     if who is None:
         return json_error("login_required", "Sign in again.", 403, redirect=_sign_in_again(provider))
@@ -145,6 +158,10 @@ async def rename_passkey(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _rename_passkey, provider, request, form)
+
+
+def _rename_passkey(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     who = _signed_in(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
@@ -160,6 +177,10 @@ async def remove_passkey(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _remove_passkey, provider, request, form)
+
+
+def _remove_passkey(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     who = _signed_in(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)

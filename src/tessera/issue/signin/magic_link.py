@@ -22,6 +22,7 @@ from tessera.issue.addresses import request_address
 from tessera.issue.assurance import EMAIL_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
+from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.second_factor import finish_first_factor
 from tessera.issue.signin.signup import user_for_address
@@ -138,6 +139,10 @@ async def land_link(request: Request) -> Response:
         response.headers["Referrer-Policy"] = "no-referrer"
         provider.cookies.set(response, provider.cookies.link_name, token, provider.codes.ttl_seconds)
         return response
+    return await off_loop(provider, _landing_page, provider, request, request_id)
+
+
+def _landing_page(provider: Provider, request: Request, request_id: str) -> Response:
     try:
         parked = provider.cookies.read(request, provider.cookies.link_name)
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
@@ -158,6 +163,10 @@ async def confirm_link(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _redeem, provider, request, form)
+
+
+def _redeem(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     try:
         token = provider.cookies.read(request, provider.cookies.link_name)
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)

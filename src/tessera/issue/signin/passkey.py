@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.issue.addresses import request_address
-from tessera.issue.pages.page_json import json_error, read_page_json
+from tessera.issue.offload import off_loop
+from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
+from tessera.issue.provider import Provider
 from tessera.issue.signin.email_code import sign_in_target
 from tessera.issue.signin.second_factor import begin_second_factor, needs_second_factor, second_factor_url
 from tessera.issue.web import json_response, provider_of
@@ -29,6 +31,10 @@ async def passkey_options(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _options, provider, request, read)
+
+
+def _options(provider: Provider, request: Request, read: PageRequest) -> Response:
     address = request_address(request, provider.settings.proxy_networks)
     limit = provider.settings.sign_in_requests_per_minute_per_address * OPTIONS_PER_MINUTE_FACTOR
     wait = provider.limits.hit(f"passkey-options:{address}", limit)
@@ -45,6 +51,10 @@ async def passkey_sign_in(request: Request) -> Response:
     read = await read_page_json(provider, request)
     if isinstance(read, Response):
         return read
+    return await off_loop(provider, _sign_in, provider, read, request.headers.get("user-agent", ""))
+
+
+def _sign_in(provider: Provider, read: PageRequest, user_agent: str) -> Response:
     credential = read.body.get("credential")
     failed = json_error("passkey_rejected", "That passkey could not be used. Try again or use email.")
     if not isinstance(credential, dict):
@@ -70,7 +80,7 @@ async def passkey_sign_in(request: Request) -> Response:
         response = json_response({"redirect": second_factor_url(provider)})
         begin_second_factor(provider, response, user, result.amr, request_id=request_id, then=then)
         return response
-    session_value = provider.start_session(user, result.amr, "passkey", request.headers.get("user-agent", ""))
+    session_value = provider.start_session(user, result.amr, "passkey", user_agent)
     provider.audit.event("sign_in", user_id=user.user_id, reason="passkey", amr=" ".join(result.amr))
     response = json_response({"redirect": sign_in_target(provider, request_id, then)})
     provider.cookies.set(

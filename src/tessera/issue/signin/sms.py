@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from tessera.issue.addresses import request_address
 from tessera.issue.assurance import SMS_AMR
 from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.magic_link import csrf_page, finish_sign_in
 from tessera.issue.signin.shown_address import recall_address, remember_address
@@ -111,9 +112,8 @@ async def phone_code_form(request: Request) -> Response:
         return found
     provider, _ = found
     request_id = request.query_params.get("request", "")
-    return _code_page(
-        provider, request, request_id, sent="1" if request.query_params.get("sent") == "1" else ""
-    )
+    sent = "1" if request.query_params.get("sent") == "1" else ""
+    return await off_loop(provider, _code_page, provider, request, request_id, sent=sent)
 
 
 async def submit_phone(request: Request) -> Response:
@@ -125,7 +125,7 @@ async def submit_phone(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
-    return _start(provider, sms, request, form, form.get("phone", ""), resend=False)
+    return await off_loop(provider, _start, provider, sms, request, form, form.get("phone", ""), resend=False)
 
 
 async def resend_phone_code(request: Request) -> Response:
@@ -144,7 +144,8 @@ async def resend_phone_code(request: Request) -> Response:
     if account is None or not account.startswith("tel:"):
         query = urlencode({"request": form.get("request", "")})
         return RedirectResponse(f"{provider.settings.base_path}/signin/phone?{query}", 303, headers=NO_STORE)
-    return _start(provider, sms, request, form, account.removeprefix("tel:"), resend=True)
+    number = account.removeprefix("tel:")
+    return await off_loop(provider, _start, provider, sms, request, form, number, resend=True)
 
 
 def _refused(provider: Provider, exc: SignInThrottled, resend: bool) -> str:
@@ -199,6 +200,10 @@ async def submit_phone_code(request: Request) -> Response:
     form = await provider.cookies.posted_form(request)
     if isinstance(form, Response):
         return form
+    return await off_loop(provider, _check_code, provider, request, form)
+
+
+def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     try:
         challenge_id = provider.cookies.read(request, provider.cookies.signin_name)
     except BadParameters:
