@@ -236,3 +236,23 @@ def test_acr_values_mfa_with_prompt_none_is_interaction_required(idp: ProviderHa
     silent = idp.authorize(idp.authorize_params(acr_values=ACR_MULTI_FACTOR, prompt="none"))
     assert query_of(silent.headers["location"])["error"] == "interaction_required"
     assert "code" in query_of(idp.authorize(idp.authorize_params(prompt="none")).headers["location"])
+
+
+def test_a_refresh_after_the_session_has_expired_still_says_how_the_user_signed_in(
+    idp: ProviderHarness,
+) -> None:
+    app, _ = enrol(idp)
+    _, request = totp_page(idp, idp.browser)
+    code = at_client(idp.browser, submit_totp(idp.browser, now_code(idp, app)))
+    id_claims, _, body = claims_of(idp, code, request)
+    idp.clock.advance(idp.provider.settings.session_seconds + 1)
+    assert idp.browser.get("/account").status_code == 303  # the session is over
+    refreshed = idp.refresh(body["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    from tessera.verify import Verifier
+
+    jwks = idp.browser.get("/jwks").json()
+    access = Verifier(
+        issuer=idp.issuer, audience=idp.issuer, token_type="at+jwt", jwks=jwks, clock=idp.clock
+    ).verify(refreshed.json()["access_token"])
+    assert id_claims["amr"] == access["amr"] == ["otp", "mfa"] and access["acr"] == ACR_MULTI_FACTOR

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
@@ -114,6 +115,16 @@ def test_one_time_codes_count_attempts_and_are_used_once(store: Store) -> None:
     assert store.attempt_one_time_code("o1", 5, NOW + 2) is None
     assert store.attempt_one_time_code("unknown", 5, NOW) is None
     assert not store.consume_one_time_code("unknown", NOW)
+
+
+def test_grants_keep_how_the_user_signed_in(store: Store) -> None:
+    federated = replace(grant("g-fed"), amr=("fed", "otp", "mfa"), idp="corp")
+    store.create_grant(federated)
+    store.create_grant(grant("g-plain"))
+    assert store.get_grant("g-fed") == federated
+    plain = store.get_grant("g-plain")
+    assert plain is not None and plain.amr == () and plain.idp is None
+    assert federated in store.list_grants("usr_a", NOW)
 
 
 def test_revocation_marker_wins_over_a_later_grant(store: Store) -> None:

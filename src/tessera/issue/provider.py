@@ -278,8 +278,7 @@ class Provider:
         grant_id = grant.grant_id if grant is not None else None
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
-        session_hash = grant.session_hash if grant is not None else None
-        signed_in_by = self._sign_in_claims(session_hash, now) if session_hash else {}
+        signed_in_by = _sign_in_claims(grant.amr, grant.idp) if grant is not None else {}
         claims = access_token_claims(
             issuer=self.settings.issuer,
             audience=audience or self.settings.token_audience,
@@ -318,12 +317,14 @@ class Provider:
         )
         return IssuedTokens(access_token, claims["jti"], lifetime, scope, refresh_token, signed_id_token)
 
-    def _sign_in_claims(self, session_hash: str, now: int) -> dict[str, Any]:
-        """``amr`` and ``acr`` of the session the grant was made under (and ``idp`` if federated).
+    def _signed_in_by(self, session_hash: str | None) -> tuple[tuple[str, ...], str | None]:
+        """``amr`` of the session a grant is made under, and its upstream if it was federated.
 
-        Once that session has ended they are known only for a federated one (its upstream mark
-        outlives it), and the tokens of a refresh carry neither.
+        Read once, when the grant is made: the grant keeps them for every refresh.
         """
+        if session_hash is None:
+            return (), None
+        now = self.now()
         session = self.store.get_session(session_hash, now)
         amr = session.amr if session is not None else ()
         upstream = None
@@ -331,10 +332,7 @@ class Provider:
             upstream = self._session_upstream(session_hash, now)
         if upstream is not None and "fed" not in amr:
             amr = FEDERATED_AMR
-        claims: dict[str, Any] = {"amr": list(amr), "acr": acr_of(amr)} if amr else {}
-        if upstream is not None:
-            claims["idp"] = upstream
-        return claims
+        return tuple(amr), upstream
 
     def new_grant(
         self,
@@ -349,6 +347,7 @@ class Provider:
     ) -> Grant:
         """Record a grant (a token family) with its absolute expiry and the resource it is bound to."""
         now = self.now()
+        amr, idp = self._signed_in_by(session_hash)
         grant = Grant(
             grant_id=grant_id or secrets.token_urlsafe(16),
             client_id=client.client_id,
@@ -359,6 +358,8 @@ class Provider:
             expires_at=now + self.settings.refresh_absolute_seconds,
             session_hash=session_hash,
             resource=resource,
+            amr=amr,
+            idp=idp,
         )
         self.store.create_grant(grant)
         return grant
@@ -404,6 +405,14 @@ class Provider:
             grant = self.store.get_grant(record.grant_id)
             if grant is None or grant.revoked:
                 raise TokenError(Reason.REVOKED)
+
+
+def _sign_in_claims(amr: Sequence[str], idp: str | None) -> dict[str, Any]:
+    """The tokens' ``amr`` and ``acr`` (RFC 8176), and ``idp`` for a federated sign-in."""
+    claims: dict[str, Any] = {"amr": list(amr), "acr": acr_of(amr)} if amr else {}
+    if idp is not None:
+        claims["idp"] = idp
+    return claims
 
 
 def _sign_tokens(

@@ -29,6 +29,7 @@ from .records import (
     RefreshToken,
     SigningKeyRecord,
     User,
+    grant_from_body,
 )
 
 __all__ = ["DynamoDBStore"]
@@ -281,7 +282,7 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         item = self._get(f"GRANT#{grant_id}")
         if item is None or "body" not in item:
             return None
-        return Grant(**{**json.loads(item["body"]["S"]), "revoked": item["revoked"]["BOOL"]})
+        return grant_from_body(json.loads(item["body"]["S"]), revoked=item["revoked"]["BOOL"])
 
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens.

@@ -15,7 +15,7 @@ from typing import Any
 from .dynamodb_base import KEY_SK, DynamoBase, Item, boolean, names_in, s
 from .dynamodb_base import key as item_key
 from .dynamodb_signin import consent_from, session_from
-from .records import Consent, Grant, Session
+from .records import Consent, Grant, Session, grant_from_body
 
 __all__ = ["DynamoAccounts"]
 
@@ -69,7 +69,7 @@ class DynamoAccounts(DynamoBase):
             item = self._get(f"GRANT#{grant_id}")
             if item is None or "body" not in item or boolean(item, "revoked"):
                 continue
-            grant = Grant(**json.loads(item["body"]["S"]))
+            grant = grant_from_body(json.loads(item["body"]["S"]))
             if grant.expires_at > now:
                 found.append(grant)
         return tuple(sorted(found, key=lambda g: (-g.created_at, g.grant_id)))

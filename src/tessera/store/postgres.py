@@ -29,6 +29,7 @@ from .records import (
     RefreshToken,
     SigningKeyRecord,
     User,
+    grant_from_body,
 )
 
 __all__ = ["PostgresStore"]
@@ -193,7 +194,7 @@ class PostgresStore(
         row = self._one("SELECT body, revoked FROM grants WHERE grant_id = %s", grant_id)
         if row is None or row["body"] is None:
             return None
-        return Grant(**{**row["body"], "revoked": row["revoked"]})
+        return grant_from_body(row["body"], revoked=row["revoked"])
 
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens."""

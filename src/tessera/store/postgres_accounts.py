@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .postgres_base import PostgresBase
 from .postgres_signin import consent_from, session_from
-from .records import Consent, Grant, Session
+from .records import Consent, Grant, Session, grant_from_body
 
 __all__ = ["PostgresAccounts"]
 
@@ -49,7 +49,7 @@ class PostgresAccounts(PostgresBase):
             user_id,
             now,
         )
-        grants = (Grant(**row["body"]) for row in rows)
+        grants = (grant_from_body(row["body"]) for row in rows)
         return tuple(sorted(grants, key=lambda g: (-g.created_at, g.grant_id)))
 
     def erase_user(self, user_id: str, now: float) -> bool:

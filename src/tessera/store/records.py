@@ -32,6 +32,7 @@ __all__ = [
     "UpstreamLink",
     "UpstreamLogin",
     "User",
+    "grant_from_body",
     "secret_hash",
 ]
 
@@ -102,7 +103,10 @@ class AuthorizationCode:
 class Grant:
     """What one authorization (or one client_credentials request) produced: a token family.
 
-    ``resource`` is the API the authorization was bound to (RFC 8707), if it named one.
+    ``resource`` is the API the authorization was bound to (RFC 8707), if it named one. ``amr``
+    and ``idp`` say how the user signed in (RFC 8176; the upstream provider of a federated
+    sign-in), fixed when the grant is made so that refreshed tokens carry them after the session
+    has ended, without reading it.
     """
 
     grant_id: str
@@ -115,6 +119,15 @@ class Grant:
     session_hash: str | None = None
     revoked: bool = False
     resource: str | None = None
+    amr: tuple[str, ...] = ()
+    idp: str | None = None
+
+
+def grant_from_body(body: Mapping[str, Any], **overrides: Any) -> Grant:
+    """A :class:`Grant` from its stored JSON body (``amr`` comes back as a list)."""
+    fields = {**body, **overrides}
+    fields["amr"] = tuple(fields.get("amr", ()))
+    return Grant(**fields)
 
 
 class RefreshState(StrEnum):

@@ -18,6 +18,7 @@ from .records import (
     RefreshToken,
     SigningKeyRecord,
     User,
+    grant_from_body,
 )
 from .sqlite_accounts import AccountTables
 from .sqlite_consent import ConsentTable
@@ -174,9 +175,7 @@ class SQLiteStore(
         row = self._one("SELECT body, revoked FROM grants WHERE grant_id = ?", grant_id)
         if row is None or row["body"] is None:
             return None
-        data = json.loads(row["body"])
-        data["revoked"] = bool(row["revoked"])
-        return Grant(**data)
+        return grant_from_body(json.loads(row["body"]), revoked=bool(row["revoked"]))
 
     def revoke_grant(self, grant_id: str) -> None:
         """Revoke a grant (or leave a revocation marker if it does not exist yet) and its tokens."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .records import Consent, Grant, Session
+from .records import Consent, Grant, Session, grant_from_body
 from .sqlite_consent import consent_from
 from .sqlite_signin import SQLiteBase, revoke_access_tokens_of, session_from
 
@@ -61,7 +61,7 @@ class AccountTables(SQLiteBase):
             )
             .fetchall()
         )
-        grants = (Grant(**json.loads(row["body"])) for row in rows)
+        grants = (grant_from_body(json.loads(row["body"])) for row in rows)
         return tuple(sorted(grants, key=lambda g: (-g.created_at, g.grant_id)))
 
     def erase_user(self, user_id: str, now: float) -> bool:
