@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tessera.issue.offload import off_loop
+from tessera.issue.cookies import posted_work
 from tessera.issue.pages.account import SignedIn, _back, _sign_in_again, _signed_in
 from tessera.issue.provider import Provider
-from tessera.issue.web import NO_STORE, page, provider_of
+from tessera.issue.web import NO_STORE, page
 from tessera.passwordless.totp import TotpRejected, TotpThrottled
 from tessera.store import User
 
@@ -60,11 +60,7 @@ Change = Callable[[Provider, SignedIn, dict[str, str]], Response]
 
 async def _posted(request: Request, change: Change) -> Response:
     """``change`` of the signed-in user, in one hop off the loop, once the form's token checks out."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _as_signed_in, provider, request, form, change)
+    return await posted_work(request, _as_signed_in, change)
 
 
 def _as_signed_in(provider: Provider, request: Request, form: dict[str, str], change: Change) -> Response:
