@@ -174,8 +174,8 @@ def measure_backend(
     """
     cap = 10**7
     with bench_provider(kind) as (server, url):
-        loaded, seconds = load(url, users, max_seconds=load_seconds)
-        entry = {"store": kind, "users": loaded, "asked": users, "seconds": seconds}
+        loaded, load_took = load(url, users, max_seconds=load_seconds)
+        entry = {"store": kind, "users": loaded, "asked": users, "seconds": load_took}
         if after_load is not None:
             after_load(entry)
         data["loads"].append(entry)
@@ -207,7 +207,7 @@ def measure_backend(
 
 
 def _cell(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("clients", "rps", "p50_ms", "p99_ms", "errors", "requests", "error_samples")
+    keys = ("clients", "rps", "p50_ms", "p99_ms", "errors", "requests", "seconds", "error_samples")
     keys += ("signins", "signins_per_second", "signin_p50_ms", "signin_p99_ms", "steps")
     return {key: result[key] for key in keys if key in result}
 

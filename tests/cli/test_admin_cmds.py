@@ -144,6 +144,25 @@ def test_a_user_added_with_a_phone_signs_in_by_text_at_once(
     assert code == 2 and "another user has the phone +447400900555" in err
 
 
+def test_a_phone_taken_between_the_check_and_the_write_is_one_line_and_status_2(
+    server: DevServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tessera.store.sqlite import SQLiteStore
+
+    data = str(server.data)
+    assert _run(capsys, "users", "add", "hal@example.com", "--phone", "+447400900777", "--data", data)[0] == 0
+    monkeypatch.setattr(
+        SQLiteStore, "find_user_by_phone", lambda self, phone: None
+    )  # the other writer is late
+    code, out, err = _run(
+        capsys, "users", "add", "ivy@example.com", "--phone", "+447400900777", "--data", data
+    )
+    assert (code, out) == (2, "") and err.strip() == "error: another user has the phone +447400900777"
+    monkeypatch.undo()
+    code, out, _ = _run(capsys, "users", "list", "--data", data)
+    assert "hal@example.com" in out and "ivy@example.com" not in out
+
+
 def _subject(token: str) -> str:
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -39,6 +39,26 @@ def test_list_shows_each_upstream_and_its_callback(
     ]
 
 
+def test_list_takes_the_issuer_from_the_file_then_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tessera.toml"
+    path.write_text(CONFIG)
+    monkeypatch.delenv("TESSERA_ISSUER", raising=False)
+    assert cli_main(["upstreams", "list", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("\t/upstream/corp/callback")
+    monkeypatch.setenv("TESSERA_ISSUER", "https://env.example.com/")
+    assert cli_main(["upstreams", "list", "--config", str(path)]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[0].endswith("\thttps://env.example.com/upstream/corp/callback")
+    )
+    path.write_text('[provider]\nissuer = "https://file.example.com"\n' + CONFIG)
+    assert cli_main(["upstreams", "list", "--config", str(path)]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[0].endswith("\thttps://file.example.com/upstream/corp/callback")
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [

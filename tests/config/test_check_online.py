@@ -74,6 +74,7 @@ def test_a_reachable_upstream_passes_online(
     path = write_config(VALID + _upstream("corp", fake.issuer.issuer))
     code, out, err = _check(capsys, str(path), "--online")
     assert (code, err) == (0, ""), (out, err)
+    assert out.splitlines()[-1].startswith(f"{path}: ok: ")
     assert f"upstream corp: ok (discovery at {fake.issuer.issuer}{DISCOVERY}, 1 signing key)" in out
 
 
@@ -87,7 +88,7 @@ def test_nothing_is_fetched_without_online(
     assert sum(served.requests.values()) == 0
     # Asked, the same file fails on the unreachable upstream, and the other one is contacted.
     code, out, err = _check(capsys, str(path), "--online")
-    assert code == 2
+    assert code == 2 and "ok:" not in out
     assert f"upstream gone: unreachable: discovery: the server could not be reached: {unreachable}" in err
     assert served.requests[DISCOVERY] == 1
 

@@ -13,6 +13,7 @@ from tessera.store import (
     Grant,
     OneTimeCode,
     PendingRequest,
+    RefreshState,
     Session,
     SigningKeyRecord,
     Store,
@@ -166,6 +167,24 @@ def test_rotation_revokes_the_grants_earlier_access_tokens_only(store: Store) ->
     store.revoke_grant("g1")
     assert revoked("at-2")
     assert not revoked("other-grant")
+
+
+def test_a_rotation_records_its_successors_access_token_and_a_lost_one_records_nothing(
+    store: Store,
+) -> None:
+    store.create_grant(grant())
+    store.save_refresh(refresh("r1"))
+    store.save_access_token(AccessTokenRecord("at-1", "spa", "g1", NOW + 900))
+    companion = AccessTokenRecord("at-2", "spa", "g1", NOW + 900)
+    won = store.rotate_refresh("r1", refresh("r2"), NOW, companion)
+    assert won.rotated and won.previous is not None and won.previous.state is RefreshState.ROTATED
+    assert store.get_access_token("at-2") == companion
+    earlier = store.get_access_token("at-1")
+    assert earlier is not None and earlier.revoked
+    lost = store.rotate_refresh("r1", refresh("r3"), NOW, AccessTokenRecord("at-3", "spa", "g1", NOW + 900))
+    assert not lost.rotated and lost.previous is not None and lost.previous.state is RefreshState.ROTATED
+    assert store.get_access_token("at-3") is None and store.get_refresh("r3") is None
+    assert store.get_access_token("at-2") == companion
 
 
 def test_ending_a_session_revokes_its_grants_and_their_tokens(store: Store) -> None:

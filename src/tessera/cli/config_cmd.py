@@ -60,12 +60,14 @@ def check_command(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     if problems or config is None:
         return 2
+    if getattr(args, "online", False) and _check_online(config) != 0:
+        return 2
     rules = len(config.route_rules.routes) if config.route_rules else 0
     print(
         f"{path}: ok: {len(config.apis)} APIs, {len(config.clients)} clients, "
         f"{len(config.users)} users, {rules} routes"
     )
-    return _check_online(config) if getattr(args, "online", False) else 0
+    return 0
 
 
 def _check_online(config: TesseraConfig) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tomllib
 from typing import Any
@@ -20,7 +21,11 @@ def register(commands: Any) -> None:
     listing.add_argument(
         "--config", default="tessera.toml", help="the configuration file (default tessera.toml)"
     )
-    listing.add_argument("--issuer", default=None, help="show full callback URLs for this issuer")
+    listing.add_argument(
+        "--issuer",
+        default=None,
+        help="the issuer of the callback URLs (default: [provider] issuer, else $TESSERA_ISSUER)",
+    )
     listing.set_defaults(handler=run_list)
 
 
@@ -44,7 +49,9 @@ def run_list(args: argparse.Namespace) -> int:
     if not upstreams:
         print("no upstreams configured")
         return 0
-    issuer = (args.issuer or "").rstrip("/")
+    provider = document.get("provider")
+    configured = provider.get("issuer") if isinstance(provider, dict) else None
+    issuer = str(args.issuer or configured or os.environ.get("TESSERA_ISSUER") or "").rstrip("/")
     for upstream in upstreams:
         callback = upstream.callback_url(issuer) if issuer else f"/upstream/{upstream.id}/callback"
         print(f"{upstream.id}\t{upstream.name}\t{upstream.preset or 'oidc'}\t{upstream.issuer}\t{callback}")

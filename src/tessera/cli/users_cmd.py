@@ -114,6 +114,7 @@ def add_user(args: argparse.Namespace) -> int:
     """Add a user; an existing email is an error."""
     from ..issue.subjects import new_user_id
     from ..store import User
+    from ..store.errors import PhoneNumberTaken
     from .data_dir import open_store
 
     try:
@@ -134,6 +135,8 @@ def add_user(args: argparse.Namespace) -> int:
             phone=phone,
         )
         store.put_user(user)
+    except PhoneNumberTaken:
+        return _fail(f"another user has the phone {phone}")  # taken between the check and the write
     except ConfigurationError as exc:
         return _fail(str(exc))
     _show(user, args.json)

@@ -273,9 +273,40 @@ class Provider:
         inside the request's :func:`~tessera.issue.offload.off_loop` unit of work: a worker
         thread, where ``cryptography`` releases the GIL while it signs.
         """
+        tokens, access_record = self.sign(
+            client=client,
+            grant=grant,
+            scope=scope,
+            user=user,
+            refresh_token=refresh_token,
+            nonce=nonce,
+            id_token=id_token,
+            audience=audience,
+        )
+        if access_record is not None:
+            self.store.save_access_token(access_record)
+        self.issued(client, user, grant)
+        return tokens
+
+    def sign(
+        self,
+        *,
+        client: ClientRecord,
+        grant: Grant | None,
+        scope: str,
+        user: User | None,
+        refresh_token: str | None = None,
+        nonce: str | None = None,
+        id_token: bool = False,
+        audience: str | None = None,
+    ) -> tuple[IssuedTokens, AccessTokenRecord | None]:
+        """:meth:`issue`'s tokens, and the record its access token needs, with nothing stored.
+
+        The record is None without a grant. A refresh stores it in its rotation's transaction,
+        then calls :meth:`issued`.
+        """
         now = int(self.now())
         auth_time = grant.auth_time if grant is not None else None
-        grant_id = grant.grant_id if grant is not None else None
         key = self.keys.signing_key()
         lifetime = self.settings.access_token_seconds
         signed_in_by = _sign_in_claims(grant.amr, grant.idp) if grant is not None else {}
@@ -305,17 +336,19 @@ class Provider:
             )
             id_claims.update(signed_in_by)
         access_token, signed_id_token = _sign_tokens(key, claims, id_claims)
-        if grant_id is not None:
-            self.store.save_access_token(
-                AccessTokenRecord(claims["jti"], client.client_id, grant_id, now + lifetime)
-            )
+        tokens = IssuedTokens(access_token, claims["jti"], lifetime, scope, refresh_token, signed_id_token)
+        if grant is None:
+            return tokens, None
+        return tokens, AccessTokenRecord(claims["jti"], client.client_id, grant.grant_id, now + lifetime)
+
+    def issued(self, client: ClientRecord, user: User | None, grant: Grant | None) -> None:
+        """Audit tokens handed out (after what they needed was stored)."""
         self.audit.event(
             "token_issued",
             client_id=client.client_id,
             user_id=user.user_id if user else None,
-            grant_id=grant_id,
+            grant_id=grant.grant_id if grant is not None else None,
         )
-        return IssuedTokens(access_token, claims["jti"], lifetime, scope, refresh_token, signed_id_token)
 
     def _signed_in_by(self, session_hash: str | None) -> tuple[tuple[str, ...], str | None]:
         """``amr`` of the session a grant is made under, and its upstream if it was federated.

@@ -139,10 +139,17 @@ class TokenFamilies(Protocol):
         """The refresh token record in any state, or None."""
         ...
 
-    def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
+    def rotate_refresh(
+        self,
+        token_hash: str,
+        successor: RefreshToken,
+        now: float,
+        access_token: AccessTokenRecord | None = None,
+    ) -> RefreshRotation:
         """Atomically retire an active token and store its successor (compare-and-swap).
 
-        A successful rotation also revokes the grant's access tokens issued so far.
+        A successful rotation also revokes the grant's access tokens issued so far, and records
+        ``access_token`` (the successor's companion, not revoked) in the same transaction.
         """
         ...
 

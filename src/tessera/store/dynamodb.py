@@ -345,17 +345,24 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         item = self._get(f"RT#{token_hash}")
         return _refresh(item) if item else None
 
-    def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
-        """Retire ``token_hash`` if still active and unexpired, store ``successor`` and revoke the
-        grant's access tokens issued so far: one transaction, whose condition on the old token
-        decides the race.
+    def rotate_refresh(
+        self,
+        token_hash: str,
+        successor: RefreshToken,
+        now: float,
+        access_token: AccessTokenRecord | None = None,
+    ) -> RefreshRotation:
+        """Retire ``token_hash`` if still active and unexpired, store ``successor``, record
+        ``access_token`` and revoke the grant's access tokens issued before it: one transaction,
+        whose condition on the old token decides the race.
 
-        Access tokens beyond what one transaction holds (49 of them) are revoked after it, by
-        the one caller that won.
+        Access tokens beyond what one transaction holds are revoked after it, by the one caller
+        that won.
         """
         keep_until = self._grant_keep_until(successor.grant_id, successor.expires_at)
         revocations = self._access_revocations(successor.grant_id)
-        room = _TRANSACTION_ITEMS - 2
+        companion = _access_token_items(access_token) if access_token is not None else []
+        room = _TRANSACTION_ITEMS - 2 - len(companion)
         won = self._transact(
             [
                 {
@@ -376,6 +383,7 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
                         "ConditionExpression": "attribute_not_exists(#pk)",
                     }
                 },
+                *companion,
                 *revocations[:room],
             ]
         )
@@ -385,27 +393,11 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
         """Remember an access token issued in a grant, linked from the grant so revoking it reaches it."""
-        item: Item = {
-            **key(f"AT#{record.jti}"),
-            "client_id": s(record.client_id),
-            "expires_at": n(record.expires_at),
-            "revoked": b(record.revoked),
-            "ttl": ttl_of(record.expires_at),
-        }
-        if record.grant_id is None:
-            self._put(item)
-            return
-        item["grant_id"] = s(record.grant_id)
-        self._transact(
-            [
-                {"Put": {"Item": item}},
-                {
-                    "Put": {
-                        "Item": {**key(f"GRANT#{record.grant_id}", f"AT#{record.jti}"), "ttl": item["ttl"]}
-                    }
-                },
-            ]
-        )
+        items = _access_token_items(record)
+        if len(items) == 1:
+            self._put(items[0]["Put"]["Item"])
+        else:
+            self._transact(items)
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         """The access token record, or None."""
@@ -562,6 +554,22 @@ def _phone_of(item: Item | None) -> str | None:
         return None
     phone = json.loads(item["body"]["S"]).get("phone")
     return str(phone) if phone else None
+
+
+def _access_token_items(record: AccessTokenRecord) -> list[Item]:
+    """The puts that record an access token: its item, and its entry under its grant if it has one."""
+    item: Item = {
+        **key(f"AT#{record.jti}"),
+        "client_id": s(record.client_id),
+        "expires_at": n(record.expires_at),
+        "revoked": b(record.revoked),
+        "ttl": ttl_of(record.expires_at),
+    }
+    if record.grant_id is None:
+        return [{"Put": {"Item": item}}]
+    item["grant_id"] = s(record.grant_id)
+    link = {**key(f"GRANT#{record.grant_id}", f"AT#{record.jti}"), "ttl": item["ttl"]}
+    return [{"Put": {"Item": item}}, {"Put": {"Item": link}}]
 
 
 def _grant_revocation(grant_id: str) -> Item:

@@ -195,6 +195,28 @@ class DynamoBase:
         attributes: Item = answer.get("Attributes", {})
         return attributes
 
+    def _take_live(self, pk: str, now: float) -> Item | None:
+        """Delete the item ``pk`` on condition that it exists and has not expired; its attributes
+        for the one caller whose delete did it, None for every other."""
+        answer: Item = {}
+
+        def call(**arguments: object) -> None:
+            answer.update(self._db.delete_item(**arguments))
+
+        done = self._conditional(
+            call,
+            {
+                "TableName": self.table,
+                "Key": key(pk),
+                "ConditionExpression": "attribute_exists(#pk) AND #expires_at > :now",
+                "ExpressionAttributeNames": {"#pk": "pk", "#expires_at": "expires_at"},
+                "ExpressionAttributeValues": {":now": n(now)},
+                "ReturnValues": "ALL_OLD",
+            },
+        )
+        old: Item | None = answer.get("Attributes")
+        return old if done and old else None
+
     def _conditional(self, call: Any, kwargs: dict[str, Any]) -> bool:
         """``call(**kwargs)``; False when its condition failed. A write that met a transaction in
         flight on the same item (``TransactionConflictException``) was not applied, so it is sent again."""

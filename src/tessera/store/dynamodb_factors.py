@@ -62,24 +62,8 @@ class DynamoFactors(DynamoBase):
 
     def consume_passkey_challenge(self, challenge_hash: str, now: float) -> PasskeyChallenge | None:
         """Delete the challenge on condition that it exists and is live; the record for that one caller."""
-        answer: Item = {}
-
-        def call(**arguments: object) -> None:
-            answer.update(self._db.delete_item(**arguments))
-
-        done = self._conditional(
-            call,
-            {
-                "TableName": self.table,
-                "Key": item_key(f"PKCHALLENGE#{challenge_hash}"),
-                "ConditionExpression": "attribute_exists(#pk) AND #expires_at > :now",
-                "ExpressionAttributeNames": {"#pk": "pk", "#expires_at": "expires_at"},
-                "ExpressionAttributeValues": {":now": n(now)},
-                "ReturnValues": "ALL_OLD",
-            },
-        )
-        old: Item | None = answer.get("Attributes")
-        if not done or not old:
+        old = self._take_live(f"PKCHALLENGE#{challenge_hash}", now)
+        if old is None:
             return None
         return PasskeyChallenge(
             challenge_hash,

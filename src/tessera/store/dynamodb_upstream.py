@@ -135,24 +135,8 @@ class DynamoUpstreamLinks(DynamoBase):
 
     def take_upstream_login(self, state_hash: str, now: float) -> UpstreamLogin | None:
         """Delete the sign-in on condition that it exists and is live; the record for that one caller."""
-        answer: Item = {}
-
-        def call(**arguments: object) -> None:
-            answer.update(self._db.delete_item(**arguments))
-
-        done = self._conditional(
-            call,
-            {
-                "TableName": self.table,
-                "Key": item_key(f"UPLOGIN#{state_hash}"),
-                "ConditionExpression": "attribute_exists(#pk) AND #expires_at > :now",
-                "ExpressionAttributeNames": {"#pk": "pk", "#expires_at": "expires_at"},
-                "ExpressionAttributeValues": {":now": n(now)},
-                "ReturnValues": "ALL_OLD",
-            },
-        )
-        old: Item | None = answer.get("Attributes")
-        if not done or not old:
+        old = self._take_live(f"UPLOGIN#{state_hash}", now)
+        if old is None:
             return None
         return UpstreamLogin(
             state_hash=state_hash,

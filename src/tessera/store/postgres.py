@@ -66,6 +66,13 @@ def _refresh(row: Mapping[str, Any]) -> RefreshToken:
     )
 
 
+_INSERT_ACCESS = "INSERT INTO access_tokens VALUES (%s, %s, %s, %s, %s)"
+
+
+def _access_row(record: AccessTokenRecord) -> tuple[Any, ...]:
+    return (record.jti, record.client_id, record.grant_id, record.expires_at, record.revoked)
+
+
 _REVOKE_LIVE_ACCESS = "UPDATE access_tokens SET revoked = TRUE WHERE grant_id = %s AND NOT revoked"
 
 
@@ -224,11 +231,18 @@ class PostgresStore(
         row = self._one("SELECT * FROM refresh_tokens WHERE token_hash = %s", token_hash)
         return _refresh(row) if row else None
 
-    def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
+    def rotate_refresh(
+        self,
+        token_hash: str,
+        successor: RefreshToken,
+        now: float,
+        access_token: AccessTokenRecord | None = None,
+    ) -> RefreshRotation:
         """Retire ``token_hash`` if still active and unexpired, and store ``successor``, atomically.
 
-        The conditional ``UPDATE`` decides the race; the successor and the revocation of the
-        grant's earlier access tokens commit with it or not at all.
+        The conditional ``UPDATE`` decides the race; the successor, the revocation of the
+        grant's earlier access tokens and the record of ``access_token`` commit with it or not
+        at all.
         """
         with self._transaction() as db:
             retired = db.execute(
@@ -249,20 +263,15 @@ class PostgresStore(
                     ),
                 )
                 db.execute(_REVOKE_LIVE_ACCESS.encode(), (successor.grant_id,))
+                if access_token is not None:
+                    db.execute(_INSERT_ACCESS.encode(), _access_row(access_token))
                 return RefreshRotation(True, _refresh(retired))
             row = db.execute(b"SELECT * FROM refresh_tokens WHERE token_hash = %s", (token_hash,)).fetchone()
             return RefreshRotation(False, _refresh(row) if row else None)
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
         """Remember an access token issued in a grant, so that revoking the grant reaches it."""
-        self._run(
-            "INSERT INTO access_tokens VALUES (%s, %s, %s, %s, %s)",
-            record.jti,
-            record.client_id,
-            record.grant_id,
-            record.expires_at,
-            record.revoked,
-        )
+        self._run(_INSERT_ACCESS, *_access_row(record))
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         """The access token record, or None."""

@@ -208,19 +208,25 @@ class SQLiteStore(
         row = self._one("SELECT * FROM refresh_tokens WHERE token_hash = ?", token_hash)
         return refresh_from(row) if row else None
 
-    def rotate_refresh(self, token_hash: str, successor: RefreshToken, now: float) -> RefreshRotation:
+    def rotate_refresh(
+        self,
+        token_hash: str,
+        successor: RefreshToken,
+        now: float,
+        access_token: AccessTokenRecord | None = None,
+    ) -> RefreshRotation:
         """Retire ``token_hash`` if still active and unexpired, and store ``successor``, atomically.
 
-        The grant's access tokens issued so far are revoked in the same transaction: the
-        successor comes with a new one.
+        The grant's access tokens issued so far are revoked in the same transaction, and
+        ``access_token``, the successor's companion, is recorded in it.
         """
         with self._transaction() as db:
-            cursor = db.execute(
+            retired = db.execute(
                 "UPDATE refresh_tokens SET state = ?, rotated_at = ? "
-                "WHERE token_hash = ? AND state = ? AND expires_at > ?",
+                "WHERE token_hash = ? AND state = ? AND expires_at > ? RETURNING *",
                 (RefreshState.ROTATED.value, now, token_hash, RefreshState.ACTIVE.value, now),
-            )
-            if cursor.rowcount == 1:
+            ).fetchone()
+            if retired is not None:
                 db.execute(
                     "INSERT INTO refresh_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (
@@ -233,16 +239,16 @@ class SQLiteStore(
                     ),
                 )
                 revoke_access_tokens_of(db, successor.grant_id)
+                if access_token is not None:
+                    _insert_access_token(db, access_token)
+                return RefreshRotation(True, refresh_from(retired))
             row = db.execute("SELECT * FROM refresh_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
-            return RefreshRotation(cursor.rowcount == 1, refresh_from(row) if row else None)
+            return RefreshRotation(False, refresh_from(row) if row else None)
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
         """Remember an access token issued in a grant, so that revoking the grant reaches it."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
-                (record.jti, record.client_id, record.grant_id, record.expires_at, int(record.revoked)),
-            )
+            _insert_access_token(db, record)
 
     def get_access_token(self, jti: str) -> AccessTokenRecord | None:
         """The access token record, or None."""
@@ -311,6 +317,13 @@ class SQLiteStore(
             for sql, args in statements:
                 removed += db.execute(sql, args).rowcount
         return removed
+
+
+def _insert_access_token(db: sqlite3.Connection, record: AccessTokenRecord) -> None:
+    db.execute(
+        "INSERT INTO access_tokens VALUES (?, ?, ?, ?, ?)",
+        (record.jti, record.client_id, record.grant_id, record.expires_at, int(record.revoked)),
+    )
 
 
 def _signing_keys(db: sqlite3.Connection) -> tuple[SigningKeyRecord, ...]:

@@ -6,6 +6,8 @@ within ``refresh_grace_seconds`` (default 10 s) of its rotation is refused with
 ``invalid_grant`` and the family survives: that is a second tab that lost the race, and it must
 use the winner's token. Presented later, it is treated as stolen: the whole family (every
 refresh and access token of the grant) is revoked. Two independent families never arise.
+The successor's tokens are signed before the swap and its access token is recorded in the
+swap's transaction, so a refresh is one write, and a lost race stores nothing.
 """
 
 from __future__ import annotations
@@ -159,13 +161,7 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
         scope = " ".join(s for s in granted if s in set(requested.split(" ")))
     target = _target(provider, scope, form, grant.resource)
     successor_value, successor = provider.new_refresh_token(grant)
-    rotation = provider.store.rotate_refresh(record.token_hash, successor, now)
-    if not rotation.rotated:
-        previous = rotation.previous
-        if previous is not None and previous.state is RefreshState.ROTATED:
-            _replayed(provider, client, record.grant_id, previous.rotated_at, now)
-        raise GrantError("invalid_grant", "the refresh token is invalid")
-    return provider.issue(
+    tokens, access_record = provider.sign(
         client=client,
         grant=grant,
         scope=target.scope,
@@ -174,6 +170,14 @@ def refresh_token_grant(provider: Provider, client: ClientRecord, form: Mapping[
         id_token="openid" in scope.split(),
         audience=target.audience,
     )
+    rotation = provider.store.rotate_refresh(record.token_hash, successor, now, access_record)
+    if not rotation.rotated:
+        previous = rotation.previous
+        if previous is not None and previous.state is RefreshState.ROTATED:
+            _replayed(provider, client, record.grant_id, previous.rotated_at, now)
+        raise GrantError("invalid_grant", "the refresh token is invalid")
+    provider.issued(client, user, grant)
+    return tokens
 
 
 def _replayed(
