@@ -31,6 +31,7 @@ from .records import (
     User,
     grant_from_body,
 )
+from .rows import refresh_from
 
 __all__ = ["PostgresStore"]
 
@@ -52,18 +53,6 @@ def _client(body: Mapping[str, Any]) -> ClientRecord:
 
 def _user(body: Mapping[str, Any]) -> User:
     return User(**{**body, "roles": tuple(body["roles"])})
-
-
-def _refresh(row: Mapping[str, Any]) -> RefreshToken:
-    return RefreshToken(
-        token_hash=row["token_hash"],
-        grant_id=row["grant_id"],
-        client_id=row["client_id"],
-        issued_at=row["issued_at"],
-        expires_at=row["expires_at"],
-        state=RefreshState(row["state"]),
-        rotated_at=row["rotated_at"],
-    )
 
 
 _INSERT_ACCESS = "INSERT INTO access_tokens VALUES (%s, %s, %s, %s, %s)"
@@ -229,7 +218,7 @@ class PostgresStore(
     def get_refresh(self, token_hash: str) -> RefreshToken | None:
         """The refresh token record in any state, or None."""
         row = self._one("SELECT * FROM refresh_tokens WHERE token_hash = %s", token_hash)
-        return _refresh(row) if row else None
+        return refresh_from(row) if row else None
 
     def rotate_refresh(
         self,
@@ -265,9 +254,9 @@ class PostgresStore(
                 db.execute(_REVOKE_LIVE_ACCESS.encode(), (successor.grant_id,))
                 if access_token is not None:
                     db.execute(_INSERT_ACCESS.encode(), _access_row(access_token))
-                return RefreshRotation(True, _refresh(retired))
+                return RefreshRotation(True, refresh_from(retired))
             row = db.execute(b"SELECT * FROM refresh_tokens WHERE token_hash = %s", (token_hash,)).fetchone()
-            return RefreshRotation(False, _refresh(row) if row else None)
+            return RefreshRotation(False, refresh_from(row) if row else None)
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
         """Remember an access token issued in a grant, so that revoking the grant reaches it."""

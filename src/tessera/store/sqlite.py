@@ -20,11 +20,12 @@ from .records import (
     User,
     grant_from_body,
 )
+from .rows import refresh_from
 from .sqlite_accounts import AccountTables
 from .sqlite_consent import ConsentTable
 from .sqlite_mail import MailQueueTable
 from .sqlite_passkeys import PasskeyTables
-from .sqlite_schema import client_from, dump, refresh_from, user_from
+from .sqlite_schema import client_from, dump, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
 from .sqlite_totp import TotpTables
 from .sqlite_upstream import UpstreamTables
