@@ -132,9 +132,10 @@ class PostgresStore(
         """Remove a client; False when there was none."""
         return self._run("DELETE FROM clients WHERE client_id = %s", client_id) > 0
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email."""
-        return [_user(row["body"]) for row in self._all("SELECT body FROM users ORDER BY email")]
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email; with ``limit``, the first that many."""
+        rows = self._all("SELECT body FROM users ORDER BY email LIMIT %s", limit)
+        return [_user(row["body"]) for row in rows]
 
     def delete_user(self, user_id: str) -> bool:
         """Remove a user (their sessions stop working) and their linked upstream identities; False if none."""

@@ -113,9 +113,13 @@ class SQLiteStore(
         self._unsettle()
         return bool(deleted)
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email."""
-        rows = self._connection().execute("SELECT body FROM users ORDER BY email").fetchall()
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email; with ``limit``, the first that many."""
+        rows = (
+            self._connection()
+            .execute("SELECT body FROM users ORDER BY email LIMIT ?", (-1 if limit is None else limit,))
+            .fetchall()
+        )
         return [user_from(row["body"]) for row in rows]
 
     def delete_user(self, user_id: str) -> bool:
