@@ -157,3 +157,28 @@ def test_a_corrupt_or_unusable_data_directory_is_one_line(
         assert err.startswith("error: ")
         assert expected in err, err
         assert len(err.splitlines()) == 1
+
+
+def test_the_banner_names_three_users_and_says_there_are_others_without_listing_them_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tessera.store.sqlite import SQLiteStore
+
+    started: dict[str, Any] = {}
+    monkeypatch.setattr(listen, "serve", _recorder(started))
+    asked: list[int | None] = []
+    listing = SQLiteStore.list_users
+
+    def counted(self: SQLiteStore, limit: int | None = None) -> Any:
+        asked.append(limit)
+        return listing(self, limit)
+
+    monkeypatch.setattr(SQLiteStore, "list_users", counted)
+    data = str(tmp_path / "data")
+    users = [f"--user=u{i}@example.com" for i in range(5)]
+    assert cli_main(["dev", "--data", data, "--port", str(free_port()), *users]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "sign in as" in x)
+    assert line.strip() == (
+        "sign in as  u0@example.com, u1@example.com, u2@example.com and others (tessera users list)"
+    )
+    assert None not in asked

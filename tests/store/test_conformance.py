@@ -73,6 +73,16 @@ def test_directory_lists_and_deletes_clients_and_users(store: Store) -> None:
     assert found is not None and found.user_id == "usr_c"
 
 
+def test_a_limited_listing_of_users_reads_no_more_than_asked(store: Store) -> None:
+    for letter in "edcba":
+        store.put_user(User(f"usr_{letter}", f"{letter}@example.com"))
+    some = store.list_users(limit=2)
+    assert len(some) == 2 and [u.email for u in some] == sorted(u.email for u in some)
+    assert {u.user_id for u in some} <= {f"usr_{letter}" for letter in "abcde"}
+    assert [u.email for u in store.list_users(limit=10)] == [f"{c}@example.com" for c in "abcde"]
+    assert len(store.list_users()) == 5
+
+
 def test_an_email_belongs_to_one_user(store: Store) -> None:
     store.put_user(User("usr_a", "a@example.com"))
     store.put_user(User("usr_a", "a2@example.com"))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..issue.dev.provider import DEV_SERVICE_SECRET_ENV, DevSetup
+from ..issue.dev.provider import DEV_SERVICE_SECRET_ENV, SHOWN_USERS, DevSetup
 
 __all__ = ["dev_banner"]
-
-_SHOWN_USERS = 3
 
 
 def dev_banner(issuer: str, data: str, setup: DevSetup, workers: int, details: Sequence[str] = ()) -> str:
@@ -31,8 +29,8 @@ def dev_banner(issuer: str, data: str, setup: DevSetup, workers: int, details: S
         lines.append(f"  workers     {workers} processes")
     users = setup.user_emails
     if users:
-        more = f" (+{len(users) - _SHOWN_USERS} more)" if len(users) > _SHOWN_USERS else ""
-        lines.append("  sign in as  " + ", ".join(users[:_SHOWN_USERS]) + more)
+        more = " and others (tessera users list)" if len(users) > SHOWN_USERS else ""
+        lines.append("  sign in as  " + ", ".join(users[:SHOWN_USERS]) + more)
     lines.append("  user token  tessera login --issuer " + issuer + " --client dev-spa --scope demo:read")
     if setup.new_service_secret:
         lines += [

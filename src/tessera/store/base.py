@@ -91,8 +91,8 @@ class Directory(Protocol):
         """Remove a client; False when there was none."""
         ...
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email."""
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email; with ``limit``, at most that many (which ones is the store's choice)."""
         ...
 
     def delete_user(self, user_id: str) -> bool:

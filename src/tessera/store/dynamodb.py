@@ -178,9 +178,10 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
         """Remove a client; False when there was none."""
         return self._transact([_delete_existing(f"CLIENT#{client_id}")])
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email (a scan: for the admin commands, not a request path)."""
-        users = (_user(item) for item in self._scan("USER#"))
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email (a scan: for the admin commands, not a request path); with
+        ``limit``, the scan stops once it has found that many."""
+        users = (_user(item) for item in self._scan("USER#", limit))
         return sorted(users, key=lambda user: user.email.lower())
 
     def delete_user(self, user_id: str) -> bool:
@@ -201,7 +202,7 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
                 return True
         raise RuntimeError("the user changed concurrently too often")
 
-    def _scan(self, prefix: str) -> list[Item]:
+    def _scan(self, prefix: str, limit: int | None = None) -> list[Item]:
         pages = self._db.get_paginator("scan").paginate(
             TableName=self.table,
             ConsistentRead=True,
@@ -209,7 +210,12 @@ class DynamoDBStore(DynamoSignIn, DynamoFactors, DynamoMailQueue, DynamoUpstream
             ExpressionAttributeNames=names_in("#pk #sk"),
             ExpressionAttributeValues={":prefix": s(prefix), ":sk": s(KEY_SK)},
         )
-        return [item for page in pages for item in page.get("Items", [])]
+        found: list[Item] = []
+        for page in pages:
+            found += page.get("Items", [])
+            if limit is not None and len(found) >= limit:
+                return found[:limit]
+        return found
 
     # authorization codes
     def save_code(self, code: AuthorizationCode) -> None:

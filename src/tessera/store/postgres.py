@@ -31,6 +31,7 @@ from .records import (
     User,
     grant_from_body,
 )
+from .rows import refresh_from
 
 __all__ = ["PostgresStore"]
 
@@ -52,18 +53,6 @@ def _client(body: Mapping[str, Any]) -> ClientRecord:
 
 def _user(body: Mapping[str, Any]) -> User:
     return User(**{**body, "roles": tuple(body["roles"])})
-
-
-def _refresh(row: Mapping[str, Any]) -> RefreshToken:
-    return RefreshToken(
-        token_hash=row["token_hash"],
-        grant_id=row["grant_id"],
-        client_id=row["client_id"],
-        issued_at=row["issued_at"],
-        expires_at=row["expires_at"],
-        state=RefreshState(row["state"]),
-        rotated_at=row["rotated_at"],
-    )
 
 
 _INSERT_ACCESS = "INSERT INTO access_tokens VALUES (%s, %s, %s, %s, %s)"
@@ -143,9 +132,10 @@ class PostgresStore(
         """Remove a client; False when there was none."""
         return self._run("DELETE FROM clients WHERE client_id = %s", client_id) > 0
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email."""
-        return [_user(row["body"]) for row in self._all("SELECT body FROM users ORDER BY email")]
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email; with ``limit``, the first that many."""
+        rows = self._all("SELECT body FROM users ORDER BY email LIMIT %s", limit)
+        return [_user(row["body"]) for row in rows]
 
     def delete_user(self, user_id: str) -> bool:
         """Remove a user (their sessions stop working) and their linked upstream identities; False if none."""
@@ -229,7 +219,7 @@ class PostgresStore(
     def get_refresh(self, token_hash: str) -> RefreshToken | None:
         """The refresh token record in any state, or None."""
         row = self._one("SELECT * FROM refresh_tokens WHERE token_hash = %s", token_hash)
-        return _refresh(row) if row else None
+        return refresh_from(row) if row else None
 
     def rotate_refresh(
         self,
@@ -265,9 +255,9 @@ class PostgresStore(
                 db.execute(_REVOKE_LIVE_ACCESS.encode(), (successor.grant_id,))
                 if access_token is not None:
                     db.execute(_INSERT_ACCESS.encode(), _access_row(access_token))
-                return RefreshRotation(True, _refresh(retired))
+                return RefreshRotation(True, refresh_from(retired))
             row = db.execute(b"SELECT * FROM refresh_tokens WHERE token_hash = %s", (token_hash,)).fetchone()
-            return RefreshRotation(False, _refresh(row) if row else None)
+            return RefreshRotation(False, refresh_from(row) if row else None)
 
     def save_access_token(self, record: AccessTokenRecord) -> None:
         """Remember an access token issued in a grant, so that revoking the grant reaches it."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .postgres_base import PostgresBase
-from .postgres_signin import consent_from, session_from
+from .postgres_signin import consent_from
 from .records import Consent, Grant, Session, grant_from_body
+from .rows import session_from
 
 __all__ = ["PostgresAccounts"]
 

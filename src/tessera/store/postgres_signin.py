@@ -7,8 +7,9 @@ from typing import Any
 
 from .postgres_base import PostgresBase
 from .records import Consent, OneTimeCode, PendingRequest, Session
+from .rows import session_from
 
-__all__ = ["PostgresSignIn", "consent_from", "session_from"]
+__all__ = ["PostgresSignIn", "consent_from"]
 
 
 def _json(value: Any) -> Any:
@@ -26,20 +27,6 @@ def _one_time_code(row: Mapping[str, Any]) -> OneTimeCode:
         row["expires_at"],
         row["attempts"],
         row["consumed"],
-    )
-
-
-def session_from(row: Mapping[str, Any]) -> Session:
-    """A session from its row."""
-    return Session(
-        row["session_hash"],
-        row["user_id"],
-        row["auth_time"],
-        row["expires_at"],
-        row["revoked"],
-        tuple(row["amr"].split()),
-        row["method"],
-        row["user_agent"],
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .postgres_base import PostgresBase
 from .records import UpstreamLink, UpstreamLogin
+from .rows import upstream_login_from
 
 __all__ = ["PostgresUpstreamLinks"]
 
@@ -105,14 +106,7 @@ class PostgresUpstreamLinks(PostgresBase):
         row = self._one("DELETE FROM upstream_logins WHERE state_hash = %s RETURNING *", state_hash)
         if row is None or row["expires_at"] <= now:
             return None
-        return UpstreamLogin(
-            state_hash=row["state_hash"],
-            upstream_id=row["upstream_id"],
-            binding_hash=row["binding_hash"],
-            created_at=row["created_at"],
-            expires_at=row["expires_at"],
-            linking_user_id=row["linking_user_id"],
-        )
+        return upstream_login_from(row)
 
     def mark_session_upstream(self, session_hash: str, upstream_id: str, expires_at: float) -> None:
         """Record that a session began with a sign-in at ``upstream_id``."""

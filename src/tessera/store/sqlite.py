@@ -20,11 +20,12 @@ from .records import (
     User,
     grant_from_body,
 )
+from .rows import refresh_from
 from .sqlite_accounts import AccountTables
 from .sqlite_consent import ConsentTable
 from .sqlite_mail import MailQueueTable
 from .sqlite_passkeys import PasskeyTables
-from .sqlite_schema import client_from, dump, refresh_from, user_from
+from .sqlite_schema import client_from, dump, user_from
 from .sqlite_signin import SignInTables, revoke_access_tokens_of
 from .sqlite_totp import TotpTables
 from .sqlite_upstream import UpstreamTables
@@ -112,9 +113,13 @@ class SQLiteStore(
         self._unsettle()
         return bool(deleted)
 
-    def list_users(self) -> Sequence[User]:
-        """Every user, by email."""
-        rows = self._connection().execute("SELECT body FROM users ORDER BY email").fetchall()
+    def list_users(self, limit: int | None = None) -> Sequence[User]:
+        """Every user, by email; with ``limit``, the first that many."""
+        rows = (
+            self._connection()
+            .execute("SELECT body FROM users ORDER BY email LIMIT ?", (-1 if limit is None else limit,))
+            .fetchall()
+        )
         return [user_from(row["body"]) for row in rows]
 
     def delete_user(self, user_id: str) -> bool:

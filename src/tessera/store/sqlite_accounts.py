@@ -6,8 +6,9 @@ import json
 from collections.abc import Sequence
 
 from .records import Consent, Grant, Session, grant_from_body
+from .rows import session_from
 from .sqlite_consent import consent_from
-from .sqlite_signin import SQLiteBase, revoke_access_tokens_of, session_from
+from .sqlite_signin import SQLiteBase, revoke_access_tokens_of
 
 __all__ = ["AccountTables"]
 

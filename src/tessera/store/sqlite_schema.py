@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .records import ClientRecord, RefreshState, RefreshToken, User
+from .records import ClientRecord, User
 
 __all__ = [
     "ADDED_COLUMNS",
@@ -14,7 +14,6 @@ __all__ = [
     "add_missing_columns",
     "client_from",
     "dump",
-    "refresh_from",
     "user_from",
 ]
 
@@ -146,16 +145,3 @@ def user_from(body: str) -> User:
     data = json.loads(body)
     data["roles"] = tuple(data["roles"])
     return User(**data)
-
-
-def refresh_from(row: sqlite3.Row) -> RefreshToken:
-    """A refresh token from its row."""
-    return RefreshToken(
-        token_hash=row["token_hash"],
-        grant_id=row["grant_id"],
-        client_id=row["client_id"],
-        issued_at=row["issued_at"],
-        expires_at=row["expires_at"],
-        state=RefreshState(row["state"]),
-        rotated_at=row["rotated_at"],
-    )

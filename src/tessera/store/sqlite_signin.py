@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .records import OneTimeCode, PendingRequest, Session
+from .rows import session_from
 from .sqlite_schema import SCHEMA, add_missing_columns, dump
 
-__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows", "session_from"]
+__all__ = ["SQLiteBase", "SignInTables", "revoke_access_tokens_of", "revoke_grant_rows"]
 
 T = TypeVar("T")
 MAX_SETTLED = 1024
@@ -28,20 +29,6 @@ def revoke_grant_rows(db: sqlite3.Connection, grant_id: str) -> None:
     """Mark a stored grant revoked, and its access tokens that are not yet."""
     db.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
     revoke_access_tokens_of(db, grant_id)
-
-
-def session_from(row: sqlite3.Row) -> Session:
-    """A session from its row."""
-    return Session(
-        row["session_hash"],
-        row["user_id"],
-        row["auth_time"],
-        row["expires_at"],
-        bool(row["revoked"]),
-        tuple(row["amr"].split()),
-        row["method"],
-        row["user_agent"],
-    )
 
 
 class SQLiteBase:

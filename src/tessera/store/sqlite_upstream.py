@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from .records import UpstreamLink, UpstreamLogin
+from .rows import upstream_login_from
 from .sqlite_signin import SQLiteBase
 
 __all__ = ["UpstreamTables"]
@@ -97,14 +98,7 @@ class UpstreamTables(SQLiteBase):
             ).fetchone()
         if row is None or row["expires_at"] <= now:
             return None
-        return UpstreamLogin(
-            state_hash=row["state_hash"],
-            upstream_id=row["upstream_id"],
-            binding_hash=row["binding_hash"],
-            created_at=row["created_at"],
-            expires_at=row["expires_at"],
-            linking_user_id=row["linking_user_id"],
-        )
+        return upstream_login_from(row)
 
     def mark_session_upstream(self, session_hash: str, upstream_id: str, expires_at: float) -> None:
         """Record that a session began with a sign-in at ``upstream_id``."""

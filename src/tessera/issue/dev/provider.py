@@ -53,9 +53,13 @@ _OUTBOX = "outbox.db"
 DEV_RESEND_SECONDS = 5  # scripts sign in often; production keeps the 30 s default
 
 
+SHOWN_USERS = 3  # users the banner names; one more is read to know whether there are others
+
+
 @dataclass(frozen=True)
 class DevSetup:
-    """What ``tessera dev`` built: the provider and the one-time secret to print, if new."""
+    """What ``tessera dev`` built: the provider, the one-time secret to print if new, and a few
+    users' emails (up to ``SHOWN_USERS + 1``: the store is not listed whole at start)."""
 
     provider: Provider
     new_service_secret: str | None
@@ -189,7 +193,7 @@ def dev_provider(
             scopes=("demo:read",),
         ),
     )
-    for spec in users or ((f"{DEV_USER}:admin",) if not store.list_users() else ()):
+    for spec in users or ((f"{DEV_USER}:admin",) if not store.list_users(limit=1) else ()):
         email, roles = parse_user(spec)
         known = store.find_user_by_email(email)
         user_id = known.user_id if known is not None else new_user_id()
@@ -200,7 +204,8 @@ def dev_provider(
         register_configured(store, file_config, env)
     if not config_path.exists():
         config_path.write_text(json.dumps(config, indent=2) + "\n")
-    return DevSetup(provider, new_secret, tuple(user.email for user in store.list_users()))
+    shown = store.list_users(limit=SHOWN_USERS + 1)
+    return DevSetup(provider, new_secret, tuple(user.email for user in shown))
 
 
 def app_from_environment() -> Starlette:
