@@ -42,15 +42,18 @@ def rotate_keys(args: argparse.Namespace) -> int:
             print(f"error: no provider data in {root}; run `tessera dev` first", file=sys.stderr)
             return 2
         store: Store = open_store(chosen.url) if chosen else SQLiteStore(root / "tessera.db")
-        config = json.loads((root / "config.json").read_text()) if (root / "config.json").exists() else {}
-        ring = KeyRing(store, MasterKey.load(root), config.get("signing_alg", "RS256"))
-        current = ring.rotate()
+        try:
+            config = json.loads((root / "config.json").read_text()) if (root / "config.json").exists() else {}
+            ring = KeyRing(store, MasterKey.load(root), config.get("signing_alg", "RS256"))
+            current = ring.rotate()
+            records = ring.records()
+        finally:
+            store.close()  # a network store's pool, else collected later on one of its own threads
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     import time
 
     AuditLog(time.time).event("key_rotated", kid=current.kid)
-    records = ring.records()
     print(json.dumps({status: records[status].kid for status in ("previous", "current", "next")}, indent=2))
     return 0

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.encoding import b64url_encode
-from tessera.issue.web import BadParameters, error_page, read_form
+from tessera.issue.offload import off_loop
+from tessera.issue.web import BadParameters, error_page, provider_of, read_form
 
-__all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar", "form_token_matches"]
+if TYPE_CHECKING:
+    from tessera.issue.provider import Provider
+
+__all__ = ["FORGED_FORM", "UNREADABLE_FORM", "CookieJar", "form_token_matches", "posted_work"]
+
+P = ParamSpec("P")
 
 MAX_COOKIE_HEADER = 8192
 UNREADABLE_FORM = "The form could not be read."
@@ -115,3 +123,18 @@ class CookieJar:
         except BadParameters:
             return error_page(UNREADABLE_FORM)
         return error_page(FORGED_FORM, 403)
+
+
+async def posted_work(
+    request: Request,
+    work: Callable[Concatenate[Provider, Request, dict[str, str], P], Response],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> Response:
+    """A form POST: the form once :meth:`CookieJar.posted_form` accepts it (else its error page),
+    then ``work(provider, request, form, *args, **kwargs)`` in one :func:`off_loop` hop."""
+    provider = provider_of(request)
+    form = await provider.cookies.posted_form(request)
+    if isinstance(form, Response):
+        return form
+    return await off_loop(provider, work, provider, request, form, *args, **kwargs)

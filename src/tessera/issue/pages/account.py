@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.cookies import UNREADABLE_FORM, posted_work
 from tessera.issue.offload import off_loop
 from tessera.issue.pages.account_sessions import account_sections
 from tessera.issue.pages.page_json import PageRequest, json_error, read_page_json
@@ -154,11 +154,7 @@ def _add_passkey(provider: Provider, request: Request, read: PageRequest) -> Res
 
 async def rename_passkey(request: Request) -> Response:
     """POST ``/account/passkeys/rename``: give one of the user's passkeys a new name."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _rename_passkey, provider, request, form)
+    return await posted_work(request, _rename_passkey)
 
 
 def _rename_passkey(provider: Provider, request: Request, form: dict[str, str]) -> Response:
@@ -173,11 +169,7 @@ def _rename_passkey(provider: Provider, request: Request, form: dict[str, str]) 
 
 async def remove_passkey(request: Request) -> Response:
     """POST ``/account/passkeys/remove``: delete a passkey; the last one only after a recent sign-in."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _remove_passkey, provider, request, form)
+    return await posted_work(request, _remove_passkey)
 
 
 def _remove_passkey(provider: Provider, request: Request, form: dict[str, str]) -> Response:

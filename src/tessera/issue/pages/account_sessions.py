@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tessera.issue.cookies import UNREADABLE_FORM, form_token_matches
+from tessera.issue.cookies import UNREADABLE_FORM, form_token_matches, posted_work
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.tokens import new_secret
@@ -142,14 +142,11 @@ def account_sections(provider: Provider, session: Session) -> dict[str, Any]:
 
 async def end_session(request: Request) -> Response:
     """POST ``/account/sessions/end``: end one of the user's sessions (this one signs out here)."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _end_session, provider, request, form.get("session", ""))
+    return await posted_work(request, _end_session)
 
 
-def _end_session(provider: Provider, request: Request, handle: str) -> Response:
+def _end_session(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+    handle = form.get("session", "")
     who = _visitor(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
@@ -166,14 +163,10 @@ def _end_session(provider: Provider, request: Request, handle: str) -> Response:
 
 async def end_other_sessions(request: Request) -> Response:
     """POST ``/account/sessions/end-others``: end every session of the user but this one."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _end_other_sessions, provider, request)
+    return await posted_work(request, _end_other_sessions)
 
 
-def _end_other_sessions(provider: Provider, request: Request) -> Response:
+def _end_other_sessions(provider: Provider, request: Request, form: dict[str, str]) -> Response:
     who = _visitor(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
@@ -186,14 +179,11 @@ def _end_other_sessions(provider: Provider, request: Request) -> Response:
 
 async def revoke_application(request: Request) -> Response:
     """POST ``/account/applications/revoke``: withdraw a client's consent and revoke its grants."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _revoke_application, provider, request, form.get("client", ""))
+    return await posted_work(request, _revoke_application)
 
 
-def _revoke_application(provider: Provider, request: Request, client_id: str) -> Response:
+def _revoke_application(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+    client_id = form.get("client", "")
     who = _visitor(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
@@ -255,14 +245,11 @@ def _delete_account_form(provider: Provider, request: Request) -> Response:
 
 async def delete_account(request: Request) -> Response:
     """POST ``/account/delete``: with a recent sign-in and the account's email typed, erase the user."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _delete_account, provider, request, form.get("confirm_email", ""))
+    return await posted_work(request, _delete_account)
 
 
-def _delete_account(provider: Provider, request: Request, typed: str) -> Response:
+def _delete_account(provider: Provider, request: Request, form: dict[str, str]) -> Response:
+    typed = form.get("confirm_email", "")
     who = _visitor(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)

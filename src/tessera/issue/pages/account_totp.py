@@ -10,6 +10,7 @@ carries the CSRF token (WEB-08).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from markupsafe import Markup
@@ -17,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tessera.issue.offload import off_loop
+from tessera.issue.cookies import posted_work
 from tessera.issue.pages.account import SignedIn, _back, _sign_in_again, _signed_in
 from tessera.issue.provider import Provider
-from tessera.issue.web import NO_STORE, page, provider_of
+from tessera.issue.web import NO_STORE, page
 from tessera.passwordless.totp import TotpRejected, TotpThrottled
 from tessera.store import User
 
@@ -54,15 +55,19 @@ def _sign_in_first(provider: Provider) -> Response:
     )
 
 
-async def _posted(request: Request) -> tuple[Provider, SignedIn, dict[str, str]] | Response:
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
+Change = Callable[[Provider, SignedIn, dict[str, str]], Response]
+
+
+async def _posted(request: Request, change: Change) -> Response:
+    """``change`` of the signed-in user, in one hop off the loop, once the form's token checks out."""
+    return await posted_work(request, _as_signed_in, change)
+
+
+def _as_signed_in(provider: Provider, request: Request, form: dict[str, str], change: Change) -> Response:
     who = _signed_in(provider, request)
     if who is None:
         return RedirectResponse(_sign_in_again(provider), 303, headers=NO_STORE)
-    return provider, who, form
+    return change(provider, who, form)
 
 
 def _codes_page(codes: tuple[str, ...], title: str, provider: Provider) -> Response:
@@ -71,11 +76,7 @@ def _codes_page(codes: tuple[str, ...], title: str, provider: Provider) -> Respo
 
 async def enrol(request: Request) -> Response:
     """POST ``/account/totp/enrol``: a new secret, shown once as a QR code and as text (recent sign-in)."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    provider, who, form = posted
-    return await off_loop(provider, _enrol, provider, who, form)
+    return await _posted(request, _enrol)
 
 
 def _enrol(provider: Provider, who: SignedIn, form: dict[str, str]) -> Response:
@@ -96,11 +97,7 @@ def _enrol(provider: Provider, who: SignedIn, form: dict[str, str]) -> Response:
 
 async def confirm(request: Request) -> Response:
     """POST ``/account/totp/confirm``: the first code from the app turns the factor on; recovery codes."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    provider, who, form = posted
-    return await off_loop(provider, _confirm, provider, who, form)
+    return await _posted(request, _confirm)
 
 
 def _confirm(provider: Provider, who: SignedIn, form: dict[str, str]) -> Response:
@@ -127,14 +124,10 @@ def _confirm(provider: Provider, who: SignedIn, form: dict[str, str]) -> Respons
 
 async def remove(request: Request) -> Response:
     """POST ``/account/totp/remove``: delete the factor and its recovery codes (recent sign-in)."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    provider, who, _ = posted
-    return await off_loop(provider, _remove, provider, who)
+    return await _posted(request, _remove)
 
 
-def _remove(provider: Provider, who: SignedIn) -> Response:
+def _remove(provider: Provider, who: SignedIn, form: dict[str, str]) -> Response:
     if not _fresh(provider, who):
         return _sign_in_first(provider)
     provider.store.remove_totp(who.user.user_id)
@@ -144,14 +137,10 @@ def _remove(provider: Provider, who: SignedIn) -> Response:
 
 async def regenerate_codes(request: Request) -> Response:
     """POST ``/account/totp/recovery-codes``: ten new recovery codes, shown once (recent sign-in)."""
-    posted = await _posted(request)
-    if isinstance(posted, Response):
-        return posted
-    provider, who, _ = posted
-    return await off_loop(provider, _regenerate, provider, who)
+    return await _posted(request, _regenerate)
 
 
-def _regenerate(provider: Provider, who: SignedIn) -> Response:
+def _regenerate(provider: Provider, who: SignedIn, form: dict[str, str]) -> Response:
     if not _fresh(provider, who):
         return _sign_in_first(provider)
     try:

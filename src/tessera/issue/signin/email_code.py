@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
 from tessera.issue.assurance import EMAIL_AMR
-from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.cookies import UNREADABLE_FORM, posted_work
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
@@ -140,11 +140,7 @@ async def code_form(request: Request) -> Response:
 
 async def submit_email(request: Request) -> Response:
     """POST ``/signin``: queue a code mail (sent if the address has an account) and ask for it."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _start_sign_in, provider, request, form)
+    return await posted_work(request, _start_sign_in)
 
 
 def _start_sign_in(
@@ -231,11 +227,7 @@ async def resend_code(request: Request) -> Response:
 
 async def submit_code(request: Request) -> Response:
     """POST ``/signin/code``: check the code, start a session, resume the authorization request."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _check_code, provider, request, form)
+    return await posted_work(request, _check_code)
 
 
 def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
 from tessera.issue.assurance import EMAIL_AMR
-from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.cookies import UNREADABLE_FORM, posted_work
 from tessera.issue.endpoints.authorize import AuthorizationRequest, load_pending, validate
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
@@ -159,11 +159,7 @@ def _landing_page(provider: Provider, request: Request, request_id: str) -> Resp
 
 async def confirm_link(request: Request) -> Response:
     """POST ``/signin/link``: redeem the parked link with this browser's challenge; sign in."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _redeem, provider, request, form)
+    return await posted_work(request, _redeem)
 
 
 def _redeem(provider: Provider, request: Request, form: dict[str, str]) -> Response:

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.addresses import request_address
 from tessera.issue.assurance import SMS_AMR
-from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.cookies import UNREADABLE_FORM, posted_work
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.magic_link import csrf_page, finish_sign_in
@@ -196,11 +196,7 @@ async def submit_phone_code(request: Request) -> Response:
     found = _provider(request)
     if isinstance(found, Response):
         return found
-    provider, _ = found
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _check_code, provider, request, form)
+    return await posted_work(request, _check_code)
 
 
 def _check_code(provider: Provider, request: Request, form: dict[str, str]) -> Response:

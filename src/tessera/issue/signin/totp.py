@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.issue.assurance import with_second_factor
-from tessera.issue.cookies import UNREADABLE_FORM
+from tessera.issue.cookies import UNREADABLE_FORM, posted_work
 from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.email_code import sign_in_target
@@ -86,11 +86,7 @@ def _show(provider: Provider, request: Request) -> Response:
 
 async def submit_totp(request: Request) -> Response:
     """POST ``/signin/totp``: check the code; a two-factor session and on to where the sign-in was going."""
-    provider = provider_of(request)
-    form = await provider.cookies.posted_form(request)
-    if isinstance(form, Response):
-        return form
-    return await off_loop(provider, _check, provider, request, form)
+    return await posted_work(request, _check)
 
 
 def _is_totp_code(value: str) -> bool:

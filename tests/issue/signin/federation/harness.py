@@ -12,6 +12,7 @@ import httpx2 as httpx
 from starlette.testclient import TestClient
 
 from tessera.issue.signin.federation import Federation, Upstream, upstream_from_mapping
+from tessera.issue.signin.federation.http import UpstreamHTTP
 from tessera.testing.idp import ProviderHarness, query_of
 from tessera.testing.upstream import FakeUpstream
 
@@ -20,9 +21,15 @@ ENV = {"CORP_SECRET": SECRET, "OTHER_SECRET": SECRET}
 
 
 def configure(
-    idp: ProviderHarness, *entries: dict[str, Any], environ: dict[str, str] | None = None
+    idp: ProviderHarness,
+    *entries: dict[str, Any],
+    environ: dict[str, str] | None = None,
+    http: UpstreamHTTP | None = None,
 ) -> tuple[Upstream, ...]:
-    """Give the provider these ``[[upstreams]]`` entries (checked as tessera.toml's would be)."""
+    """Give the provider these ``[[upstreams]]`` entries (checked as tessera.toml's would be).
+
+    ``http`` replaces the client that talks to the upstreams.
+    """
     upstreams = tuple(upstream_from_mapping(e) for e in entries)
     provider = idp.provider
     provider.federation = Federation(
@@ -34,6 +41,7 @@ def configure(
         clock=idp.clock,
         environ={**ENV, **(environ or {})},
         master_key=idp.master,
+        http=http,
     )
     return upstreams
 

@@ -1,7 +1,9 @@
 """The federation endpoints on Starlette: start, callback, link and unlink (from ``/account``).
 
 Thin translations of HTTP to :class:`~.flow.Federation` and :mod:`.linking`. Every failure ends
-on a page that says what happened and links back to the sign-in page (never a 500).
+on a page that says what happened and links back to the sign-in page (never a 500). Each
+endpoint reads the request on the event loop and hands the rest (store calls, the upstream's
+discovery, token, JWKS and userinfo requests) to one :func:`~tessera.issue.offload.off_loop`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tessera.issue.cookies import FORGED_FORM, form_token_matches
 from tessera.issue.endpoints.authorize import load_pending
+from tessera.issue.offload import off_loop
 from tessera.issue.provider import Provider
 from tessera.issue.signin.federation.account_section import FORM_PURPOSE
 from tessera.issue.signin.federation.errors import FederationError, FederationFailure
@@ -74,8 +77,12 @@ async def start(request: Request) -> Response:
     """GET ``/upstream/{id}/start?request=ID``: send the browser to the upstream."""
     provider = provider_of(request)
     request_id = request.query_params.get("request", "")
+    return await off_loop(provider, _start, provider, request.path_params["upstream_id"], request_id)
+
+
+def _start(provider: Provider, upstream_id: str, request_id: str) -> Response:
     try:
-        upstream = provider.federation.get(request.path_params["upstream_id"])
+        upstream = provider.federation.get(upstream_id)
         if request_id and load_pending(provider, request_id) is None:
             return error_page("This sign-in request has expired. Go back to the application and start again.")
         started = provider.federation.start(upstream, request_id=request_id)
@@ -111,6 +118,11 @@ async def callback(request: Request) -> Response:
         return error_page("The answer from the sign-in provider is malformed.")
     except FederationError as exc:
         return _failure(provider, exc, "")
+    return await off_loop(provider, _finish, provider, upstream_id, params, cookie)
+
+
+def _finish(provider: Provider, upstream_id: str, params: dict[str, str], cookie: str | None) -> Response:
+    cookie_name = binding_cookie_name(provider)
     request_id = split_binding(cookie)[1]
     try:
         finished = provider.federation.finish(upstream_id, params, cookie)
@@ -163,16 +175,24 @@ async def account_upstreams(request: Request) -> Response:
     )
 
 
-async def _account_form(request: Request, provider: Provider) -> tuple[dict[str, str], Session] | Response:
+async def _posted(request: Request) -> dict[str, str] | None:
+    """The POSTed form, or None when it cannot be read (:func:`_account_form` says so)."""
+    try:
+        return await read_form(request)
+    except BadParameters:
+        return None
+
+
+def _account_form(
+    provider: Provider, request: Request, form: dict[str, str] | None
+) -> tuple[dict[str, str], Session] | Response:
     """The POSTed form of the account page, its token bound to the session (WEB-08): (form, session)."""
     if not provider.federation.upstreams:
         return error_page("No other sign-in is set up.", 404)
     signed_in = _signed_in(provider, request)
     if signed_in is None:
         return error_page("Sign in first.", 403)
-    try:
-        form = await read_form(request)
-    except BadParameters:
+    if form is None:
         return error_page("The form could not be read.")
     expected = provider.cookies.bound_token(FORM_PURPOSE, signed_in[0])
     if not provider.cookies.same_site(request) or not form_token_matches(expected, form.get("csrf", "")):
@@ -183,7 +203,12 @@ async def _account_form(request: Request, provider: Provider) -> tuple[dict[str,
 async def link(request: Request) -> Response:
     """POST ``/upstream/{id}/link``: a signed-in user proves an upstream identity to link it."""
     provider = provider_of(request)
-    checked = await _account_form(request, provider)
+    form = await _posted(request)
+    return await off_loop(provider, _link, provider, request, form)
+
+
+def _link(provider: Provider, request: Request, form: dict[str, str] | None) -> Response:
+    checked = _account_form(provider, request, form)
     if isinstance(checked, Response):
         return checked
     try:
@@ -202,7 +227,12 @@ async def unlink_identity(request: Request) -> Response:
     The last one goes only after a recent sign-in, as the last passkey does (PWL-34).
     """
     provider = provider_of(request)
-    checked = await _account_form(request, provider)
+    posted = await _posted(request)
+    return await off_loop(provider, _unlink, provider, request, posted)
+
+
+def _unlink(provider: Provider, request: Request, posted: dict[str, str] | None) -> Response:
+    checked = _account_form(provider, request, posted)
     if isinstance(checked, Response):
         return checked
     form, session = checked
