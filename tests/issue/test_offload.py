@@ -550,6 +550,7 @@ def test_a_slow_store_call_does_not_hold_up_other_requests(tmp_path: Path) -> No
 
 class _Settings:
     work_in_thread = True
+    work_threads = 4
 
 
 class _Provider:

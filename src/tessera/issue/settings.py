@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from tessera.errors import ConfigurationError
 from tessera.issue.look import check_logo, check_templates
+from tessera.issue.offload import WORKER_THREADS
 from tessera.issue.resources import OPENID_SCOPES, ApiResource
 
 __all__ = ["LOOPBACK_HOSTS", "IPNetwork", "ProviderSettings"]
@@ -39,7 +40,8 @@ class ProviderSettings:
     ``work_in_thread`` runs each request's store calls and signatures in one worker-thread hop
     (:func:`~tessera.issue.offload.off_loop`), so no store driver blocks the event loop and one
     process signs on several cores; off, they run on the loop, which only a process serving one
-    request at a time (a Lambda container) should do. ``check_host`` answers only requests whose
+    request at a time (a Lambda container) should do; ``work_threads`` is how many threads
+    (:func:`~tessera.issue.offload.threads_for_store`). ``check_host`` answers only requests whose
     ``Host`` names the issuer's host (or one of ``extra_hosts``; a loopback issuer also answers
     to its loopback aliases at the same port) and refuses the rest with 400, against DNS
     rebinding; ``tessera dev`` turns it on. ``sign_in_failures_per_hour_per_address`` is how
@@ -75,6 +77,7 @@ class ProviderSettings:
     authorize_requests_per_minute_per_address: int | None = 300
     trusted_proxies: tuple[str, ...] = ()
     work_in_thread: bool = True
+    work_threads: int = WORKER_THREADS
     check_host: bool = False
     extra_hosts: tuple[str, ...] = ()
     dev_mode: bool = False
@@ -107,6 +110,8 @@ class ProviderSettings:
             raise ConfigurationError("the SMS send limits must be at least 1")
         if self.refresh_idle_seconds > self.refresh_absolute_seconds:
             raise ConfigurationError("refresh_idle_seconds cannot exceed refresh_absolute_seconds")
+        if not 1 <= self.work_threads <= 256:
+            raise ConfigurationError("work_threads must be between 1 and 256")
         _ = self.proxy_networks
         self._check_look()
         if not isinstance(self.extra_hosts, tuple | list | frozenset) or not all(

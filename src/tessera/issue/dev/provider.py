@@ -19,6 +19,7 @@ from tessera.issue.dev.data_dir import DEV_USER, open_data_directory, open_dev_s
 from tessera.issue.dev.pages import DEV_CALLBACK_PATH
 from tessera.issue.endpoints.client_auth import hash_client_secret
 from tessera.issue.mail.delivery import DevOutbox
+from tessera.issue.offload import threads_for_store
 from tessera.issue.provider import Provider
 from tessera.issue.registration import api_resources, register_configured, sms_limits, sms_sender
 from tessera.issue.settings import ProviderSettings
@@ -141,6 +142,7 @@ def dev_provider(
         templates=file_config.templates() if file_config is not None else None,
         signup=file_config is None or file_config.provider.signup is not False,
         check_host=True,  # DNS rebinding would let any web page read the dev outbox
+        work_threads=threads_for_store(store_url),
         **(sms_limits(file_config) if file_config is not None else {}),
     )
     mail = outbox or DevOutbox(database=root / _OUTBOX)
